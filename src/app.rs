@@ -1,0 +1,62 @@
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::layout::AppLayout,
+    pages::{
+        campaigns::CampaignsPage, customers::CustomersPage, dashboard::DashboardPage, not_found::NotFound,
+        orders::OrdersPage, segments::SegmentsPage,
+    },
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    // Effects run only in the browser, so this attribute tells people and tests that the page is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/realm.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title formatter=|page: String| format!("{page} · Realm")/>
+        <Router>
+            <AppLayout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=DashboardPage/>
+                    <Route path=path!("/customers") view=CustomersPage/>
+                    <Route path=path!("/orders") view=OrdersPage/>
+                    <Route path=path!("/segments") view=SegmentsPage/>
+                    <Route path=path!("/campaigns") view=CampaignsPage/>
+                </Routes>
+            </AppLayout>
+        </Router>
+    }
+}

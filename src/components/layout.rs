@@ -1,0 +1,64 @@
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_location};
+
+use crate::records::RecordKind;
+
+const LINK_CLASS: &str = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 \
+                          hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white";
+
+/// The page frame: a sidebar on wide screens, a top bar with a menu button on narrow ones.
+#[component]
+pub fn AppLayout(children: Children) -> impl IntoView {
+    let (menu_open, set_menu_open) = signal(false);
+    let pathname = use_location().pathname;
+    // Following a link in the narrow-screen menu should reveal the page, not leave the menu over it.
+    Effect::new(move |_| {
+        pathname.track();
+        set_menu_open.set(false);
+    });
+
+    view! {
+        <div class="min-h-screen md:flex">
+            <header class="flex h-14 items-center justify-between bg-slate-900 px-4 text-white md:hidden">
+                <a href="/" class="text-lg font-semibold tracking-tight">"Realm"</a>
+                <button
+                    type="button"
+                    class="rounded-md border border-slate-600 px-3 py-1.5 text-sm font-medium hover:bg-slate-800"
+                    aria-controls="main-nav"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| set_menu_open.update(|open| *open = !*open)
+                >
+                    {move || if menu_open.get() { "Close" } else { "Menu" }}
+                </button>
+            </header>
+            <nav
+                id="main-nav"
+                aria-label="Main"
+                class=move || {
+                    let visibility = if menu_open.get() { "block" } else { "hidden" };
+                    format!("{visibility} bg-slate-900 px-3 pb-4 md:block md:min-h-screen md:w-56 md:shrink-0 md:pt-4")
+                }
+            >
+                <a href="/" class="mb-4 hidden px-3 text-xl font-semibold tracking-tight text-white md:block">
+                    "Realm"
+                </a>
+                <ul class="space-y-1">
+                    <li>
+                        <A href="/" exact=true {..} class=LINK_CLASS>"Dashboard"</A>
+                    </li>
+                    {RecordKind::ALL
+                        .into_iter()
+                        .map(|kind| {
+                            view! {
+                                <li>
+                                    <A href=kind.href() {..} class=LINK_CLASS>{kind.title()}</A>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </nav>
+            <main class="min-w-0 flex-1 px-4 py-6 md:px-10 md:py-8">{children()}</main>
+        </div>
+    }
+}

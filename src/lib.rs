@@ -1,0 +1,17 @@
+#![recursion_limit = "256"]
+//! Realm: CRM and campaign management. Pages render on the server and hydrate in the browser.
+
+pub mod app;
+pub mod components;
+pub mod pages;
+pub mod records;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

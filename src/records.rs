@@ -1,0 +1,78 @@
+//! The kinds of records Realm keeps, and how many of each are stored.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordKind {
+    Customers,
+    Orders,
+    Segments,
+    Campaigns,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 4] =
+        [RecordKind::Customers, RecordKind::Orders, RecordKind::Segments, RecordKind::Campaigns];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            RecordKind::Customers => "Customers",
+            RecordKind::Orders => "Orders",
+            RecordKind::Segments => "Segments",
+            RecordKind::Campaigns => "Campaigns",
+        }
+    }
+
+    /// The lower-case noun for `count` records, e.g. "1 order", "2 orders".
+    pub fn count_label(self, count: u64) -> String {
+        let plural = self.title().to_lowercase();
+        let noun = if count == 1 { plural.trim_end_matches('s') } else { plural.as_str() };
+        format!("{count} {noun}")
+    }
+
+    pub fn href(self) -> &'static str {
+        match self {
+            RecordKind::Customers => "/customers",
+            RecordKind::Orders => "/orders",
+            RecordKind::Segments => "/segments",
+            RecordKind::Campaigns => "/campaigns",
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    fn collection(self) -> &'static str {
+        use crate::server::mongo::collections;
+        match self {
+            RecordKind::Customers => collections::CUSTOMERS,
+            RecordKind::Orders => collections::ORDERS,
+            RecordKind::Segments => collections::SEGMENTS,
+            RecordKind::Campaigns => collections::CAMPAIGNS,
+        }
+    }
+}
+
+#[server]
+pub async fn count_records(kind: RecordKind) -> Result<u64, ServerFnError> {
+    use crate::server::state::AppState;
+    use mongodb::bson::doc;
+
+    let state = expect_context::<AppState>();
+    state.mongo.collection(kind.collection()).count_documents(doc! {}).await.map_err(|error| {
+        tracing::error!(collection = kind.collection(), "counting failed: {error}");
+        ServerFnError::new("The database did not answer; try again in a moment.")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_label_agrees_with_the_number() {
+        assert_eq!(RecordKind::Orders.count_label(0), "0 orders");
+        assert_eq!(RecordKind::Orders.count_label(1), "1 order");
+        assert_eq!(RecordKind::Customers.count_label(1), "1 customer");
+        assert_eq!(RecordKind::Campaigns.count_label(12), "12 campaigns");
+    }
+}

@@ -1,0 +1,166 @@
+//! The RabbitMQ connection, kept open by a supervisor task, and the durable topology the app declares on it.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use lapin::{
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable},
+    Channel, Connection, ConnectionProperties, ExchangeKind,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{config::redact_uri, retry};
+
+/// The queues and exchanges Realm uses, named with the configured prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// Bulk order submissions, one message per accepted request.
+    pub orders_queue: String,
+    /// Where messages that can never be processed are routed, so that they are kept for inspection instead of
+    /// being redelivered forever.
+    pub dead_letter_exchange: String,
+    pub dead_letter_queue: String,
+}
+
+impl Topology {
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            orders_queue: format!("{prefix}orders_queue"),
+            dead_letter_exchange: format!("{prefix}realm.dead_letter"),
+            dead_letter_queue: format!("{prefix}orders_queue.dead_letter"),
+        }
+    }
+
+    /// Declares everything durable. Idempotent while the definitions stay the same; RabbitMQ refuses a redeclaration
+    /// with different arguments, so these must only change together with a migration of existing queues.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        channel
+            .exchange_declare(
+                self.dead_letter_exchange.as_str().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(self.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                self.dead_letter_queue.as_str().into(),
+                self.dead_letter_exchange.as_str().into(),
+                self.orders_queue.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut orders_arguments = FieldTable::default();
+        orders_arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.dead_letter_exchange.as_str().into()),
+        );
+        channel
+            .queue_declare(self.orders_queue.as_str().into(), QueueDeclareOptions::durable(), orders_arguments)
+            .await?;
+        Ok(())
+    }
+}
+
+struct Link {
+    connection: Connection,
+    channel: Channel,
+}
+
+impl Link {
+    fn is_open(&self) -> bool {
+        self.connection.status().connected() && self.channel.status().connected()
+    }
+}
+
+/// A handle on the broker connection, cheap to clone. The connection itself is owned by the supervisor task
+/// started with [`Broker::spawn_supervisor`], which reconnects (and redeclares the topology) whenever it drops.
+#[derive(Clone)]
+pub struct Broker {
+    url: Arc<str>,
+    redacted_url: Arc<str>,
+    topology: Arc<Topology>,
+    link: Arc<RwLock<Option<Link>>>,
+}
+
+impl Broker {
+    pub fn new(url: &str, topology: Topology) -> Self {
+        Self {
+            url: url.into(),
+            redacted_url: redact_uri(url).into(),
+            topology: Arc::new(topology),
+            link: Arc::default(),
+        }
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// The open channel, or `None` while the broker is unreachable.
+    pub fn channel(&self) -> Option<Channel> {
+        let link = self.link.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        link.as_ref().filter(|link| link.is_open()).map(|link| link.channel.clone())
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.channel().is_some()
+    }
+
+    async fn connect(&self) -> lapin::Result<Link> {
+        let properties = ConnectionProperties::default().with_connection_name("realm".into());
+        let connection = Connection::connect(&self.url, properties).await?;
+        let channel = connection.create_channel().await?;
+        self.topology.declare(&channel).await?;
+        Ok(Link { connection, channel })
+    }
+
+    fn replace_link(&self, link: Option<Link>) -> Option<Link> {
+        let mut slot = self.link.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::replace(&mut slot, link)
+    }
+
+    /// Keeps a connection open until `shutdown` fires, then closes it.
+    pub fn spawn_supervisor(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                let Some(link) =
+                    retry::until_available("RabbitMQ", &self.redacted_url, &shutdown, || self.connect()).await
+                else {
+                    break;
+                };
+                tracing::info!(target = %self.redacted_url, queue = %self.topology.orders_queue, "RabbitMQ connected, topology declared");
+                self.replace_link(Some(link));
+                // Polling the status catches both a dropped connection and a channel closed by the broker.
+                let mut check = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = check.tick() => if !self.is_connected() { break },
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+                if let Some(old) = self.replace_link(None) {
+                    if old.connection.status().connected() {
+                        let _ = old.connection.close(200, "shutting down".into()).await;
+                    }
+                }
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                tracing::warn!(target = %self.redacted_url, "RabbitMQ connection lost; reconnecting");
+            }
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! Runtime configuration, read once at start-up from environment variables.
+
+use thiserror::Error;
+
+pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017";
+pub const DEFAULT_MONGODB_DATABASE: &str = "realm";
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub mongodb_uri: String,
+    pub mongodb_database: String,
+    pub amqp_url: String,
+    /// Prepended to every queue and exchange name, so that test runs (and several Realm installations sharing one
+    /// broker) never consume each other's messages. Empty in production: the queue is then `orders_queue`.
+    pub amqp_queue_prefix: String,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("configuration variable {variable} is invalid: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str, default: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let config = Config {
+            mongodb_uri: value("REALM_MONGODB_URI", DEFAULT_MONGODB_URI),
+            mongodb_database: value("REALM_MONGODB_DB", DEFAULT_MONGODB_DATABASE),
+            amqp_url: value("REALM_AMQP_URL", DEFAULT_AMQP_URL),
+            amqp_queue_prefix: lookup("REALM_AMQP_QUEUE_PREFIX").unwrap_or_default().trim().to_owned(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
+            return Err(ConfigError {
+                variable: "REALM_MONGODB_URI",
+                reason: format!(
+                    "expected a URI starting with mongodb:// or mongodb+srv://, got {}",
+                    redact_uri(&self.mongodb_uri)
+                ),
+            });
+        }
+        // MongoDB refuses these characters in database names; catching them here gives a clearer message.
+        if let Some(bad) = self.mongodb_database.chars().find(|c| "/\\. \"$".contains(*c)) {
+            return Err(ConfigError {
+                variable: "REALM_MONGODB_DB",
+                reason: format!("database names cannot contain {bad:?}"),
+            });
+        }
+        if !(self.amqp_url.starts_with("amqp://") || self.amqp_url.starts_with("amqps://")) {
+            return Err(ConfigError {
+                variable: "REALM_AMQP_URL",
+                reason: format!(
+                    "expected a URL starting with amqp:// or amqps://, got {}",
+                    redact_uri(&self.amqp_url)
+                ),
+            });
+        }
+        if let Some(bad) = self.amqp_queue_prefix.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError {
+                variable: "REALM_AMQP_QUEUE_PREFIX",
+                reason: format!("queue name prefixes cannot contain {bad:?}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The URI with its password replaced by `***`, for logs and `/readyz`.
+pub fn redact_uri(uri: &str) -> String {
+    let Some(scheme_end) = uri.find("://") else {
+        return uri.to_owned();
+    };
+    let (scheme, rest) = (&uri[..scheme_end], &uri[scheme_end + 3..]);
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return uri.to_owned();
+    };
+    let user = match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{user}:***"),
+        None => rest[..at].to_owned(),
+    };
+    format!("{scheme}://{user}@{}", &rest[at + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_local_services() {
+        let config = config_from(&[]).unwrap();
+        assert_eq!(config.mongodb_uri, DEFAULT_MONGODB_URI);
+        assert_eq!(config.mongodb_database, "realm");
+        assert_eq!(config.amqp_url, DEFAULT_AMQP_URL);
+        assert_eq!(config.amqp_queue_prefix, "");
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_blank_values_fall_back() {
+        let config = config_from(&[
+            ("REALM_MONGODB_URI", "mongodb://db.internal:27018/?replicaSet=rs0"),
+            ("REALM_MONGODB_DB", "  "),
+            ("REALM_AMQP_URL", "amqps://realm:secret@mq.internal/prod"),
+            ("REALM_AMQP_QUEUE_PREFIX", "staging."),
+        ])
+        .unwrap();
+        assert_eq!(config.mongodb_uri, "mongodb://db.internal:27018/?replicaSet=rs0");
+        assert_eq!(config.mongodb_database, "realm");
+        assert_eq!(config.amqp_url, "amqps://realm:secret@mq.internal/prod");
+        assert_eq!(config.amqp_queue_prefix, "staging.");
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let err = config_from(&[("REALM_MONGODB_URI", "postgres://u:pw@x/db")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_MONGODB_URI");
+        assert!(!err.to_string().contains("pw"), "the password leaked: {err}");
+
+        let err = config_from(&[("REALM_MONGODB_DB", "realm.test")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_MONGODB_DB");
+
+        let err = config_from(&[("REALM_AMQP_URL", "http://localhost")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_AMQP_URL");
+
+        let err = config_from(&[("REALM_AMQP_QUEUE_PREFIX", "a b")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_AMQP_QUEUE_PREFIX");
+    }
+
+    #[test]
+    fn redact_uri_hides_only_the_password() {
+        assert_eq!(redact_uri("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact_uri("mongodb://admin:p%40ss@a:1,b:2/realm?authSource=admin"),
+            "mongodb://admin:***@a:1,b:2/realm?authSource=admin"
+        );
+        assert_eq!(redact_uri("mongodb://user@host/db"), "mongodb://user@host/db");
+        assert_eq!(redact_uri("mongodb://127.0.0.1:27017"), "mongodb://127.0.0.1:27017");
+        // An '@' after the authority is not a credential separator.
+        assert_eq!(redact_uri("mongodb://host/db?x=a@b"), "mongodb://host/db?x=a@b");
+        assert_eq!(redact_uri("not a uri"), "not a uri");
+    }
+}

@@ -1,0 +1,179 @@
+//! Server-only infrastructure: configuration, MongoDB, RabbitMQ, background tasks and the HTTP router.
+
+pub mod broker;
+pub mod config;
+pub mod health;
+pub mod mongo;
+pub mod retry;
+pub mod state;
+
+use std::{process::ExitCode, time::Duration};
+
+use axum::{body::Body, http::Request, routing::get, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::app::{shell, App};
+use broker::{Broker, Topology};
+use config::{redact_uri, Config};
+use mongo::Mongo;
+use state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot read the Leptos configuration: {0}")]
+    Leptos(String),
+    #[error("the MongoDB URI {uri} cannot be used: {source}")]
+    MongoUri { uri: String, source: mongodb::error::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+/// The backing services and the background tasks that keep them usable.
+pub struct Services {
+    pub mongo: Mongo,
+    pub broker: Broker,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Services {
+    /// Starts without waiting for MongoDB or RabbitMQ: both are retried in the background, so the app serves
+    /// `/readyz` (which says what is missing) while a dependency is still down.
+    pub async fn start(config: &Config, shutdown: &CancellationToken) -> Result<Self, StartupError> {
+        let mongo_target = redact_uri(&config.mongodb_uri);
+        let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+            .await
+            .map_err(|source| StartupError::MongoUri { uri: mongo_target.clone(), source })?;
+        let broker = Broker::new(&config.amqp_url, Topology::with_prefix(&config.amqp_queue_prefix));
+        let tasks = vec![
+            tokio::spawn(prepare_database(mongo.clone(), mongo_target, shutdown.clone())),
+            broker.clone().spawn_supervisor(shutdown.clone()),
+        ];
+        Ok(Self { mongo, broker, tasks })
+    }
+
+    pub fn state(&self, leptos_options: LeptosOptions, config: &Config) -> AppState {
+        AppState {
+            leptos_options,
+            mongo: self.mongo.clone(),
+            mongo_target: redact_uri(&config.mongodb_uri).into(),
+            broker: self.broker.clone(),
+        }
+    }
+
+    /// Waits for the background tasks, which end once `shutdown` has fired.
+    pub async fn stopped(self) {
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!("background task failed: {error}");
+            }
+        }
+    }
+}
+
+async fn prepare_database(mongo: Mongo, target: String, shutdown: CancellationToken) {
+    let prepared = retry::until_available("MongoDB", &target, &shutdown, || async {
+        mongo.ping().await?;
+        mongo.ensure_indexes().await
+    })
+    .await;
+    if prepared.is_some() {
+        tracing::info!(target = %target, database = %mongo.database().name(), "MongoDB connected, indexes in place");
+    }
+}
+
+/// Every route of the app: health probes, the Leptos pages and server functions, and static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(|response: &axum::response::Response, latency: Duration, _: &Span| {
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        duration_ms = latency.as_secs_f64() * 1000.0,
+                        "served"
+                    );
+                }),
+        )
+        .with_state(state)
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// Runs the app until SIGINT or SIGTERM; used by `main`.
+pub async fn run() -> ExitCode {
+    init_tracing();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    let leptos_options = leptos::config::get_configuration(None)
+        .map_err(|error| StartupError::Leptos(error.to_string()))?
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+    let shutdown = CancellationToken::new();
+    let services = Services::start(&config, &shutdown).await?;
+    let app = router(services.state(leptos_options, &config));
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Listen { addr, source })?;
+    tracing::info!("Realm listening on http://{addr}");
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(shutdown.clone()));
+    if let Err(error) = server.await {
+        tracing::error!("HTTP server stopped: {error}");
+    }
+    shutdown.cancel();
+    services.stopped().await;
+    tracing::info!("Realm stopped");
+    Ok(())
+}
+
+async fn shutdown_signal(shutdown: CancellationToken) {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+        () = shutdown.cancelled() => {},
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
+
