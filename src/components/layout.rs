@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::components::A;
 
 use crate::records::RecordKind;
 
@@ -10,12 +10,6 @@ const LINK_CLASS: &str = "block rounded-md px-3 py-2 text-sm font-medium text-sl
 #[component]
 pub fn AppLayout(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
-    let pathname = use_location().pathname;
-    // Following a link in the narrow-screen menu should reveal the page, not leave the menu over it.
-    Effect::new(move |_| {
-        pathname.track();
-        set_menu_open.set(false);
-    });
 
     view! {
         <div class="min-h-screen md:flex">
@@ -42,7 +36,8 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                 <a href="/" class="mb-4 hidden px-3 text-xl font-semibold tracking-tight text-white md:block">
                     "Realm"
                 </a>
-                <ul class="space-y-1">
+                // Choosing a page in the narrow-screen menu should reveal it, not leave the menu over it.
+                <ul class="space-y-1" on:click=move |_| set_menu_open.set(false)>
                     <li>
                         <A href="/" exact=true {..} class=LINK_CLASS>"Dashboard"</A>
                     </li>

@@ -103,6 +103,8 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
                 })
                 .on_request(())
+                // The status is already in the response line; a 503 from /readyz is not an error of the server's.
+                .on_failure(())
                 .on_response(|response: &axum::response::Response, latency: Duration, _: &Span| {
                     tracing::info!(
                         status = response.status().as_u16(),

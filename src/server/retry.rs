@@ -25,12 +25,7 @@ where
         .with_jitter()
         .without_max_times();
     let retrying = attempt.retry(policy).sleep(tokio::time::sleep).notify(|error: &E, wait: Duration| {
-        tracing::warn!(
-            service,
-            target = redacted_target,
-            retry_in_ms = wait.as_millis() as u64,
-            "{service} unavailable at {redacted_target}: {error}"
-        );
+        tracing::warn!(retry_in_ms = wait.as_millis() as u64, "{service} unavailable at {redacted_target}: {error}");
     });
     tokio::select! {
         result = retrying => result.ok(),

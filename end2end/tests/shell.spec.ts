@@ -1,0 +1,68 @@
+import { expect, test, type Page } from '@playwright/test';
+
+const pages = [
+  { path: '/', name: 'Dashboard' },
+  { path: '/customers', name: 'Customers' },
+  { path: '/orders', name: 'Orders' },
+  { path: '/segments', name: 'Segments' },
+  { path: '/campaigns', name: 'Campaigns' },
+];
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+test('the narrow-screen menu opens only once the app has hydrated, and closes after navigating', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/');
+  await hydrated(page);
+
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const menuButton = page.getByRole('button', { name: 'Menu' });
+  await expect(nav).toBeHidden();
+  await expect(menuButton).toHaveAttribute('aria-expanded', 'false');
+
+  await menuButton.click();
+  await expect(nav).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Close' })).toHaveAttribute('aria-expanded', 'true');
+
+  await nav.getByRole('link', { name: 'Segments' }).click();
+  await expect(page).toHaveURL(/\/segments$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Segments');
+  await expect(nav).toBeHidden();
+});
+
+test('the sidebar reaches all five pages, each with its heading, title and current link', async ({ page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto('/');
+  await hydrated(page);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav).toBeVisible();
+
+  for (const { path, name } of [...pages.slice(1), pages[0]]) {
+    await nav.getByRole('link', { name, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${path === '/' ? '/' : path}$`));
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
+    await expect(page).toHaveTitle(`${name} · Realm`);
+    await expect(nav.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
+  }
+});
+
+test('every page says what it holds, from the database', async ({ page }) => {
+  await page.goto('/');
+  for (const label of ['Customers', 'Orders', 'Segments', 'Campaigns']) {
+    await expect(page.locator(`[data-stat="${label}"]`)).toHaveText(/^\d+$/);
+  }
+  await page.goto('/campaigns');
+  await expect(page.getByText(/No campaigns yet|\d+ campaigns? stored\./)).toBeVisible();
+});
+
+test('an unknown address answers 404 with a page that leads back', async ({ page }) => {
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not found');
+  await expect(page).toHaveTitle('Page not found · Realm');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Go to the dashboard' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dashboard');
+});

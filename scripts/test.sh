@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on this machine, then runs every test: Rust unit and integration tests
+# against real MongoDB-compatible and RabbitMQ servers, and the Playwright suite in Chromium.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+ensure_rust_toolchain
+ensure_node_packages
+ensure_test_packages
+ensure_rabbitmq
+ensure_mongodb
+
+export REALM_TEST_MONGODB_URI="$REALM_MONGODB_URI"
+export REALM_TEST_AMQP_URL="$REALM_AMQP_URL"
+
+step "Rust unit and integration tests"
+cargo test --release --no-default-features --features ssr
+
+step "Browser tests (cargo leptos end-to-end --release)"
+# The app under test gets a database and queues of its own, so a run starts from nothing and leaves any
+# locally running Realm alone.
+export REALM_MONGODB_DB="realm_e2e_$(date +%s)"
+export REALM_AMQP_QUEUE_PREFIX="e2e."
+cargo leptos end-to-end --release
