@@ -1,15 +1,16 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
 use crate::{
-    components::layout::AppLayout,
+    components::layout::{AppFrame, AppLayout},
     pages::{
-        campaigns::CampaignsPage, customers::CustomersPage, dashboard::DashboardPage, not_found::NotFound,
-        orders::OrdersPage, segments::SegmentsPage,
+        api_keys::ApiKeysPage, campaigns::CampaignsPage, customers::CustomersPage, dashboard::DashboardPage,
+        not_found::NotFound, orders::OrdersPage, segments::SegmentsPage, setup::SetupPage, sign_in::SignInPage,
+        users::UsersPage,
     },
 };
 
@@ -48,15 +49,19 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Title formatter=|page: String| format!("{page} · Realm")/>
         <Router>
-            <AppLayout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=DashboardPage/>
-                    <Route path=path!("/customers") view=CustomersPage/>
-                    <Route path=path!("/orders") view=OrdersPage/>
-                    <Route path=path!("/segments") view=SegmentsPage/>
-                    <Route path=path!("/campaigns") view=CampaignsPage/>
-                </Routes>
-            </AppLayout>
+            <Routes fallback=|| view! { <AppFrame><NotFound/></AppFrame> }>
+                <Route path=path!("/sign-in") view=SignInPage/>
+                <Route path=path!("/setup") view=SetupPage/>
+                <ParentRoute path=path!("") view=AppLayout>
+                    <Route path=path!("") view=DashboardPage/>
+                    <Route path=path!("customers") view=CustomersPage/>
+                    <Route path=path!("orders") view=OrdersPage/>
+                    <Route path=path!("segments") view=SegmentsPage/>
+                    <Route path=path!("campaigns") view=CampaignsPage/>
+                    <Route path=path!("admin/users") view=UsersPage/>
+                    <Route path=path!("admin/api-keys") view=ApiKeysPage/>
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }

@@ -2,7 +2,9 @@
 //! Realm: CRM and campaign management. Pages render on the server and hydrate in the browser.
 
 pub mod app;
+pub mod auth;
 pub mod components;
+pub mod error;
 pub mod pages;
 pub mod records;
 

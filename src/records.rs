@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordKind {
     Customers,
@@ -53,15 +55,13 @@ impl RecordKind {
 }
 
 #[server]
-pub async fn count_records(kind: RecordKind) -> Result<u64, ServerFnError> {
-    use crate::server::state::AppState;
+pub async fn count_records(kind: RecordKind) -> Result<u64, AppError> {
+    use crate::server::{auth::guard::require_user, state::AppState};
     use mongodb::bson::doc;
 
+    require_user().await?;
     let state = expect_context::<AppState>();
-    state.mongo.collection(kind.collection()).count_documents(doc! {}).await.map_err(|error| {
-        tracing::error!(collection = kind.collection(), "counting failed: {error}");
-        ServerFnError::new("The database did not answer; try again in a moment.")
-    })
+    Ok(state.mongo.collection(kind.collection()).count_documents(doc! {}).await?)
 }
 
 #[cfg(test)]

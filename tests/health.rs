@@ -4,50 +4,30 @@ mod common;
 
 use std::time::Duration;
 
-use axum::{
-    body::{to_bytes, Body},
-    http::{Request, StatusCode},
-    Router,
-};
-use realm::server::{config::Config, health::Readiness, router, Services};
-use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
-
-async fn get(app: &Router, path: &str) -> (StatusCode, String) {
-    let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
-    let status = response.status();
-    let body = to_bytes(response.into_body(), 4 * 1024 * 1024).await.unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn start(config: &Config) -> (Router, Services, CancellationToken) {
-    let shutdown = CancellationToken::new();
-    let services = Services::start(config, &shutdown).await.expect("services start");
-    let app = router(services.state(common::leptos_options(), config));
-    (app, services, shutdown)
-}
+use axum::http::StatusCode;
+use common::{Credentials, TestApp};
+use realm::server::{config::Config, health::Readiness};
 
 #[tokio::test]
 async fn readyz_answers_200_once_mongodb_and_rabbitmq_are_connected() {
-    let config = common::isolated_config();
-    let (app, services, shutdown) = start(&config).await;
+    let app = TestApp::start().await;
 
-    let (status, body) = get(&app, "/healthz").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("alive"), "{body}");
+    let alive = app.get("/healthz", Credentials::None).await;
+    assert_eq!(alive.status, StatusCode::OK);
+    assert!(alive.body.contains("alive"), "{}", alive.body);
 
-    let ready = common::eventually(Duration::from_secs(20), || async { get(&app, "/readyz").await.0 == StatusCode::OK })
-        .await;
-    assert!(ready, "readyz never became ready: {}", get(&app, "/readyz").await.1);
-    let readiness: Readiness = serde_json::from_str(&get(&app, "/readyz").await.1).unwrap();
+    let ready = common::eventually(Duration::from_secs(20), || async {
+        app.get("/readyz", Credentials::None).await.status == StatusCode::OK
+    })
+    .await;
+    let reply = app.get("/readyz", Credentials::None).await;
+    assert!(ready, "readyz never became ready: {}", reply.body);
+    let readiness: Readiness = serde_json::from_str(&reply.body).unwrap();
     assert!(readiness.ready);
     assert_eq!(readiness.dependencies.keys().collect::<Vec<_>>(), ["mongodb", "rabbitmq"]);
     assert!(!readiness.dependencies["rabbitmq"].target.contains(":guest@"), "password shown in /readyz");
 
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(10), services.stopped()).await.expect("background tasks stop");
-    common::drop_database(&config).await;
-    common::delete_topology(&config).await;
+    tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("background tasks stop");
 }
 
 #[tokio::test]
@@ -57,9 +37,22 @@ async fn readyz_answers_503_naming_each_dependency_that_is_down() {
         amqp_url: "amqp://realm:hunter2@127.0.0.1:9/%2f".to_owned(),
         ..common::isolated_config()
     };
-    let (app, services, shutdown) = start(&config).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let services = realm::server::Services::start(&config, &shutdown).await.unwrap();
+    let app = realm::server::router(services.state(common::leptos_options(), &config));
+    let get = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            use tower::ServiceExt;
+            let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
 
-    let (status, body) = get(&app, "/readyz").await;
+    let (status, body) = get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let readiness: Readiness = serde_json::from_str(&body).unwrap();
     assert!(!readiness.ready);
@@ -73,7 +66,7 @@ async fn readyz_answers_503_naming_each_dependency_that_is_down() {
     assert!(mongodb.error.is_some() && rabbitmq.error.is_some());
 
     // The liveness probe does not depend on the services.
-    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+    assert_eq!(get("/healthz").await.0, StatusCode::OK);
 
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(10), services.stopped()).await.expect("retry loops stop on shutdown");
@@ -81,8 +74,9 @@ async fn readyz_answers_503_naming_each_dependency_that_is_down() {
 
 #[tokio::test]
 async fn pages_render_on_the_server_and_unknown_paths_get_the_404_page() {
-    let config = common::isolated_config();
-    let (app, services, shutdown) = start(&config).await;
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    let cookie = app.signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD).await;
 
     for (path, heading) in [
         ("/", "Dashboard"),
@@ -90,19 +84,22 @@ async fn pages_render_on_the_server_and_unknown_paths_get_the_404_page() {
         ("/orders", "Orders"),
         ("/segments", "Segments"),
         ("/campaigns", "Campaigns"),
+        ("/admin/users", "Users"),
+        ("/admin/api-keys", "API keys"),
     ] {
-        let (status, body) = get(&app, path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        assert!(body.contains(&format!("<h1 class=\"text-2xl font-semibold tracking-tight\">{heading}</h1>")), "{path}: {body}");
-        assert!(body.contains(&format!("<title>{heading} · Realm</title>")), "{path} has no title: {body}");
+        let page = app.get(path, Credentials::Cookie(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(
+            page.body.contains(&format!("<h1 class=\"text-2xl font-semibold tracking-tight\">{heading}</h1>")),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains(&format!("<title>{heading} · Realm</title>")), "{path} has no title");
     }
 
-    let (status, body) = get(&app, "/no/such/page").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("Page not found"), "{body}");
+    let missing = app.get("/no/such/page", Credentials::Cookie(&cookie)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Page not found"), "{}", missing.body);
 
-    shutdown.cancel();
-    services.stopped().await;
-    common::drop_database(&config).await;
-    common::delete_topology(&config).await;
+    app.stop().await;
 }

@@ -1,15 +1,29 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{Outlet, A};
 
-use crate::records::RecordKind;
+use crate::{
+    auth::{signed_in_user, CurrentUser, SignOut},
+    records::RecordKind,
+};
 
 const LINK_CLASS: &str = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 \
                           hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white";
 
-/// The page frame: a sidebar on wide screens, a top bar with a menu button on narrow ones.
+/// The frame of every signed-in page, around the matched child route.
 #[component]
-pub fn AppLayout(children: Children) -> impl IntoView {
+pub fn AppLayout() -> impl IntoView {
+    view! {
+        <AppFrame>
+            <Outlet/>
+        </AppFrame>
+    }
+}
+
+/// A sidebar on wide screens, a top bar with a menu button on narrow ones.
+#[component]
+pub fn AppFrame(children: Children) -> impl IntoView {
     let (menu_open, set_menu_open) = signal(false);
+    let user = Resource::new(|| (), |()| signed_in_user());
 
     view! {
         <div class="min-h-screen md:flex">
@@ -30,7 +44,9 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                 aria-label="Main"
                 class=move || {
                     let visibility = if menu_open.get() { "block" } else { "hidden" };
-                    format!("{visibility} bg-slate-900 px-3 pb-4 md:block md:min-h-screen md:w-56 md:shrink-0 md:pt-4")
+                    format!(
+                        "{visibility} bg-slate-900 px-3 pb-4 md:flex md:min-h-screen md:w-56 md:shrink-0 md:flex-col md:pt-4",
+                    )
                 }
             >
                 <a href="/" class="mb-4 hidden px-3 text-xl font-semibold tracking-tight text-white md:block">
@@ -51,9 +67,48 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                             }
                         })
                         .collect_view()}
+                    <Transition>
+                        {move || Suspend::new(async move {
+                            user.await.ok().flatten().filter(CurrentUser::is_admin).map(|_| view! { <AdminLinks/> })
+                        })}
+                    </Transition>
                 </ul>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        user.await.ok().flatten().map(|user| view! { <SignedInAs user/> })
+                    })}
+                </Transition>
             </nav>
             <main class="min-w-0 flex-1 px-4 py-6 md:px-10 md:py-8">{children()}</main>
+        </div>
+    }
+}
+
+#[component]
+fn AdminLinks() -> impl IntoView {
+    view! {
+        <li class="px-3 pb-1 pt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"Admin"</li>
+        <li>
+            <A href="/admin/users" {..} class=LINK_CLASS>"Users"</A>
+        </li>
+        <li>
+            <A href="/admin/api-keys" {..} class=LINK_CLASS>"API keys"</A>
+        </li>
+    }
+}
+
+#[component]
+fn SignedInAs(user: CurrentUser) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <div class="mt-6 border-t border-slate-800 px-3 pt-4 text-sm text-slate-300 md:mt-auto">
+            <p class="font-medium text-white" data-signed-in-as=user.email.clone()>{user.name}</p>
+            <p class="text-xs text-slate-400">{format!("{} · {}", user.email, user.role.as_str())}</p>
+            <ActionForm action=sign_out>
+                <button type="submit" class="mt-3 text-sm font-medium text-slate-300 underline hover:text-white">
+                    "Sign out"
+                </button>
+            </ActionForm>
         </div>
     }
 }

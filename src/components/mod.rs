@@ -1,5 +1,6 @@
 pub mod empty_state;
 pub mod error_notice;
+pub mod form;
 pub mod layout;
 pub mod page_header;
 pub mod record_summary;

@@ -2,10 +2,11 @@ use leptos::prelude::*;
 
 use crate::{
     components::{error_notice::ErrorNotice, page_header::PageHeader, stat_card::StatCard},
+    error::AppError,
     records::{count_records, RecordKind},
 };
 
-async fn record_counts() -> Result<Vec<(RecordKind, u64)>, ServerFnError> {
+async fn record_counts() -> Result<Vec<(RecordKind, u64)>, AppError> {
     let mut counts = Vec::with_capacity(RecordKind::ALL.len());
     for kind in RecordKind::ALL {
         counts.push((kind, count_records(kind).await?));

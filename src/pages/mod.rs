@@ -1,6 +1,10 @@
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
+pub mod api_keys;
 pub mod not_found;
 pub mod orders;
 pub mod segments;
+pub mod setup;
+pub mod sign_in;
+pub mod users;

@@ -14,6 +14,9 @@ pub struct Config {
     /// Prepended to every queue and exchange name, so that test runs (and several Realm installations sharing one
     /// broker) never consume each other's messages. Empty in production: the queue is then `orders_queue`.
     pub amqp_queue_prefix: String,
+    /// The address people use to reach Realm (scheme and host, e.g. `https://crm.example.com`), when a proxy sits
+    /// in front of it. An `https` address makes session cookies `Secure`; it is also accepted as a request Origin.
+    pub public_origin: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -41,6 +44,9 @@ impl Config {
             mongodb_database: value("REALM_MONGODB_DB", DEFAULT_MONGODB_DATABASE),
             amqp_url: value("REALM_AMQP_URL", DEFAULT_AMQP_URL),
             amqp_queue_prefix: lookup("REALM_AMQP_QUEUE_PREFIX").unwrap_or_default().trim().to_owned(),
+            public_origin: lookup("REALM_PUBLIC_URL")
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
         };
         config.validate()?;
         Ok(config)
@@ -78,7 +84,20 @@ impl Config {
                 reason: format!("queue name prefixes cannot contain {bad:?}"),
             });
         }
+        if let Some(origin) = &self.public_origin {
+            let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            if authority.is_none_or(|authority| authority.is_empty() || authority.contains('/')) {
+                return Err(ConfigError {
+                    variable: "REALM_PUBLIC_URL",
+                    reason: format!("expected http(s)://host[:port] with no path, got {origin}"),
+                });
+            }
+        }
         Ok(())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|origin| origin.starts_with("https://"))
     }
 }
 
@@ -116,6 +135,17 @@ mod tests {
         assert_eq!(config.mongodb_database, "realm");
         assert_eq!(config.amqp_url, DEFAULT_AMQP_URL);
         assert_eq!(config.amqp_queue_prefix, "");
+        assert_eq!(config.public_origin, None);
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let config = config_from(&[("REALM_PUBLIC_URL", "https://crm.example.com/")]).unwrap();
+        assert_eq!(config.public_origin.as_deref(), Some("https://crm.example.com"));
+        assert!(config.secure_cookies());
+        let err = config_from(&[("REALM_PUBLIC_URL", "https://crm.example.com/realm")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_PUBLIC_URL");
     }
 
     #[test]

@@ -1,23 +1,27 @@
 //! Server-only infrastructure: configuration, MongoDB, RabbitMQ, background tasks and the HTTP router.
 
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod health;
+pub mod http;
 pub mod mongo;
 pub mod retry;
 pub mod state;
 
 use std::{process::ExitCode, time::Duration};
 
-use axum::{body::Body, http::Request, routing::get, Router};
+use axum::{body::Body, http::Request, routing::get, Extension, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tracing::Span;
 
 use crate::app::{shell, App};
+use auth::{guard::Principal, sessions::MongoSessionStore, Accounts};
 use broker::{Broker, Topology};
 use config::{redact_uri, Config};
 use mongo::Mongo;
@@ -64,6 +68,9 @@ impl Services {
             mongo: self.mongo.clone(),
             mongo_target: redact_uri(&config.mongodb_uri).into(),
             broker: self.broker.clone(),
+            accounts: Accounts::new(&self.mongo),
+            public_origin: config.public_origin.as_deref().map(Into::into),
+            secure_cookies: config.secure_cookies(),
         }
     }
 
@@ -88,15 +95,31 @@ async fn prepare_database(mongo: Mongo, target: String, shutdown: CancellationTo
     }
 }
 
+/// `GET /api/me`: who the request is authenticated as, for API clients checking their key.
+async fn whoami(Extension(principal): Extension<Principal>) -> Json<Principal> {
+    Json(principal)
+}
+
 /// Every route of the app: health probes, the Leptos pages and server functions, and static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    Router::new()
+    let sessions = SessionManagerLayer::new(MongoSessionStore::new(&state.mongo))
+        .with_name("realm_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(auth::guard::IDLE_TIMEOUT));
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/me", get(whoami))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
+        .layer(sessions);
+    let app = http::with_body_limit(app, http::MAX_BODY_BYTES);
+    http::with_security_headers(app)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -148,6 +171,8 @@ async fn serve() -> Result<(), StartupError> {
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
     tracing::info!("Realm listening on http://{addr}");
+    // Connection info gives the sign-in throttle the client's address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(shutdown.clone()));
     if let Err(error) = server.await {
         tracing::error!("HTTP server stopped: {error}");

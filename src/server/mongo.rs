@@ -14,6 +14,25 @@ pub mod collections {
     pub const ORDERS: &str = "orders";
     pub const SEGMENTS: &str = "segments";
     pub const CAMPAIGNS: &str = "campaigns";
+    pub const USERS: &str = "users";
+    pub const SETUP: &str = "setup";
+    pub const SESSIONS: &str = "sessions";
+    pub const API_KEYS: &str = "api_keys";
+}
+
+/// Whether a write failed because it would have broken a unique index.
+pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    const DUPLICATE_KEY: i32 = 11000;
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(failure)) => failure.code == DUPLICATE_KEY,
+        ErrorKind::Command(failure) => failure.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(failure) => failure
+            .write_errors
+            .as_ref()
+            .is_some_and(|errors| errors.iter().any(|e| e.code == DUPLICATE_KEY)),
+        _ => false,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -69,5 +88,29 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (collections::CUSTOMERS, unique(doc! { "email": 1 }, "email_unique")),
         // The client's order id is the idempotency key that keeps redelivered messages from duplicating orders.
         (collections::ORDERS, unique(doc! { "order_id": 1 }, "order_id_unique")),
+        (collections::USERS, unique(doc! { "email": 1 }, "email_unique")),
+        // API keys are looked up by the hash of the presented secret on every API request.
+        (collections::API_KEYS, unique(doc! { "secret_hash": 1 }, "secret_hash_unique")),
+        // Lets MongoDB remove expired sessions by itself; loading a session checks expiry too.
+        (
+            collections::SESSIONS,
+            IndexModel::builder()
+                .keys(doc! { "expires_at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name("expires_at_ttl".to_owned())
+                        .expire_after(Duration::from_secs(0))
+                        .build(),
+                )
+                .build(),
+        ),
     ]
+}
+
+/// A stored time as people read it in tables, e.g. `2026-11-27 03:10 UTC`.
+pub fn display_time(time: mongodb::bson::DateTime) -> String {
+    match time.try_to_rfc3339_string() {
+        Ok(text) if text.len() >= 16 => format!("{} UTC", text[..16].replacen('T', " ", 1)),
+        _ => "unknown".to_owned(),
+    }
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{broker::Broker, mongo::Mongo};
+use super::{auth::Accounts, broker::Broker, mongo::Mongo};
 
 /// Shared by every request handler; server functions reach it with `expect_context::<AppState>()`.
 #[derive(Clone, FromRef)]
@@ -13,4 +13,8 @@ pub struct AppState {
     /// The MongoDB URI without its password, for reports.
     pub mongo_target: Arc<str>,
     pub broker: Broker,
+    pub accounts: Accounts,
+    /// `REALM_PUBLIC_URL`, when set.
+    pub public_origin: Option<Arc<str>>,
+    pub secure_cookies: bool,
 }

@@ -26,6 +26,7 @@ pub fn isolated_config() -> Config {
         mongodb_database: unique("realm_test"),
         amqp_url: amqp_url(),
         amqp_queue_prefix: format!("{}.", unique("test")),
+        public_origin: None,
     }
 }
 
@@ -72,4 +73,138 @@ pub async fn delete_topology(config: &Config) {
         .await
         .expect("delete exchange");
     let _ = connection.close(200, "test done".into()).await;
+}
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+/// What the test client claims as its site: requests that change state carry it as their Origin.
+pub const HOST: &str = "realm.test";
+
+pub struct Reply {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(axum::http::header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `name=value` part of the session cookie this reply sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("realm_session="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// The whole app (router, services, background tasks) on an isolated database and queue prefix.
+pub struct TestApp {
+    pub config: Config,
+    pub state: realm::server::state::AppState,
+    router: axum::Router,
+    services: realm::server::Services,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(isolated_config()).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let services = realm::server::Services::start(&config, &shutdown).await.expect("services start");
+        let state = services.state(leptos_options(), &config);
+        let router = realm::server::router(state.clone());
+        Self { config, state, router, services, shutdown }
+    }
+
+    pub async fn send(&self, request: axum::http::Request<axum::body::Body>) -> Reply {
+        use tower::ServiceExt;
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.unwrap();
+        Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    pub async fn get(&self, path: &str, credentials: Credentials<'_>) -> Reply {
+        let request = credentials.apply(axum::http::Request::get(path).header("host", HOST));
+        self.send(request.body(axum::body::Body::empty()).unwrap()).await
+    }
+
+    /// A same-site form POST, as a browser sends it.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], credentials: Credentials<'_>) -> Reply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = credentials.apply(
+            axum::http::Request::post(path)
+                .header("host", HOST)
+                .header("origin", format!("http://{HOST}"))
+                .header("content-type", "application/x-www-form-urlencoded"),
+        );
+        self.send(request.body(axum::body::Body::from(body)).unwrap()).await
+    }
+
+    pub async fn create_owner(&self) -> realm::server::auth::users::UserRecord {
+        self.state.accounts.users.create_owner("Olive Owner", OWNER_EMAIL, OWNER_PASSWORD).await.expect("owner created")
+    }
+
+    /// Signs in through the sign-in server function; gives the reply (with its session cookie, on success).
+    pub async fn sign_in(&self, email: &str, password: &str, next: &str) -> Reply {
+        use leptos::server_fn::ServerFn;
+        let form = [("email", email), ("password", password), ("next", next)];
+        self.post_form(realm::pages::sign_in::SignIn::PATH, &form, Credentials::None).await
+    }
+
+    pub async fn signed_in_cookie(&self, email: &str, password: &str) -> String {
+        let reply = self.sign_in(email, password, "/").await;
+        reply.session_cookie().unwrap_or_else(|| panic!("no session cookie: {} {}", reply.status, reply.body))
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.services.stopped().await;
+        drop_database(&self.config).await;
+        delete_topology(&self.config).await;
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum Credentials<'a> {
+    None,
+    Cookie(&'a str),
+    Bearer(&'a str),
+}
+
+impl Credentials<'_> {
+    fn apply(self, builder: axum::http::request::Builder) -> axum::http::request::Builder {
+        match self {
+            Credentials::None => builder,
+            Credentials::Cookie(cookie) => builder.header("cookie", cookie),
+            Credentials::Bearer(key) => builder.header("authorization", format!("Bearer {key}")),
+        }
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
