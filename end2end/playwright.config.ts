@@ -12,6 +12,8 @@ const chromiumArgs = [
   '--disable-sync',
 ];
 
+export const OWNER_STATE = 'playwright/.auth/owner.json';
+
 export default defineConfig({
   testDir: './tests',
   globalSetup: './global-setup.ts',
@@ -30,4 +32,13 @@ export default defineConfig({
     },
     trace: 'retain-on-failure',
   },
+  projects: [
+    // Runs first, on the fresh database: creates the owner account through the first-run page.
+    { name: 'setup', testMatch: /.*\.setup\.ts/ },
+    {
+      name: 'app',
+      dependencies: ['setup'],
+      use: { storageState: OWNER_STATE },
+    },
+  ],
 });

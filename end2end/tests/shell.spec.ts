@@ -1,4 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { hydrated } from './accounts';
 
 const pages = [
   { path: '/', name: 'Dashboard' },
@@ -7,10 +8,6 @@ const pages = [
   { path: '/segments', name: 'Segments' },
   { path: '/campaigns', name: 'Campaigns' },
 ];
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
-}
 
 test('the narrow-screen menu opens only once the app has hydrated, and closes after navigating', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });

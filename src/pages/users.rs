@@ -108,8 +108,8 @@ pub fn UsersPage() -> impl IntoView {
             })}
         </Suspense>
 
-        <section class="mt-10 max-w-md rounded-lg border border-slate-200 bg-white p-6">
-            <h2 class="text-lg font-semibold">"Add a user"</h2>
+        <section aria-labelledby="add-user-heading" class="mt-10 max-w-md rounded-lg border border-slate-200 bg-white p-6">
+            <h2 id="add-user-heading" class="text-lg font-semibold">"Add a user"</h2>
             <p class="mb-4 mt-1 text-sm text-slate-600">
                 "Give them the email and password you set here; they can sign in straight away."
             </p>
