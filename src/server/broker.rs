@@ -6,9 +6,9 @@ use std::{
 };
 
 use lapin::{
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
-    Channel, Connection, ConnectionProperties, ExchangeKind,
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -71,14 +71,28 @@ impl Topology {
 }
 
 struct Link {
-    connection: Connection,
+    connection: Arc<Connection>,
     channel: Channel,
+    /// In confirm mode: every publish is acknowledged by the broker once the message is safely queued.
+    publisher: Channel,
 }
 
 impl Link {
     fn is_open(&self) -> bool {
-        self.connection.status().connected() && self.channel.status().connected()
+        self.connection.status().connected() && self.channel.status().connected() && self.publisher.status().connected()
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("RabbitMQ is not connected")]
+    NotConnected,
+    #[error("RabbitMQ refused the message: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("RabbitMQ did not confirm the message")]
+    NotConfirmed,
+    #[error("no queue is bound to receive the message")]
+    Unroutable,
 }
 
 /// A handle on the broker connection, cheap to clone. The connection itself is owned by the supervisor task
@@ -111,8 +125,45 @@ impl Broker {
 
     /// The open channel, or `None` while the broker is unreachable.
     pub fn channel(&self) -> Option<Channel> {
+        self.open_link(|link| link.channel.clone())
+    }
+
+    fn open_link<T>(&self, pick: impl FnOnce(&Link) -> T) -> Option<T> {
         let link = self.link.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        link.as_ref().filter(|link| link.is_open()).map(|link| link.channel.clone())
+        link.as_ref().filter(|link| link.is_open()).map(pick)
+    }
+
+    /// A new channel on the current connection, for a consumer that sets its own prefetch window.
+    pub async fn open_channel(&self) -> Option<Channel> {
+        let connection = self.open_link(|link| link.connection.clone())?;
+        connection.create_channel().await.ok()
+    }
+
+    /// Publishes a persistent message and waits until the broker has confirmed that it is queued.
+    pub async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        payload: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), PublishError> {
+        let publisher = self.open_link(|link| link.publisher.clone()).ok_or(PublishError::NotConnected)?;
+        let confirmation = publisher
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                // Mandatory: a message no queue would receive comes back instead of vanishing.
+                BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                payload,
+                properties.with_delivery_mode(2),
+            )
+            .await?
+            .await?;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_returned)) => Err(PublishError::Unroutable),
+            Confirmation::Nack(_) | Confirmation::NotRequested => Err(PublishError::NotConfirmed),
+        }
     }
 
     pub fn is_connected(&self) -> bool {
@@ -124,7 +175,9 @@ impl Broker {
         let connection = Connection::connect(&self.url, properties).await?;
         let channel = connection.create_channel().await?;
         self.topology.declare(&channel).await?;
-        Ok(Link { connection, channel })
+        let publisher = connection.create_channel().await?;
+        publisher.confirm_select(ConfirmSelectOptions::default()).await?;
+        Ok(Link { connection: Arc::new(connection), channel, publisher })
     }
 
     fn replace_link(&self, link: Option<Link>) -> Option<Link> {

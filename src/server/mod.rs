@@ -5,6 +5,7 @@ pub mod broker;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod ingest;
 pub mod mongo;
 pub mod retry;
 pub mod state;
@@ -58,6 +59,7 @@ impl Services {
         let tasks = vec![
             tokio::spawn(prepare_database(mongo.clone(), mongo_target, shutdown.clone())),
             broker.clone().spawn_supervisor(shutdown.clone()),
+            ingest::consumer::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
         ];
         Ok(Self { mongo, broker, tasks })
     }
@@ -110,15 +112,25 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(auth::guard::IDLE_TIMEOUT));
-    let app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/me", get(whoami))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+    // Bulk submissions may be larger than anything else the app takes.
+    let bulk = http::with_body_limit(
+        Router::new().route("/api/orders", axum::routing::post(ingest::api::post_orders)),
+        crate::orders::MAX_BATCH_BODY_BYTES,
+    );
+    let everything_else = http::with_body_limit(
+        Router::new()
+            .route("/healthz", get(health::healthz))
+            .route("/readyz", get(health::readyz))
+            .route("/api/me", get(whoami))
+            .route("/api/orders/batches/{id}", get(ingest::api::get_batch))
+            .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
+        http::MAX_BODY_BYTES,
+    );
+    let app = bulk
+        .merge(everything_else)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
         .layer(sessions);
-    let app = http::with_body_limit(app, http::MAX_BODY_BYTES);
     http::with_security_headers(app)
         .layer(
             TraceLayer::new_for_http()

@@ -14,6 +14,7 @@ pub mod collections {
     pub const ORDERS: &str = "orders";
     pub const SEGMENTS: &str = "segments";
     pub const CAMPAIGNS: &str = "campaigns";
+    pub const ORDER_BATCHES: &str = "order_batches";
     pub const USERS: &str = "users";
     pub const SETUP: &str = "setup";
     pub const SESSIONS: &str = "sessions";
@@ -82,12 +83,21 @@ fn unique(keys: Document, name: &str) -> IndexModel {
         .build()
 }
 
+fn index(keys: Document, name: &str) -> IndexModel {
+    IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+}
+
 fn required_indexes() -> Vec<(&'static str, IndexModel)> {
     vec![
         // A customer is identified by their normalised email across imports and order ingestion.
         (collections::CUSTOMERS, unique(doc! { "email": 1 }, "email_unique")),
         // The client's order id is the idempotency key that keeps redelivered messages from duplicating orders.
         (collections::ORDERS, unique(doc! { "order_id": 1 }, "order_id_unique")),
+        // A customer's order history, and recomputing their totals after each batch.
+        (collections::ORDERS, index(doc! { "customer_id": 1, "ordered_at": -1 }, "customer_id_ordered_at")),
+        // The order history sorted by date, and daily figures.
+        (collections::ORDERS, index(doc! { "ordered_at": -1 }, "ordered_at")),
+        (collections::ORDER_BATCHES, index(doc! { "received_at": -1 }, "received_at")),
         (collections::USERS, unique(doc! { "email": 1 }, "email_unique")),
         // API keys are looked up by the hash of the presented secret on every API request.
         (collections::API_KEYS, unique(doc! { "secret_hash": 1 }, "secret_hash_unique")),

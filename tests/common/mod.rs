@@ -208,3 +208,51 @@ fn urlencode(value: &str) -> String {
         })
         .collect()
 }
+
+impl TestApp {
+    /// Creates the owner and an API key, for calling the REST API as a machine would.
+    pub async fn api_key(&self) -> String {
+        let owner = match self.state.accounts.users.find_by_email(OWNER_EMAIL).await.unwrap() {
+            Some(owner) => owner,
+            None => self.create_owner().await,
+        };
+        self.state.accounts.api_keys.create("tests", owner.id).await.unwrap().1
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value, key: &str) -> Reply {
+        let request = axum::http::Request::post(path)
+            .header("host", HOST)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Polls a batch until it has finished processing, and gives its final status.
+    pub async fn finished_batch(&self, status_url: &str, key: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let batch = self.get(status_url, Credentials::Bearer(key)).await.json();
+            let status = batch["status"].as_str().unwrap_or_default().to_owned();
+            if !["queued", "processing"].contains(&status.as_str()) {
+                return batch;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "batch still {status}: {batch}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn mongo(&self) -> &realm::server::mongo::Mongo {
+        &self.state.mongo
+    }
+}
+
+impl TestApp {
+    /// Stops the app as SIGTERM would (the consumer finishes the batch in hand), keeping its database and queues.
+    pub async fn shut_down(self) -> Config {
+        self.shutdown.cancel();
+        self.services.stopped().await;
+        self.config
+    }
+}

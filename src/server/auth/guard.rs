@@ -34,6 +34,16 @@ pub enum Principal {
     ApiKey { id: String, name: String },
 }
 
+impl Principal {
+    /// Who, for records such as a batch's submitter: the user's email or the API key's name.
+    pub fn describe(&self) -> String {
+        match self {
+            Principal::User(user) => user.email.clone(),
+            Principal::ApiKey { name, .. } => format!("API key {name:?}"),
+        }
+    }
+}
+
 enum Access {
     /// Probes and static files.
     Open,

@@ -1,0 +1,127 @@
+//! The background task that takes batches off `orders_queue`, stores them, and acknowledges each message only
+//! once its orders are stored.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::{
+    message::Delivery,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    types::{AMQPValue, FieldTable},
+    BasicProperties,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{batches::Batches, store::store_batch, OrderBatchMessage};
+use crate::server::{broker::Broker, mongo::Mongo};
+
+/// Messages RabbitMQ hands over ahead of processing, so the next batch is already here when one is done.
+const PREFETCH: u16 = 16;
+/// How long to wait before retrying a batch that could not be stored (database down).
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let batches = Batches::new(&mongo);
+        while !shutdown.is_cancelled() {
+            let Some(channel) = broker.open_channel().await else {
+                // The broker supervisor is reconnecting; it logs why.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                    () = shutdown.cancelled() => break,
+                }
+            };
+            let queue = broker.topology().orders_queue.clone();
+            let consumer = async {
+                channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
+                channel.basic_consume(queue.as_str().into(), "realm-orders".into(), BasicConsumeOptions::default(), FieldTable::default()).await
+            };
+            let mut deliveries = match consumer.await {
+                Ok(deliveries) => deliveries,
+                Err(error) => {
+                    tracing::warn!("cannot consume {queue}: {error}");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+            };
+            tracing::info!(queue = %queue, "order consumer started");
+            loop {
+                // Shutdown is only looked at between messages: the batch in hand is finished and acknowledged.
+                let delivery = tokio::select! {
+                    delivery = deliveries.next() => delivery,
+                    () = shutdown.cancelled() => None,
+                };
+                match delivery {
+                    Some(Ok(delivery)) => handle(&mongo, &broker, &batches, delivery, &shutdown).await,
+                    Some(Err(error)) => {
+                        tracing::warn!("order consumer lost its channel: {error}");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            // Closing the channel hands the prefetched, unacknowledged messages back to the queue.
+            let _ = channel.close(200, "consumer stopping".into()).await;
+        }
+        tracing::info!("order consumer stopped");
+    })
+}
+
+async fn handle(mongo: &Mongo, broker: &Broker, batches: &Batches, delivery: Delivery, shutdown: &CancellationToken) {
+    let message: OrderBatchMessage = match serde_json::from_slice(&delivery.data) {
+        Ok(message) => message,
+        Err(error) => return dead_letter(broker, delivery, &format!("not an order batch: {error}")).await,
+    };
+    let batch_id = message.batch_id.clone();
+    let result = async {
+        batches.mark_processing(&batch_id).await?;
+        let outcome = store_batch(mongo, &message).await?;
+        batches.finish(&batch_id, &outcome).await?;
+        Ok::<_, super::store::StoreError>(outcome)
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+                // The orders are stored; a redelivery will find them and change nothing.
+                tracing::warn!(batch = %batch_id, "acknowledging failed: {error}");
+            }
+            tracing::info!(
+                batch = %batch_id,
+                stored = outcome.stored,
+                duplicates = outcome.duplicates,
+                rejected = outcome.rejected.len(),
+                "batch stored"
+            );
+        }
+        Err(error) => {
+            tracing::warn!(batch = %batch_id, "batch not stored, will retry: {error}");
+            tokio::select! {
+                () = tokio::time::sleep(RETRY_DELAY) => {},
+                () = shutdown.cancelled() => {},
+            }
+            let _ = delivery.nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() }).await;
+        }
+    }
+}
+
+/// Moves a message that can never be processed to the dead-letter queue, with the reason in its headers.
+async fn dead_letter(broker: &Broker, delivery: Delivery, reason: &str) {
+    tracing::warn!("dead-lettering a message: {reason}");
+    let topology = broker.topology();
+    let mut headers = FieldTable::default();
+    headers.insert("x-realm-reason".into(), AMQPValue::LongString(reason.into()));
+    let properties = BasicProperties::default().with_headers(headers);
+    let parked = broker
+        .publish_confirmed(&topology.dead_letter_exchange, &topology.orders_queue, &delivery.data, properties)
+        .await;
+    let settled = match parked {
+        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+        // Rejecting without requeue routes it through the queue's dead-letter exchange, without the reason.
+        Err(_) => delivery.nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() }).await,
+    };
+    if let Err(error) = settled {
+        tracing::warn!("settling a dead-lettered message failed: {error}");
+    }
+}
