@@ -113,6 +113,18 @@ pub struct BatchSummary {
     pub error: Option<String>,
 }
 
+/// The answer to an accepted submission (`202 Accepted`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchAccepted {
+    pub batch_id: String,
+    pub accepted: u64,
+    pub status_url: String,
+}
+
+pub fn status_url(batch_id: &str) -> String {
+    format!("/api/orders/batches/{batch_id}")
+}
+
 /// The orders of a JSON submission: `{"orders": [...]}` (the API's shape) or, from a file, a bare array.
 pub fn parse_orders_json(text: &str) -> Result<Vec<Value>, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("the file is not valid JSON: {e}"))?;

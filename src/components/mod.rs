@@ -1,3 +1,4 @@
+pub mod bar_chart;
 pub mod empty_state;
 pub mod error_notice;
 pub mod form;

@@ -7,10 +7,10 @@ use axum::{
     Extension, Json,
 };
 
-use super::{accept_batch, batches::Batches, BatchAccepted};
+use super::{accept_batch, batches::Batches};
 use crate::{
     error::AppError,
-    orders::{parse_orders_csv, parse_orders_json, BatchSummary},
+    orders::{parse_orders_csv, parse_orders_json, BatchAccepted, BatchSummary},
     server::{auth::guard::Principal, state::AppState},
 };
 

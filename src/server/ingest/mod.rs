@@ -4,6 +4,7 @@
 pub mod api;
 pub mod batches;
 pub mod consumer;
+pub mod history;
 pub mod store;
 
 use lapin::BasicProperties;
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use crate::{
     error::AppError,
-    orders::{check_batch_size, given_order_id, BatchStatus, MAX_ORDERS_PER_BATCH},
+    orders::{check_batch_size, given_order_id, status_url, BatchAccepted, BatchStatus, MAX_ORDERS_PER_BATCH},
     server::state::AppState,
 };
 use batches::{BatchRecord, Batches};
@@ -27,17 +28,6 @@ pub struct OrderBatchMessage {
     pub orders: Vec<Value>,
 }
 
-/// The answer to an accepted submission.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchAccepted {
-    pub batch_id: String,
-    pub accepted: u64,
-    pub status_url: String,
-}
-
-pub fn status_url(batch_id: &str) -> String {
-    format!("/api/orders/batches/{batch_id}")
-}
 
 /// Records the batch and publishes it to the orders queue, answering only once RabbitMQ has confirmed it.
 /// The shared path of `POST /api/orders` and the upload on the Orders page.

@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { hydrated } from './accounts';
+
+test('a CSV with one bad row is previewed, processed live to completed_with_errors, and its orders are found', async ({ page }) => {
+  const csv = [
+    'customer_email,customer_name,amount,items,order_id',
+    'zoe@example.com,Zoe Quinn,42.50,2,E2E-1',
+    'yan@example.com,Yan Li,10.00,1,E2E-2',
+    'xia@example.com,Xia Ho,0,1,E2E-BAD',
+    'zoe@example.com,Zoe Quinn,7.50,3,E2E-3',
+  ].join('\n');
+
+  await page.goto('/orders');
+  await hydrated(page);
+  await page.getByLabel('Order file (.csv or .json)').setInputFiles({
+    name: 'orders.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(csv),
+  });
+  await expect(page.locator('[data-upload-summary]')).toHaveText('orders.csv: 4 orders, 1 with problems.');
+  await expect(page.getByRole('list', { name: 'Row problems' })).toHaveText('Row 3: amount: must be greater than 0');
+
+  await page.getByRole('button', { name: 'Send orders' }).click();
+  await expect(page.getByRole('status')).toHaveText('4 orders sent in 1 batch(es); their progress is below.');
+
+  // No reload: the list polls until the batch has finished.
+  const batch = page.locator('li[data-batch]').filter({ hasText: 'upload: orders.csv' }).first();
+  await expect(batch.locator('[data-batch-status]')).toHaveText('completed_with_errors', { timeout: 20_000 });
+  await expect(batch.locator('[data-batch-counts]')).toHaveText('3 stored · 0 duplicates · 1 rejected · 4 total');
+  await batch.getByRole('button', { name: 'Show rejected rows' }).click();
+  const rejected = batch.getByRole('table', { name: 'Rejected rows' });
+  await expect(rejected).toContainText('E2E-BAD');
+  await expect(rejected).toContainText('amount: must be greater than 0');
+  const download = batch.getByRole('link', { name: 'Download rejected rows (CSV)' });
+  expect(decodeURIComponent((await download.getAttribute('href')) ?? '')).toContain('2,E2E-BAD,amount: must be greater than 0');
+
+  // The history refreshes once the batch has finished.
+  const history = page.getByRole('table', { name: 'Orders' });
+  await expect(history.locator('tr[data-order="E2E-1"]')).toContainText('42.50');
+  await expect(history.locator('tr[data-order="E2E-BAD"]')).toHaveCount(0);
+  await expect(page.locator('[data-figure="orders-30d"]')).not.toHaveText('0');
+
+  await page.getByLabel('Customer email starts with').fill('zoe');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/customer=zoe/);
+  await expect(page.locator('[data-order-total]')).toHaveText('2 matching orders');
+  await expect(history.locator('tbody tr')).toHaveCount(2);
+  await expect(history.locator('tr[data-order="E2E-2"]')).toHaveCount(0);
+});
