@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::{batches::Batches, store::store_batch, OrderBatchMessage};
 use crate::server::{broker::Broker, mongo::Mongo};
 
+/// Batches stored at the same time: their round trips to MongoDB overlap.
+const CONCURRENT_BATCHES: usize = 4;
 /// Messages RabbitMQ hands over ahead of processing, so the next batch is already here when one is done.
 const PREFETCH: u16 = 16;
 /// How long to wait before retrying a batch that could not be stored (database down).
@@ -37,7 +39,7 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
                 channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
                 channel.basic_consume(queue.as_str().into(), "realm-orders".into(), BasicConsumeOptions::default(), FieldTable::default()).await
             };
-            let mut deliveries = match consumer.await {
+            let deliveries = match consumer.await {
                 Ok(deliveries) => deliveries,
                 Err(error) => {
                     tracing::warn!("cannot consume {queue}: {error}");
@@ -46,21 +48,18 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
                 }
             };
             tracing::info!(queue = %queue, "order consumer started");
-            loop {
-                // Shutdown is only looked at between messages: the batch in hand is finished and acknowledged.
-                let delivery = tokio::select! {
-                    delivery = deliveries.next() => delivery,
-                    () = shutdown.cancelled() => None,
-                };
-                match delivery {
-                    Some(Ok(delivery)) => handle(&mongo, &broker, &batches, delivery, &shutdown).await,
-                    Some(Err(error)) => {
+            // On shutdown no new message is taken; the batches in hand are finished and acknowledged.
+            deliveries
+                .take_until(shutdown.cancelled())
+                .take_while(|delivery| {
+                    if let Err(error) = delivery {
                         tracing::warn!("order consumer lost its channel: {error}");
-                        break;
                     }
-                    None => break,
-                }
-            }
+                    std::future::ready(delivery.is_ok())
+                })
+                .filter_map(|delivery| std::future::ready(delivery.ok()))
+                .for_each_concurrent(CONCURRENT_BATCHES, |delivery| handle(&mongo, &broker, &batches, delivery, &shutdown))
+                .await;
             // Closing the channel hands the prefetched, unacknowledged messages back to the queue.
             let _ = channel.close(200, "consumer stopping".into()).await;
         }

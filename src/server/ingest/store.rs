@@ -1,5 +1,6 @@
 //! Storing the orders of one queued batch. Running it twice on the same message gives the same result: orders
 //! are keyed by `order_id`, and customer totals are recomputed from the stored orders rather than incremented.
+//! Several batches may be stored at once: a recomputation only overwrites totals counted from fewer orders.
 
 use std::collections::{HashMap, HashSet};
 
@@ -77,7 +78,9 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
         }
     }
 
+    let started = std::time::Instant::now();
     let customer_ids = resolve_customers(&stores, &valid).await?;
+    let customers_resolved = started.elapsed();
     let mut documents = Vec::with_capacity(valid.len());
     let mut affected_customers = HashSet::new();
     for (index, order_id, order) in &valid {
@@ -114,7 +117,15 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
         }
     }
 
+    let orders_inserted = started.elapsed();
     refresh_customer_totals(&stores, affected_customers.into_iter().collect()).await?;
+    tracing::debug!(
+        batch = %message.batch_id,
+        customers_ms = customers_resolved.as_millis() as u64,
+        insert_ms = (orders_inserted - customers_resolved).as_millis() as u64,
+        totals_ms = (started.elapsed() - orders_inserted).as_millis() as u64,
+        "batch timings"
+    );
     outcome.rejected.sort_by_key(|rejected| rejected.index);
     Ok(outcome)
 }
@@ -188,19 +199,24 @@ async fn resolve_customers(
     }
     let emails: Vec<&str> = names_by_email.keys().copied().collect();
     let mut known = existing_customers_by_email(&stores.customers, &emails).await?;
-    let new_customers: Vec<Document> = names_by_email
-        .iter()
-        .filter(|(email, _)| !known.contains_key(**email))
-        .map(|(email, name)| new_customer(email, *name))
-        .collect();
-    if !new_customers.is_empty() {
-        // Another batch may create the same customer at the same moment: the unique email index keeps one.
-        if let Err(error) = stores.customers.insert_many(&new_customers).ordered(false).await {
-            if duplicate_positions(&error).is_none() {
-                return Err(error.into());
+    let new_emails: Vec<&str> = emails.iter().copied().filter(|email| !known.contains_key(*email)).collect();
+    if !new_emails.is_empty() {
+        let new_customers: Vec<Document> =
+            new_emails.iter().map(|email| new_customer(email, names_by_email[email])).collect();
+        match stores.customers.insert_many(&new_customers).ordered(false).await {
+            Ok(inserted) => {
+                for (index, id) in inserted.inserted_ids {
+                    if let Some(id) = id.as_object_id() {
+                        known.insert(new_emails[index].to_owned(), id);
+                    }
+                }
             }
+            // Another batch created some of them at the same moment: the unique email index kept one of each.
+            Err(error) if duplicate_positions(&error).is_some() => {
+                known = existing_customers_by_email(&stores.customers, &emails).await?;
+            }
+            Err(error) => return Err(error.into()),
         }
-        known = existing_customers_by_email(&stores.customers, &emails).await?;
     }
     for (email, id) in known {
         resolved.insert(CustomerRef::Email(email), id);
@@ -283,11 +299,15 @@ async fn refresh_customer_totals(stores: &Stores, customer_ids: Vec<ObjectId>) -
         let imported_last = customer.get_datetime("imported_last_order_at").ok().copied();
         let (Ok(first), Ok(last)) = (group.get_datetime("first"), group.get_datetime("last")) else { continue };
         let last = imported_last.map_or(*last, |imported| imported.max(*last));
+        let orders_count = number(group, "count");
         updates.push(doc! {
-            "q": { "_id": id },
+            // Orders are only ever added, so totals from more orders are newer: a batch that read the orders before
+            // another batch's insert must not overwrite the totals that batch wrote after it.
+            "q": { "_id": id, "$or": [ { "orders_count": { "$exists": false } }, { "orders_count": { "$lte": orders_count } } ] },
             "u": { "$set": {
+                "orders_count": orders_count,
                 "total_spend_cents": number(&customer, "imported_spend_cents") + number(group, "spend"),
-                "order_count": number(&customer, "imported_order_count") + number(group, "count"),
+                "order_count": number(&customer, "imported_order_count") + orders_count,
                 "first_order_at": *first,
                 "last_order_at": last,
             } },

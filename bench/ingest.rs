@@ -1,0 +1,139 @@
+//! Bulk ingestion throughput: posts orders to a running Realm in requests of 1,000 and measures, in the same run
+//! against the same database server, the raw `insert_many` rate as the ceiling to compare with.
+//! Run through `bench/ingest.sh`, which starts the server; settings come from the environment it sets.
+
+use std::{
+    env,
+    time::{Duration, Instant},
+};
+
+use futures::{stream, StreamExt};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use realm::server::mongo::{collections, Mongo};
+use serde_json::{json, Value};
+
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn request_orders(request: usize, per_request: usize, customers: usize) -> Vec<Value> {
+    (0..per_request)
+        .map(|i| {
+            let n = request * per_request + i;
+            json!({
+                "customer_email": format!("bench{}@example.com", n % customers),
+                "amount": format!("{}.{:02}", 5 + n % 200, n % 100),
+                "items": 1 + n % 4,
+                "date": format!("2026-{:02}-{:02}T12:00:00Z", 1 + n % 11, 1 + n % 28),
+            })
+        })
+        .collect()
+}
+
+/// The documents the consumer would store, inserted directly: the ceiling for the pipeline.
+async fn raw_insert_many(mongo: &Mongo, total: usize, per_request: usize, concurrency: usize) -> f64 {
+    let raw = mongo.collection("bench_raw_orders");
+    raw.drop().await.ok();
+    raw.create_index(
+        mongodb::IndexModel::builder()
+            .keys(doc! { "order_id": 1 })
+            .options(mongodb::options::IndexOptions::builder().unique(true).build())
+            .build(),
+    )
+    .await
+    .expect("index");
+    let started = Instant::now();
+    stream::iter(0..total / per_request)
+        .for_each_concurrent(concurrency, |request| {
+            let raw = raw.clone();
+            async move {
+                let documents: Vec<Document> = (0..per_request)
+                    .map(|i| {
+                        let n = request * per_request + i;
+                        doc! {
+                            "order_id": format!("raw-{n}"), "batch_id": "raw", "customer_id": ObjectId::new(),
+                            "amount_cents": (500 + n % 20_000) as i64, "item_count": (1 + n % 4) as i64, "items": [],
+                            "ordered_at": DateTime::now(), "stored_at": DateTime::now(),
+                        }
+                    })
+                    .collect();
+                raw.insert_many(documents).ordered(false).await.expect("raw insert");
+            }
+        })
+        .await;
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    raw.drop().await.ok();
+    rate
+}
+
+#[tokio::main]
+async fn main() {
+    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
+    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
+    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
+    let total: usize = setting("BENCH_ORDERS", 200_000);
+    let per_request: usize = setting("BENCH_ORDERS_PER_REQUEST", 1_000);
+    let concurrency: usize = setting("BENCH_CONCURRENCY", 4);
+    let customers: usize = setting("BENCH_CUSTOMERS", 20_000);
+
+    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
+    let accounts = realm::server::auth::Accounts::new(&mongo);
+    let owner = accounts.users.create_owner("Bench", "bench@example.com", "benchmark password").await.expect("owner");
+    let (_, key) = accounts.api_keys.create("benchmark", owner.id).await.expect("key");
+
+    let raw_rate = raw_insert_many(&mongo, total, per_request, concurrency).await;
+
+    let client = reqwest::Client::new();
+    let requests = total / per_request;
+    let bodies: Vec<String> =
+        (0..requests).map(|r| json!({ "orders": request_orders(r, per_request, customers) }).to_string()).collect();
+    let orders = mongo.collection(collections::ORDERS);
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = stream::iter(bodies)
+        .map(|body| {
+            let client = client.clone();
+            let (url, key) = (format!("{base_url}/api/orders"), key.clone());
+            async move {
+                let sent = Instant::now();
+                let response = client
+                    .post(url)
+                    .bearer_auth(key)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("POST");
+                assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED, "{:?}", response.text().await);
+                sent.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let all_posted = started.elapsed();
+    loop {
+        let stored = orders.count_documents(doc! {}).await.expect("count") as usize;
+        if stored >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all_stored = started.elapsed();
+    latencies.sort();
+    let pipeline_rate = total as f64 / all_stored.as_secs_f64();
+
+    println!("| orders | per request | concurrent requests | customers | raw insert_many (docs/s) | pipeline end-to-end (orders/s) | pipeline / raw | POST p50 | POST p95 | all posted after | all stored after |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {total} | {per_request} | {concurrency} | {customers} | {raw_rate:.0} | {pipeline_rate:.0} | {:.0} % | {:.1} ms | {:.1} ms | {:.1} s | {:.1} s |",
+        100.0 * pipeline_rate / raw_rate,
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.95).as_secs_f64() * 1000.0,
+        all_posted.as_secs_f64(),
+        all_stored.as_secs_f64(),
+    );
+}
