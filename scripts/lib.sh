@@ -119,9 +119,10 @@ ensure_mongodb() {
     fi
     daemon="$SERVICES_DIR/venv/bin/secantusd-py"
   fi
-  mkdir -p "$SERVICES_DIR/mongo-data"
-  nohup "$daemon" --host "$host" --port "$port" --storage-path "$SERVICES_DIR/mongo-data" \
-    >"$SERVICES_DIR/mongodb.log" 2>&1 &
+  # One data folder per build and port: the two builds need not read each other's files.
+  local data="$SERVICES_DIR/mongo-data-$(basename "$daemon")-$port"
+  mkdir -p "$data"
+  nohup "$daemon" --host "$host" --port "$port" --storage-path "$data" >"$SERVICES_DIR/mongodb-$port.log" 2>&1 &
   wait_for_port "$host" "$port" "SecantusDB" 120
-  echo "started $(basename "$daemon") (log: $SERVICES_DIR/mongodb.log)"
+  echo "started $(basename "$daemon") (log: $SERVICES_DIR/mongodb-$port.log)"
 }

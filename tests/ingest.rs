@@ -322,9 +322,25 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
         received_at_ms: 1_790_000_000_000,
         orders: orders.clone(),
     };
-    // What a process that died after its insert (and before acknowledging) leaves behind: 60 orders stored.
-    let partial = realm::server::ingest::OrderBatchMessage { orders: orders[..60].to_vec(), ..message_clone(&message) };
-    realm::server::ingest::store::store_batch(app.mongo(), &partial).await.unwrap();
+    // What a process that died after inserting 60 of the orders (before adding them to the customers' totals and
+    // before acknowledging) leaves behind.
+    let customers = app.mongo().collection(collections::CUSTOMERS);
+    let mut customer_ids = Vec::new();
+    for i in 0..10 {
+        let created = customers
+            .insert_one(doc! { "email": format!("k{i}@example.com"), "name": format!("K{i}"), "total_spend_cents": 0_i64, "order_count": 0_i64 })
+            .await
+            .unwrap();
+        customer_ids.push(created.inserted_id.as_object_id().unwrap());
+    }
+    let stored_before_crash: Vec<Document> = (0..60)
+        .map(|i| doc! {
+            "order_id": format!("K-{i}"), "batch_id": "crashed-batch", "customer_id": customer_ids[i % 10],
+            "amount_cents": 1_000_i64, "item_count": 1_i64, "items": [],
+            "ordered_at": mongodb::bson::DateTime::from_millis(1_790_000_000_000), "stored_at": mongodb::bson::DateTime::now(),
+        })
+        .collect();
+    app.mongo().collection(collections::ORDERS).insert_many(stored_before_crash).await.unwrap();
     app.mongo()
         .collection(collections::ORDER_BATCHES)
         .insert_one(doc! { "_id": "crashed-batch", "status": "processing", "total": 100_i64, "stored": 0_i64, "duplicates": 0_i64,
@@ -347,8 +363,4 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
         assert_eq!((customer.get_i64("total_spend_cents").unwrap(), customer.get_i64("order_count").unwrap()), (10_000, 10));
     }
     app.stop().await;
-}
-
-fn message_clone(message: &realm::server::ingest::OrderBatchMessage) -> realm::server::ingest::OrderBatchMessage {
-    serde_json::from_value(serde_json::to_value(message).unwrap()).unwrap()
 }

@@ -1,6 +1,5 @@
 //! Storing the orders of one queued batch. Running it twice on the same message gives the same result: orders
-//! are keyed by `order_id`, and customer totals are recomputed from the stored orders rather than incremented.
-//! Several batches may be stored at once: a recomputation only overwrites totals counted from fewer orders.
+//! are keyed by `order_id`, and each customer records the batches already added to their totals.
 
 use std::collections::{HashMap, HashSet};
 
@@ -82,7 +81,6 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
     let customer_ids = resolve_customers(&stores, &valid).await?;
     let customers_resolved = started.elapsed();
     let mut documents = Vec::with_capacity(valid.len());
-    let mut affected_customers = HashSet::new();
     for (index, order_id, order) in &valid {
         let Some(customer_id) = customer_ids.get(&order.customer) else {
             let CustomerRef::Id(id) = &order.customer else {
@@ -96,11 +94,11 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
             });
             continue;
         };
-        affected_customers.insert(*customer_id);
         documents.push(order_document(&message.batch_id, order_id, *customer_id, order, default_date));
     }
 
-    outcome.stored = documents.len() as u64;
+    // Orders stored by another batch before this one; everything else in `documents` belongs to this batch.
+    let mut stored_elsewhere = HashSet::new();
     if !documents.is_empty() {
         if let Err(error) = stores.orders.insert_many(&documents).ordered(false).await {
             let positions = duplicate_positions(&error).ok_or(error)?;
@@ -110,15 +108,20 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
             for order_id in already_stored {
                 // Stored by an earlier delivery of this same message: it counts as stored, once.
                 if owners.get(order_id).map(String::as_str) != Some(message.batch_id.as_str()) {
-                    outcome.stored -= 1;
-                    outcome.duplicates += 1;
+                    stored_elsewhere.insert(order_id.to_owned());
                 }
             }
         }
     }
+    let owned: Vec<&Document> = documents
+        .iter()
+        .filter(|d| d.get_str("order_id").is_ok_and(|id| !stored_elsewhere.contains(id)))
+        .collect();
+    outcome.stored = owned.len() as u64;
+    outcome.duplicates += stored_elsewhere.len() as u64;
 
     let orders_inserted = started.elapsed();
-    refresh_customer_totals(&stores, affected_customers.into_iter().collect()).await?;
+    apply_customer_totals(&stores, &message.batch_id, &owned).await?;
     tracing::debug!(
         batch = %message.batch_id,
         customers_ms = customers_resolved.as_millis() as u64,
@@ -263,64 +266,54 @@ async fn batch_of_orders(orders: &Collection<Document>, order_ids: &[&str]) -> R
     Ok(owners)
 }
 
-/// Sets each customer's totals from all of their stored orders plus the history imported with the customer.
-async fn refresh_customer_totals(stores: &Stores, customer_ids: Vec<ObjectId>) -> Result<(), StoreError> {
-    if customer_ids.is_empty() {
-        return Ok(());
-    }
-    let pipeline = [
-        doc! { "$match": { "customer_id": { "$in": &customer_ids } } },
-        doc! { "$group": {
-            "_id": "$customer_id",
-            "spend": { "$sum": "$amount_cents" },
-            "count": { "$sum": 1 },
-            "first": { "$min": "$ordered_at" },
-            "last": { "$max": "$ordered_at" },
-        } },
-    ];
-    let mut from_orders = HashMap::new();
-    let mut groups = stores.orders.aggregate(pipeline).await?;
-    while let Some(group) = groups.try_next().await? {
-        if let Ok(id) = group.get_object_id("_id") {
-            from_orders.insert(id, group);
-        }
-    }
+/// What one batch adds to one customer.
+struct Contribution {
+    spend_cents: i64,
+    orders: i64,
+    first: DateTime,
+    last: DateTime,
+}
 
-    let mut customers = stores
-        .customers
-        .find(doc! { "_id": { "$in": &customer_ids } })
-        .projection(doc! { "imported_spend_cents": 1, "imported_order_count": 1, "imported_last_order_at": 1 })
-        .await?;
-    let mut updates = Vec::with_capacity(customer_ids.len());
-    while let Some(customer) = customers.try_next().await? {
-        let Ok(id) = customer.get_object_id("_id") else { continue };
-        let Some(group) = from_orders.get(&id) else { continue };
-        let number = |d: &Document, key: &str| d.get_i64(key).or_else(|_| d.get_i32(key).map(i64::from)).unwrap_or(0);
-        let imported_last = customer.get_datetime("imported_last_order_at").ok().copied();
-        let (Ok(first), Ok(last)) = (group.get_datetime("first"), group.get_datetime("last")) else { continue };
-        let last = imported_last.map_or(*last, |imported| imported.max(*last));
-        let orders_count = number(group, "count");
-        updates.push(doc! {
-            // Orders are only ever added, so totals from more orders are newer: a batch that read the orders before
-            // another batch's insert must not overwrite the totals that batch wrote after it.
-            "q": { "_id": id, "$or": [ { "orders_count": { "$exists": false } }, { "orders_count": { "$lte": orders_count } } ] },
-            "u": { "$set": {
-                "orders_count": orders_count,
-                "total_spend_cents": number(&customer, "imported_spend_cents") + number(group, "spend"),
-                "order_count": number(&customer, "imported_order_count") + orders_count,
-                "first_order_at": *first,
-                "last_order_at": last,
-            } },
-        });
+/// How many recent batch ids a customer remembers, to recognise a redelivered batch. Redelivery follows a failure
+/// within seconds, long before a customer appears in this many later batches.
+const REMEMBERED_BATCHES: i32 = 50;
+
+/// Adds this batch's orders to its customers' totals, once: each customer update is atomic and skipped when the
+/// customer already lists the batch as applied. A batch whose earlier attempt stored orders but died before this
+/// step applies them now, since `documents` holds every order the batch owns, not only the ones inserted this time.
+async fn apply_customer_totals(stores: &Stores, batch_id: &str, documents: &[&Document]) -> Result<(), StoreError> {
+    let mut contributions: HashMap<ObjectId, Contribution> = HashMap::new();
+    for order in documents {
+        let (Ok(customer), Ok(amount), Ok(at)) =
+            (order.get_object_id("customer_id"), order.get_i64("amount_cents"), order.get_datetime("ordered_at"))
+        else {
+            continue;
+        };
+        let entry = contributions.entry(customer).or_insert(Contribution { spend_cents: 0, orders: 0, first: *at, last: *at });
+        entry.spend_cents += amount;
+        entry.orders += 1;
+        entry.first = entry.first.min(*at);
+        entry.last = entry.last.max(*at);
     }
-    if updates.is_empty() {
+    if contributions.is_empty() {
         return Ok(());
     }
+    let updates: Vec<Document> = contributions
+        .into_iter()
+        .map(|(customer, c)| {
+            doc! {
+                "q": { "_id": customer, "applied_batches": { "$ne": batch_id } },
+                "u": {
+                    "$inc": { "total_spend_cents": c.spend_cents, "order_count": c.orders },
+                    "$min": { "first_order_at": c.first },
+                    "$max": { "last_order_at": c.last },
+                    "$push": { "applied_batches": { "$each": [batch_id], "$slice": -REMEMBERED_BATCHES } },
+                },
+            }
+        })
+        .collect();
     // One `update` command with a statement per customer: a single round trip for the whole batch.
-    let reply = stores
-        .database
-        .run_command(doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false })
-        .await?;
+    let reply = stores.database.run_command(doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false }).await?;
     match reply.get_array("writeErrors") {
         Ok(errors) if !errors.is_empty() => Err(StoreError::Write(format!("{errors:?}"))),
         _ => Ok(()),
