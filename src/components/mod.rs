@@ -1,4 +1,5 @@
 pub mod bar_chart;
+pub mod data_table;
 pub mod empty_state;
 pub mod error_notice;
 pub mod form;

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     components::{
+        data_table::DataTable,
         empty_state::EmptyState,
         error_notice::ErrorNotice,
         form::{field_error, form_error, FormAlert, TextField, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
@@ -137,18 +138,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 #[component]
 fn ApiKeyTable(keys: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                    <tr>
-                        <th class="px-4 py-3">"Name"</th>
-                        <th class="px-4 py-3">"Key"</th>
-                        <th class="px-4 py-3">"Created"</th>
-                        <th class="px-4 py-3">"Last used"</th>
-                        <th class="px-4 py-3">"Status"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable label="API keys" headers=&["Name", "Key", "Created", "Last used", "Status"]>
                     {keys
                         .into_iter()
                         .map(|key| {
@@ -175,8 +165,6 @@ fn ApiKeyTable(keys: Vec<ApiKeySummary>, revoke: ServerAction<RevokeApiKey>) -> 
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        </DataTable>
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::{
     components::{
         bar_chart::{Bar, BarChart},
+        data_table::DataTable,
         empty_state::EmptyState,
         error_notice::ErrorNotice,
         form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
@@ -520,18 +521,8 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                         }.into_any(),
                         Ok(page) => view! {
                             <p class="mt-4 text-sm text-slate-600" data-order-total>{format!("{} matching orders", page.total)}</p>
-                            <div class="mt-2 overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                                <table class="min-w-full divide-y divide-slate-200 text-sm" aria-label="Orders">
-                                    <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                                        <tr>
-                                            <th class="px-4 py-2">"Date"</th>
-                                            <th class="px-4 py-2">"Order"</th>
-                                            <th class="px-4 py-2">"Customer"</th>
-                                            <th class="px-4 py-2 text-right">"Items"</th>
-                                            <th class="px-4 py-2 text-right">"Amount"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">
+                            <div class="mt-2">
+                            <DataTable label="Orders" headers=&["Date", "Order", "Customer", "Items", "Amount"] numeric=&["Items", "Amount"]>
                                         {page.rows.into_iter().map(|row| {
                                             let row_id = row.order_id.clone();
                                             view! {
@@ -543,8 +534,7 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                                                 <td class="px-4 py-2 text-right tabular-nums">{row.amount}</td>
                                             </tr>
                                         }}).collect_view()}
-                                    </tbody>
-                                </table>
+                            </DataTable>
                             </div>
                             <nav aria-label="Pages" class="mt-3 flex items-center gap-4 text-sm">
                                 {(page.page > 1).then(|| view! { <a class="text-indigo-700 underline" href=page_href(page.page - 1)>"Previous"</a> })}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     auth::Role,
     components::{
+        data_table::DataTable,
         error_notice::ErrorNotice,
         form::{field_error, form_error, FieldMessage, FormAlert, TextField, INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
         page_header::PageHeader,
@@ -153,18 +154,7 @@ fn UserTable(
     activation: ServerAction<SetUserActive>,
 ) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                    <tr>
-                        <th class="px-4 py-3">"Name"</th>
-                        <th class="px-4 py-3">"Email"</th>
-                        <th class="px-4 py-3">"Role"</th>
-                        <th class="px-4 py-3">"Status"</th>
-                        <th class="px-4 py-3">"Added"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
+        <DataTable label="Users" headers=&["Name", "Email", "Role", "Status", "Added"]>
                     {users
                         .into_iter()
                         .map(|user| {
@@ -213,8 +203,6 @@ fn UserTable(
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        </DataTable>
     }
 }
