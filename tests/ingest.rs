@@ -364,3 +364,43 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
     }
     app.stop().await;
 }
+
+/// Has RabbitMQ itself close this app's connection, as a broker restart or a network cut would.
+fn drop_connection_named(name: &str) {
+    let listing = std::process::Command::new("rabbitmqctl")
+        .args(["-q", "list_connections", "pid", "client_properties"])
+        .output()
+        .expect("rabbitmqctl runs");
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let pid = listing
+        .lines()
+        .find(|line| line.contains(&format!("\"{name}\"")))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no connection named {name:?} in {listing}"));
+    let closed = std::process::Command::new("rabbitmqctl")
+        .args(["close_connection", pid, "test: connection dropped"])
+        .status()
+        .expect("rabbitmqctl runs");
+    assert!(closed.success());
+}
+
+#[tokio::test]
+async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let broker = app.state.broker.clone();
+    assert!(common::eventually(Duration::from_secs(15), || async { broker.is_connected() }).await);
+    let before = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "lee@example.com", "amount": 1, "items": 1 }] }), &key).await.json();
+    assert_eq!(app.finished_batch(before["status_url"].as_str().unwrap(), &key).await["status"], "completed");
+
+    drop_connection_named(&format!("realm {}", broker.topology().orders_queue));
+    assert!(common::eventually(Duration::from_secs(10), || async { !broker.is_connected() }).await, "the drop went unnoticed");
+    assert!(common::eventually(Duration::from_secs(20), || async { broker.is_connected() }).await, "never reconnected");
+
+    let after = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "lee@example.com", "amount": 2, "items": 1 }] }), &key).await;
+    assert_eq!(after.status, StatusCode::ACCEPTED, "{}", after.body);
+    let batch = app.finished_batch(after.json()["status_url"].as_str().unwrap(), &key).await;
+    assert_eq!(batch["status"], "completed", "the consumer did not resume: {batch}");
+    assert_eq!(customer(&app, "lee@example.com").await.get_i64("total_spend_cents").unwrap(), 300);
+    app.stop().await;
+}

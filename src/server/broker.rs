@@ -171,7 +171,9 @@ impl Broker {
     }
 
     async fn connect(&self) -> lapin::Result<Link> {
-        let properties = ConnectionProperties::default().with_connection_name("realm".into());
+        // Named after its queue, so an operator (or a test) can tell installations sharing a broker apart.
+        let name = format!("realm {}", self.topology.orders_queue);
+        let properties = ConnectionProperties::default().with_connection_name(name.as_str().into());
         let connection = Connection::connect(&self.url, properties).await?;
         let channel = connection.create_channel().await?;
         self.topology.declare(&channel).await?;
