@@ -16,8 +16,6 @@ RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY style ./style
 COPY public ./public
-# Cargo.toml names the benchmark's source file; cargo refuses a manifest whose targets are missing.
-COPY bench ./bench
 RUN cargo leptos build --release
 
 FROM debian:bookworm-slim AS runtime
