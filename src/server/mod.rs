@@ -190,7 +190,9 @@ async fn serve() -> Result<(), StartupError> {
         tracing::error!("HTTP server stopped: {error}");
     }
     shutdown.cancel();
+    let mongo = services.mongo.clone();
     services.stopped().await;
+    mongo.shutdown().await;
     tracing::info!("Realm stopped");
     Ok(())
 }

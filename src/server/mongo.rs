@@ -62,6 +62,12 @@ impl Mongo {
         self.database.collection(name)
     }
 
+    /// Closes the connections. Without it, the driver ends its sessions from `Drop` while the runtime is already
+    /// shutting down, and that background task panics.
+    pub async fn shutdown(&self) {
+        self.database.client().clone().shutdown().await;
+    }
+
     pub async fn ping(&self) -> mongodb::error::Result<()> {
         self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())
     }
