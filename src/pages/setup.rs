@@ -20,9 +20,7 @@ pub async fn create_owner(
         return Err(AppError::invalid("password_confirmation", "The two passwords differ."));
     }
     let state = expect_context::<AppState>();
-    let session: tower_sessions::Session = leptos_axum::extract()
-        .await
-        .map_err(|_| AppError::Unavailable("Sessions are unavailable; try again in a moment.".to_owned()))?;
+    let session = guard::current_session().await?;
     let owner = state.accounts.users.create_owner(&name, &email, &password).await?;
     guard::start_session(&session, &owner.to_current_user()).await?;
     tracing::info!(user = %owner.email, "owner account created");

@@ -25,9 +25,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     };
 
     let state = expect_context::<AppState>();
-    let session: tower_sessions::Session = leptos_axum::extract()
-        .await
-        .map_err(|_| AppError::Unavailable("Sessions are unavailable; try again in a moment.".to_owned()))?;
+    let session = guard::current_session().await?;
     let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .map(|ConnectInfo(address)| address.ip())

@@ -123,6 +123,11 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
     ]
 }
 
+/// A moment as MongoDB stores it (millisecond precision).
+pub fn bson_time(moment: time::OffsetDateTime) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_millis((moment.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 /// A stored time as people read it in tables, e.g. `2026-11-27 03:10 UTC`.
 pub fn display_time(time: mongodb::bson::DateTime) -> String {
     match time.try_to_rfc3339_string() {

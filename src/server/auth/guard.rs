@@ -93,6 +93,14 @@ fn session_unavailable(error: tower_sessions::session::Error) -> AppError {
     AppError::Unavailable("Sessions are unavailable; try again in a moment.".to_owned())
 }
 
+/// The request's session, for the server functions that sign people in.
+pub async fn current_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|error| {
+        tracing::error!("no session on the request: {error}");
+        AppError::Unavailable("Sessions are unavailable; try again in a moment.".to_owned())
+    })
+}
+
 /// Starts a signed-in session for `user`, under a new session id so that an id planted before sign-in is useless.
 pub async fn start_session(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_unavailable)?;

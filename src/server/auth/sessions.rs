@@ -12,7 +12,7 @@ use tower_sessions::{
     SessionStore,
 };
 
-use crate::server::mongo::{collections, is_duplicate_key, Mongo};
+use crate::server::mongo::{bson_time, collections, is_duplicate_key, Mongo};
 
 #[derive(Clone, Debug)]
 pub struct MongoSessionStore {
@@ -26,7 +26,7 @@ impl MongoSessionStore {
 
     fn document(record: &Record) -> Result<Document> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
-        let expires_at = DateTime::from_millis((record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64);
+        let expires_at = bson_time(record.expiry_date);
         Ok(doc! { "_id": record.id.to_string(), "data": data, "expires_at": expires_at })
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     orders::{format_cents, parse_date, parse_money},
     pages::orders::{DailyOrders, OrderPage, OrderRow},
-    server::mongo::{collections, display_time, Mongo},
+    server::mongo::{bson_time, collections, display_time, Mongo},
 };
 
 pub struct OrderFilter {
@@ -24,10 +24,6 @@ pub struct OrderFilter {
     until: Option<DateTime>,
     min_cents: Option<i64>,
     max_cents: Option<i64>,
-}
-
-fn bson_time(moment: OffsetDateTime) -> DateTime {
-    DateTime::from_millis((moment.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 fn day(value: Option<String>, field: &str) -> Result<Option<OffsetDateTime>, AppError> {

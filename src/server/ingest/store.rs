@@ -9,12 +9,11 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
     Collection,
 };
-use time::OffsetDateTime;
 
 use super::{batches::BatchOutcome, OrderBatchMessage};
 use crate::{
     orders::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
-    server::mongo::{collections, Mongo},
+    server::mongo::{bson_time, collections, Mongo},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +22,6 @@ pub enum StoreError {
     Database(#[from] mongodb::error::Error),
     #[error("database refused a write: {0}")]
     Write(String),
-}
-
-fn bson_time(moment: OffsetDateTime) -> DateTime {
-    DateTime::from_millis((moment.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// The indexes in an unordered insert that failed only because the document already exists; any other write
