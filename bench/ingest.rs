@@ -13,7 +13,10 @@ use realm::server::mongo::{collections, Mongo};
 use serde_json::{json, Value};
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -35,13 +38,22 @@ fn request_orders(request: usize, per_request: usize, customers: usize) -> Vec<V
 }
 
 /// The documents the consumer would store, inserted directly: the ceiling for the pipeline.
-async fn raw_insert_many(mongo: &Mongo, total: usize, per_request: usize, concurrency: usize) -> f64 {
+async fn raw_insert_many(
+    mongo: &Mongo,
+    total: usize,
+    per_request: usize,
+    concurrency: usize,
+) -> f64 {
     let raw = mongo.collection("bench_raw_orders");
     raw.drop().await.ok();
     raw.create_index(
         mongodb::IndexModel::builder()
             .keys(doc! { "order_id": 1 })
-            .options(mongodb::options::IndexOptions::builder().unique(true).build())
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .unique(true)
+                    .build(),
+            )
             .build(),
     )
     .await
@@ -82,15 +94,24 @@ async fn main() {
 
     let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
     let accounts = realm::server::auth::Accounts::new(&mongo);
-    let owner = accounts.users.create_owner("Bench", "bench@example.com", "benchmark password").await.expect("owner");
-    let (_, key) = accounts.api_keys.create("benchmark", owner.id).await.expect("key");
+    let owner = accounts
+        .users
+        .create_owner("Bench", "bench@example.com", "benchmark password")
+        .await
+        .expect("owner");
+    let (_, key) = accounts
+        .api_keys
+        .create("benchmark", owner.id)
+        .await
+        .expect("key");
 
     let raw_rate = raw_insert_many(&mongo, total, per_request, concurrency).await;
 
     let client = reqwest::Client::new();
     let requests = total / per_request;
-    let bodies: Vec<String> =
-        (0..requests).map(|r| json!({ "orders": request_orders(r, per_request, customers) }).to_string()).collect();
+    let bodies: Vec<String> = (0..requests)
+        .map(|r| json!({ "orders": request_orders(r, per_request, customers) }).to_string())
+        .collect();
     let orders = mongo.collection(collections::ORDERS);
     let started = Instant::now();
     let mut latencies: Vec<Duration> = stream::iter(bodies)
@@ -107,7 +128,12 @@ async fn main() {
                     .send()
                     .await
                     .expect("POST");
-                assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED, "{:?}", response.text().await);
+                assert_eq!(
+                    response.status(),
+                    reqwest::StatusCode::ACCEPTED,
+                    "{:?}",
+                    response.text().await
+                );
                 sent.elapsed()
             }
         })

@@ -8,9 +8,9 @@ use leptos_router::{
 use crate::{
     components::layout::{AppFrame, AppLayout},
     pages::{
-        api_keys::ApiKeysPage, campaigns::CampaignsPage, customers::CustomersPage, dashboard::DashboardPage,
-        not_found::NotFound, orders::OrdersPage, segments::SegmentsPage, setup::SetupPage, sign_in::SignInPage,
-        users::UsersPage,
+        api_keys::ApiKeysPage, campaigns::CampaignsPage, customers::CustomersPage,
+        dashboard::DashboardPage, not_found::NotFound, orders::OrdersPage, segments::SegmentsPage,
+        setup::SetupPage, sign_in::SignInPage, users::UsersPage,
     },
 };
 

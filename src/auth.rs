@@ -28,7 +28,12 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == value)
-            .ok_or_else(|| AppError::invalid("role", format!("Unknown role {value:?}: choose admin or marketer.")))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "role",
+                    format!("Unknown role {value:?}: choose admin or marketer."),
+                )
+            })
     }
 }
 
@@ -66,7 +71,10 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
     if valid && email.len() <= 254 {
         Ok(email)
     } else {
-        Err(AppError::invalid("email", "Enter an email address such as name@example.com."))
+        Err(AppError::invalid(
+            "email",
+            "Enter an email address such as name@example.com.",
+        ))
     }
 }
 
@@ -75,16 +83,25 @@ pub fn validate_name(name: &str) -> Result<String, AppError> {
     match name.chars().count() {
         0 => Err(AppError::invalid("name", "Enter a name.")),
         1..=100 => Ok(name.to_owned()),
-        _ => Err(AppError::invalid("name", "Names are at most 100 characters.")),
+        _ => Err(AppError::invalid(
+            "name",
+            "Names are at most 100 characters.",
+        )),
     }
 }
 
 pub fn validate_new_password(password: &str) -> Result<(), AppError> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_LENGTH {
-        Err(AppError::invalid("password", format!("Use at least {MIN_PASSWORD_LENGTH} characters.")))
+        Err(AppError::invalid(
+            "password",
+            format!("Use at least {MIN_PASSWORD_LENGTH} characters."),
+        ))
     } else if length > MAX_PASSWORD_LENGTH {
-        Err(AppError::invalid("password", format!("Use at most {MAX_PASSWORD_LENGTH} characters.")))
+        Err(AppError::invalid(
+            "password",
+            format!("Use at most {MAX_PASSWORD_LENGTH} characters."),
+        ))
     } else {
         Ok(())
     }
@@ -93,7 +110,9 @@ pub fn validate_new_password(password: &str) -> Result<(), AppError> {
 /// Where to go after signing in: only a path on this site, so a crafted link cannot send people elsewhere.
 pub fn safe_return_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -106,7 +125,9 @@ pub async fn signed_in_user() -> Result<Option<CurrentUser>, AppError> {
 #[server]
 pub async fn sign_out() -> Result<(), AppError> {
     use tower_sessions::Session;
-    let session: Session = leptos_axum::extract().await.map_err(|_| AppError::Unauthorized("No session.".into()))?;
+    let session: Session = leptos_axum::extract()
+        .await
+        .map_err(|_| AppError::Unauthorized("No session.".into()))?;
     session.flush().await.map_err(|error| {
         tracing::error!("ending a session failed: {error}");
         AppError::Unavailable("Signing out failed; try again.".to_owned())
@@ -121,10 +142,25 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@.com", "a@b@c.com"] {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@.com",
+            "a@b@c.com",
+        ] {
             assert_eq!(
-                normalize_email(bad).unwrap_err().for_field("email").as_deref(),
+                normalize_email(bad)
+                    .unwrap_err()
+                    .for_field("email")
+                    .as_deref(),
                 Some("Enter an email address such as name@example.com."),
                 "{bad:?} was accepted"
             );
@@ -133,7 +169,10 @@ mod tests {
 
     #[test]
     fn passwords_need_twelve_characters() {
-        assert!(validate_new_password("short").unwrap_err().for_field("password").is_some());
+        assert!(validate_new_password("short")
+            .unwrap_err()
+            .for_field("password")
+            .is_some());
         assert!(validate_new_password("twelve chars").is_ok());
         assert!(validate_new_password(&"x".repeat(257)).is_err());
     }
@@ -141,12 +180,18 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_required() {
         assert_eq!(validate_name("  Ada Lovelace ").unwrap(), "Ada Lovelace");
-        assert!(validate_name("   ").unwrap_err().for_field("name").is_some());
+        assert!(validate_name("   ")
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
     }
 
     #[test]
     fn return_paths_stay_on_this_site() {
-        assert_eq!(safe_return_path(Some("/segments?page=2")), "/segments?page=2");
+        assert_eq!(
+            safe_return_path(Some("/segments?page=2")),
+            "/segments?page=2"
+        );
         assert_eq!(safe_return_path(Some("https://evil.example/")), "/");
         assert_eq!(safe_return_path(Some("//evil.example/")), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
@@ -157,6 +202,9 @@ mod tests {
     fn roles_parse_from_their_names_only() {
         assert_eq!(Role::parse("admin").unwrap(), Role::Admin);
         assert_eq!(Role::parse("marketer").unwrap(), Role::Marketer);
-        assert!(Role::parse("owner").unwrap_err().for_field("role").is_some());
+        assert!(Role::parse("owner")
+            .unwrap_err()
+            .for_field("role")
+            .is_some());
     }
 }

@@ -7,11 +7,16 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::segments::rules::RuleProblem;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// A submitted value breaks a rule; `field` is the form field's name.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// A segment rule breaks the rules of the builder; each problem names its condition.
+    #[error("{}", describe_rule_problems(.0))]
+    InvalidRule(Vec<RuleProblem>),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -34,7 +39,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.to_owned(), message: message.into() }
+        AppError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// The message to show beside `field`, if this error is about it.
@@ -44,6 +52,11 @@ impl AppError {
             _ => None,
         }
     }
+}
+
+fn describe_rule_problems(problems: &[RuleProblem]) -> String {
+    let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    format!("The rule cannot be used yet: {}.", listed.join("; "))
 }
 
 impl FromServerFnError for AppError {
@@ -67,7 +80,7 @@ impl AppError {
     pub fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode;
         match self {
-            AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid { .. } | AppError::InvalidRule(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -80,15 +93,23 @@ impl AppError {
     }
 }
 
-/// REST endpoints answer errors as `{"error": message, "field": name?}` with the matching status.
+/// REST endpoints answer errors as `{"error": message, "field": name?}` with the matching status; a refused segment
+/// rule also lists `problems`, one per condition.
 #[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let field = match &self {
             AppError::Invalid { field, .. } => Some(field.clone()),
+            AppError::InvalidRule(_) => Some("rule".to_owned()),
             _ => None,
         };
-        let body = serde_json::json!({ "error": self.to_string(), "field": field });
+        let mut body = serde_json::json!({ "error": self.to_string(), "field": field });
+        if let AppError::InvalidRule(problems) = &self {
+            body["problems"] = problems
+                .iter()
+                .map(|p| serde_json::json!({ "path": p.path, "condition": p.position(), "message": p.message }))
+                .collect();
+        }
         (self.status(), axum::Json(body)).into_response()
     }
 }

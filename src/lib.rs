@@ -4,10 +4,13 @@
 pub mod app;
 pub mod auth;
 pub mod components;
+pub mod customers;
 pub mod error;
+pub mod import;
 pub mod orders;
 pub mod pages;
 pub mod records;
+pub mod segments;
 
 #[cfg(feature = "ssr")]
 pub mod server;

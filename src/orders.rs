@@ -2,9 +2,13 @@
 //! single order must meet, and the processing status of a submission. Shared by the REST API, the queue consumer
 //! and the browser's preview, so that all three judge an order the same way.
 
+use crate::import::{field, parse_json_list, text};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use time::{format_description::well_known::Rfc3339, macros::format_description, Date, OffsetDateTime, PrimitiveDateTime};
+use serde_json::Value;
+use time::{
+    format_description::well_known::Rfc3339, macros::format_description, Date, OffsetDateTime,
+    PrimitiveDateTime,
+};
 
 /// Most orders one request (and so one batch) may carry; larger files are sent in several requests.
 pub const MAX_ORDERS_PER_BATCH: usize = 10_000;
@@ -127,43 +131,7 @@ pub fn status_url(batch_id: &str) -> String {
 
 /// The orders of a JSON submission: `{"orders": [...]}` (the API's shape) or, from a file, a bare array.
 pub fn parse_orders_json(text: &str) -> Result<Vec<Value>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("the file is not valid JSON: {e}"))?;
-    match value {
-        Value::Array(orders) => Ok(orders),
-        Value::Object(mut object) => match object.remove("orders") {
-            Some(Value::Array(orders)) => Ok(orders),
-            Some(_) => Err("orders: expected an array of orders".to_owned()),
-            None => Err("orders: missing; send {\"orders\": [...]}".to_owned()),
-        },
-        _ => Err("expected {\"orders\": [...]}".to_owned()),
-    }
-}
-
-/// The rows of a CSV file with a header line, each as an object of its non-empty cells.
-pub fn parse_orders_csv(text: &str) -> Result<Vec<Value>, String> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| format!("the CSV header cannot be read: {e}"))?.clone();
-    if headers.iter().all(str::is_empty) {
-        return Err("the CSV file has no header line".to_owned());
-    }
-    let mut orders = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| match e.position() {
-            Some(position) => format!("line {}: {e}", position.line()),
-            None => e.to_string(),
-        })?;
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let object: Map<String, Value> = headers
-            .iter()
-            .zip(record.iter())
-            .filter(|(_, cell)| !cell.is_empty())
-            .map(|(name, cell)| (name.to_owned(), Value::String(cell.to_owned())))
-            .collect();
-        orders.push(Value::Object(object));
-    }
-    Ok(orders)
+    parse_json_list(text, "orders")
 }
 
 /// The checks made before anything is published: a submission is refused whole if it breaks them.
@@ -180,54 +148,67 @@ pub fn check_batch_size(orders: &[Value]) -> Result<(), String> {
     }
 }
 
-/// The first present, non-null, non-blank value among the field's accepted names.
-fn field<'a>(order: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
-    names.iter().filter_map(|name| order.get(*name)).find(|value| match value {
-        Value::Null => false,
-        Value::String(text) => !text.trim().is_empty(),
-        _ => true,
-    })
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.trim().to_owned()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
 /// The order id given by the client, if any, even for an order that is otherwise invalid (to report it).
 pub fn given_order_id(raw: &Value) -> Option<String> {
-    raw.as_object().and_then(|order| field(order, &["order_id", "orderId", "orderID"])).and_then(text)
+    raw.as_object()
+        .and_then(|order| field(order, &["order_id", "orderId", "orderID"]))
+        .and_then(text)
+}
+
+/// Why a text is not an amount of money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoneyError {
+    NotANumber,
+    TooManyDecimals,
+    Negative,
+    TooLarge,
+}
+
+/// A non-negative amount with at most two decimals (e.g. `12.5`, `1000`), in cents.
+pub fn cents_from_text(text: &str) -> Result<i64, MoneyError> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || whole.len() > 13 {
+        return Err(MoneyError::NotANumber);
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > 2 {
+        return Err(MoneyError::TooManyDecimals);
+    }
+    let whole: i64 = whole.parse().map_err(|_| MoneyError::NotANumber)?;
+    let cents = whole * 100
+        + format!("{fraction:0<2}")
+            .parse::<i64>()
+            .map_err(|_| MoneyError::NotANumber)?;
+    if negative && cents > 0 {
+        return Err(MoneyError::Negative);
+    }
+    if cents > MAX_AMOUNT_CENTS {
+        return Err(MoneyError::TooLarge);
+    }
+    Ok(cents)
 }
 
 /// A money amount with at most two decimals, in cents.
 pub fn parse_money(value: &Value, name: &str) -> Result<i64, String> {
     let invalid = || format!("{name}: must be a number with at most two decimals, e.g. 12.50");
     let text = text(value).ok_or_else(invalid)?;
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.as_str()),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || whole.len() > 13 {
-        return Err(invalid());
+    match cents_from_text(&text) {
+        Ok(0) | Err(MoneyError::Negative) => Err(format!("{name}: must be greater than 0")),
+        Ok(cents) => Ok(cents),
+        Err(MoneyError::TooManyDecimals) => {
+            Err(format!("{name}: at most two decimals, got {text}"))
+        }
+        Err(MoneyError::TooLarge) => {
+            Err(format!("{name}: {text} is larger than any accepted order"))
+        }
+        Err(MoneyError::NotANumber) => Err(invalid()),
     }
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > 2 {
-        return Err(format!("{name}: at most two decimals, got {text}"));
-    }
-    let whole: i64 = whole.parse().map_err(|_| invalid())?;
-    let cents = whole * 100 + format!("{fraction:0<2}").parse::<i64>().map_err(|_| invalid())?;
-    if negative || cents == 0 {
-        return Err(format!("{name}: must be greater than 0"));
-    }
-    if cents > MAX_AMOUNT_CENTS {
-        return Err(format!("{name}: {text} is larger than any accepted order"));
-    }
-    Ok(cents)
 }
 
 fn parse_count(value: &Value, name: &str) -> Result<u64, String> {
@@ -238,37 +219,58 @@ fn parse_count(value: &Value, name: &str) -> Result<u64, String> {
     };
     match count {
         Some(count) if (1..=MAX_ITEM_COUNT).contains(&count) => Ok(count),
-        _ => Err(format!("{name}: must be a whole number from 1 to {MAX_ITEM_COUNT}")),
+        _ => Err(format!(
+            "{name}: must be a whole number from 1 to {MAX_ITEM_COUNT}"
+        )),
     }
 }
 
 fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, String> {
     let name_of = |field: &str| format!("items[{position}].{field}");
-    let item = value.as_object().ok_or_else(|| format!("items[{position}]: expected {{sku, name, quantity, unit_price}}"))?;
+    let item = value.as_object().ok_or_else(|| {
+        format!("items[{position}]: expected {{sku, name, quantity, unit_price}}")
+    })?;
     let required_text = |names: &[&str], field_name: &str| {
-        field(item, names).and_then(text).ok_or_else(|| format!("{}: required", name_of(field_name)))
+        field(item, names)
+            .and_then(text)
+            .ok_or_else(|| format!("{}: required", name_of(field_name)))
     };
     let sku = required_text(&["sku"], "sku")?;
     let name = required_text(&["name"], "name")?;
-    let quantity = parse_count(field(item, &["quantity"]).ok_or_else(|| format!("{}: required", name_of("quantity")))?, &name_of("quantity"))?;
+    let quantity = parse_count(
+        field(item, &["quantity"]).ok_or_else(|| format!("{}: required", name_of("quantity")))?,
+        &name_of("quantity"),
+    )?;
     let unit_price_cents = parse_money(
-        field(item, &["unit_price", "unitPrice"]).ok_or_else(|| format!("{}: required", name_of("unit_price")))?,
+        field(item, &["unit_price", "unitPrice"])
+            .ok_or_else(|| format!("{}: required", name_of("unit_price")))?,
         &name_of("unit_price"),
     )?;
-    Ok(LineItem { sku, name, quantity: quantity as u32, unit_price_cents })
+    Ok(LineItem {
+        sku,
+        name,
+        quantity: quantity as u32,
+        unit_price_cents,
+    })
 }
 
 /// An ISO 8601 date or date-time; a date alone means midnight UTC, a date-time without offset means UTC.
 pub fn parse_date(value: &Value) -> Result<OffsetDateTime, String> {
-    let invalid = || "date: expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z".to_owned();
-    let Value::String(text) = value else { return Err(invalid()) };
+    let invalid =
+        || "date: expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z".to_owned();
+    let Value::String(text) = value else {
+        return Err(invalid());
+    };
     let text = text.trim();
     if let Ok(moment) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(moment);
     }
     let local = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    let local_fraction = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
-    if let Ok(moment) = PrimitiveDateTime::parse(text, &local).or_else(|_| PrimitiveDateTime::parse(text, &local_fraction)) {
+    let local_fraction =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+    if let Ok(moment) = PrimitiveDateTime::parse(text, &local)
+        .or_else(|_| PrimitiveDateTime::parse(text, &local_fraction))
+    {
         return Ok(moment.assume_utc());
     }
     Date::parse(text, format_description!("[year]-[month]-[day]"))
@@ -278,10 +280,15 @@ pub fn parse_date(value: &Value) -> Result<OffsetDateTime, String> {
 
 /// Checks one submitted order; the error names the field at fault.
 pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
-    let order = raw.as_object().ok_or("expected an object with the order's fields")?;
+    let order = raw
+        .as_object()
+        .ok_or("expected an object with the order's fields")?;
 
     let order_id = given_order_id(raw);
-    if order_id.as_ref().is_some_and(|id| id.chars().count() > MAX_ID_LENGTH) {
+    if order_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_ID_LENGTH)
+    {
         return Err(format!("order_id: at most {MAX_ID_LENGTH} characters"));
     }
 
@@ -299,27 +306,55 @@ pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
                 .map_err(|_| format!("customer_email: {email:?} is not an email address"))?;
             CustomerRef::Email(normalized)
         }
-        (None, None) => return Err("customer_id or customer_email: one of them is required".to_owned()),
+        (None, None) => {
+            return Err("customer_id or customer_email: one of them is required".to_owned())
+        }
     };
     let customer_name = field(order, &["customer_name", "customerName", "name"]).and_then(text);
 
-    let amount_cents = parse_money(field(order, &["amount"]).ok_or("amount: required")?, "amount")?;
+    let amount_cents = parse_money(
+        field(order, &["amount"]).ok_or("amount: required")?,
+        "amount",
+    )?;
 
-    let (item_count, line_items) = match field(order, &["items"]).ok_or("items: required (a count, or a list of line items)")? {
-        Value::Array(items) if items.is_empty() => return Err("items: the list of line items is empty".to_owned()),
+    let (item_count, line_items) = match field(order, &["items"])
+        .ok_or("items: required (a count, or a list of line items)")?
+    {
+        Value::Array(items) if items.is_empty() => {
+            return Err("items: the list of line items is empty".to_owned())
+        }
         Value::Array(items) if items.len() > MAX_LINE_ITEMS => {
-            return Err(format!("items: at most {MAX_LINE_ITEMS} line items per order"))
+            return Err(format!(
+                "items: at most {MAX_LINE_ITEMS} line items per order"
+            ))
         }
         Value::Array(items) => {
-            let lines = items.iter().enumerate().map(|(i, item)| parse_line_item(i, item)).collect::<Result<Vec<_>, _>>()?;
-            (lines.iter().map(|line| u64::from(line.quantity)).sum(), lines)
+            let lines = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| parse_line_item(i, item))
+                .collect::<Result<Vec<_>, _>>()?;
+            (
+                lines.iter().map(|line| u64::from(line.quantity)).sum(),
+                lines,
+            )
         }
         count => (parse_count(count, "items")?, Vec::new()),
     };
 
-    let ordered_at = field(order, &["date", "orderDate", "ordered_at"]).map(parse_date).transpose()?;
+    let ordered_at = field(order, &["date", "orderDate", "ordered_at"])
+        .map(parse_date)
+        .transpose()?;
 
-    Ok(ValidOrder { order_id, customer, customer_name, amount_cents, item_count, line_items, ordered_at })
+    Ok(ValidOrder {
+        order_id,
+        customer,
+        customer_name,
+        amount_cents,
+        item_count,
+        line_items,
+        ordered_at,
+    })
 }
 
 /// Cents as an amount with two decimals, e.g. 1250 → "12.50".
@@ -331,6 +366,7 @@ pub fn format_cents(cents: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::parse_csv_rows;
     use serde_json::json;
 
     fn reason(raw: Value) -> String {
@@ -360,12 +396,27 @@ mod tests {
         .unwrap();
         assert_eq!(order.customer, CustomerRef::Email("ada@example.com".into()));
         assert_eq!(order.item_count, 3);
-        assert_eq!(order.line_items[1], LineItem { sku: "C-9".into(), name: "Cup".into(), quantity: 1, unit_price_cents: 2000 });
+        assert_eq!(
+            order.line_items[1],
+            LineItem {
+                sku: "C-9".into(),
+                name: "Cup".into(),
+                quantity: 1,
+                unit_price_cents: 2000
+            }
+        );
         assert_eq!(order.ordered_at, None);
 
-        let bad = reason(json!({"customer_email": "a@b.co", "amount": 1, "items": [{"sku": "T", "name": "Tea", "quantity": 0, "unit_price": 1}]}));
-        assert_eq!(bad, "items[0].quantity: must be a whole number from 1 to 1000000");
-        let bad = reason(json!({"customer_email": "a@b.co", "amount": 1, "items": [{"sku": "T", "quantity": 1, "unit_price": 1}]}));
+        let bad = reason(
+            json!({"customer_email": "a@b.co", "amount": 1, "items": [{"sku": "T", "name": "Tea", "quantity": 0, "unit_price": 1}]}),
+        );
+        assert_eq!(
+            bad,
+            "items[0].quantity: must be a whole number from 1 to 1000000"
+        );
+        let bad = reason(
+            json!({"customer_email": "a@b.co", "amount": 1, "items": [{"sku": "T", "quantity": 1, "unit_price": 1}]}),
+        );
         assert_eq!(bad, "items[0].name: required");
     }
 
@@ -379,15 +430,39 @@ mod tests {
         };
         assert_eq!(with("amount", json!(0)), "amount: must be greater than 0");
         assert_eq!(with("amount", json!(-5)), "amount: must be greater than 0");
-        assert_eq!(with("amount", json!("12.345")), "amount: at most two decimals, got 12.345");
-        assert_eq!(with("amount", json!("ten")), "amount: must be a number with at most two decimals, e.g. 12.50");
-        assert_eq!(with("items", json!(0)), "items: must be a whole number from 1 to 1000000");
-        assert_eq!(with("items", json!(1.5)), "items: must be a whole number from 1 to 1000000");
+        assert_eq!(
+            with("amount", json!("12.345")),
+            "amount: at most two decimals, got 12.345"
+        );
+        assert_eq!(
+            with("amount", json!("ten")),
+            "amount: must be a number with at most two decimals, e.g. 12.50"
+        );
+        assert_eq!(
+            with("items", json!(0)),
+            "items: must be a whole number from 1 to 1000000"
+        );
+        assert_eq!(
+            with("items", json!(1.5)),
+            "items: must be a whole number from 1 to 1000000"
+        );
         assert!(with("date", json!("27/11/2026")).starts_with("date: expected an ISO 8601 date"));
-        assert_eq!(reason(json!({"amount": 1, "items": 1})), "customer_id or customer_email: one of them is required");
-        assert_eq!(reason(json!({"customer_email": "nope", "amount": 1, "items": 1})), "customer_email: \"nope\" is not an email address");
-        assert_eq!(reason(json!({"customer_id": "c1", "items": 1})), "amount: required");
-        assert_eq!(reason(json!("an order")), "expected an object with the order's fields");
+        assert_eq!(
+            reason(json!({"amount": 1, "items": 1})),
+            "customer_id or customer_email: one of them is required"
+        );
+        assert_eq!(
+            reason(json!({"customer_email": "nope", "amount": 1, "items": 1})),
+            "customer_email: \"nope\" is not an email address"
+        );
+        assert_eq!(
+            reason(json!({"customer_id": "c1", "items": 1})),
+            "amount: required"
+        );
+        assert_eq!(
+            reason(json!("an order")),
+            "expected an object with the order's fields"
+        );
     }
 
     #[test]
@@ -404,32 +479,71 @@ mod tests {
 
     #[test]
     fn dates_without_a_time_or_offset_are_read_as_utc() {
-        assert_eq!(parse_date(&json!("2026-11-27")).unwrap().unix_timestamp(), 1_795_737_600);
-        assert_eq!(parse_date(&json!("2026-11-27T01:00:00")).unwrap().unix_timestamp(), 1_795_741_200);
-        assert_eq!(parse_date(&json!("2026-11-27T01:00:00.250")).unwrap().unix_timestamp(), 1_795_741_200);
-        assert_eq!(parse_date(&json!("2026-11-27T02:00:00+01:00")).unwrap().unix_timestamp(), 1_795_741_200);
+        assert_eq!(
+            parse_date(&json!("2026-11-27")).unwrap().unix_timestamp(),
+            1_795_737_600
+        );
+        assert_eq!(
+            parse_date(&json!("2026-11-27T01:00:00"))
+                .unwrap()
+                .unix_timestamp(),
+            1_795_741_200
+        );
+        assert_eq!(
+            parse_date(&json!("2026-11-27T01:00:00.250"))
+                .unwrap()
+                .unix_timestamp(),
+            1_795_741_200
+        );
+        assert_eq!(
+            parse_date(&json!("2026-11-27T02:00:00+01:00"))
+                .unwrap()
+                .unix_timestamp(),
+            1_795_741_200
+        );
         assert!(parse_date(&json!("2026-13-01")).is_err());
     }
 
     #[test]
     fn csv_rows_become_orders_and_broken_rows_name_their_line() {
-        let orders = parse_orders_csv("customer_email,amount,items,date\nada@example.com,12.50,2,2026-11-01\n\n,,,\nbob@example.com,7,1,\n").unwrap();
+        let orders = parse_csv_rows("customer_email,amount,items,date\nada@example.com,12.50,2,2026-11-01\n\n,,,\nbob@example.com,7,1,\n").unwrap();
         assert_eq!(orders.len(), 2);
-        assert_eq!(orders[0], json!({"customer_email": "ada@example.com", "amount": "12.50", "items": "2", "date": "2026-11-01"}));
+        assert_eq!(
+            orders[0],
+            json!({"customer_email": "ada@example.com", "amount": "12.50", "items": "2", "date": "2026-11-01"})
+        );
         assert_eq!(validate_order(&orders[1]).unwrap().amount_cents, 700);
-        let ragged = parse_orders_csv("customer_email,amount,items\nada@example.com,12.50\n").unwrap_err();
+        let ragged =
+            parse_csv_rows("customer_email,amount,items\nada@example.com,12.50\n").unwrap_err();
         assert!(ragged.starts_with("line 2:"), "{ragged}");
     }
 
     #[test]
     fn the_envelope_is_checked_before_anything_is_published() {
-        assert_eq!(parse_orders_json(r#"{"orders": [{"amount": 1}]}"#).unwrap().len(), 1);
+        assert_eq!(
+            parse_orders_json(r#"{"orders": [{"amount": 1}]}"#)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(parse_orders_json(r#"[{}, {}]"#).unwrap().len(), 2);
-        assert_eq!(parse_orders_json(r#"{"orders": {}}"#).unwrap_err(), "orders: expected an array of orders");
-        assert!(parse_orders_json(r#"{"order": []}"#).unwrap_err().starts_with("orders: missing"));
-        assert!(parse_orders_json("not json").unwrap_err().starts_with("the file is not valid JSON"));
-        assert_eq!(check_batch_size(&[]).unwrap_err(), "orders: the list is empty");
-        assert!(check_batch_size(&vec![json!({}); MAX_ORDERS_PER_BATCH + 1]).unwrap_err().contains("at most 10000"));
+        assert_eq!(
+            parse_orders_json(r#"{"orders": {}}"#).unwrap_err(),
+            "orders: expected an array of orders"
+        );
+        assert!(parse_orders_json(r#"{"order": []}"#)
+            .unwrap_err()
+            .starts_with("orders: missing"));
+        assert!(parse_orders_json("not json")
+            .unwrap_err()
+            .starts_with("the file is not valid JSON"));
+        assert_eq!(
+            check_batch_size(&[]).unwrap_err(),
+            "orders: the list is empty"
+        );
+        assert!(check_batch_size(&vec![json!({}); MAX_ORDERS_PER_BATCH + 1])
+            .unwrap_err()
+            .contains("at most 10000"));
         assert!(check_batch_size(&vec![json!({}); MAX_ORDERS_PER_BATCH]).is_ok());
     }
 }

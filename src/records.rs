@@ -14,8 +14,12 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 4] =
-        [RecordKind::Customers, RecordKind::Orders, RecordKind::Segments, RecordKind::Campaigns];
+    pub const ALL: [RecordKind; 4] = [
+        RecordKind::Customers,
+        RecordKind::Orders,
+        RecordKind::Segments,
+        RecordKind::Campaigns,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -29,7 +33,11 @@ impl RecordKind {
     /// The lower-case noun for `count` records, e.g. "1 order", "2 orders".
     pub fn count_label(self, count: u64) -> String {
         let plural = self.title().to_lowercase();
-        let noun = if count == 1 { plural.trim_end_matches('s') } else { plural.as_str() };
+        let noun = if count == 1 {
+            plural.trim_end_matches('s')
+        } else {
+            plural.as_str()
+        };
         format!("{count} {noun}")
     }
 
@@ -61,7 +69,11 @@ pub async fn count_records(kind: RecordKind) -> Result<u64, AppError> {
 
     require_user().await?;
     let state = expect_context::<AppState>();
-    Ok(state.mongo.collection(kind.collection()).count_documents(doc! {}).await?)
+    Ok(state
+        .mongo
+        .collection(kind.collection())
+        .count_documents(doc! {})
+        .await?)
 }
 
 #[cfg(test)]

@@ -23,13 +23,25 @@ async fn before_the_owner_exists_everything_leads_to_the_setup_page() {
     let api = app.get("/api/me", Credentials::None).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert!(api.json()["error"].as_str().unwrap().contains("/setup"));
-    assert_eq!(app.get("/setup", Credentials::None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/setup", Credentials::None).await.status,
+        StatusCode::OK
+    );
 
     app.create_owner().await;
-    let second = app.state.accounts.users.create_owner("Mallory", "mallory@example.com", "another long password").await;
+    let second = app
+        .state
+        .accounts
+        .users
+        .create_owner("Mallory", "mallory@example.com", "another long password")
+        .await;
     assert!(second.is_err(), "a second owner account was created");
     let setup = app.get("/setup", Credentials::None).await;
-    assert_eq!(setup.location(), Some("/sign-in"), "the setup page stays reachable after setup");
+    assert_eq!(
+        setup.location(),
+        Some("/sign-in"),
+        "the setup page stays reachable after setup"
+    );
 
     app.stop().await;
 }
@@ -41,17 +53,29 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_come_back_to_the_page_they_
 
     let asked = app.get("/segments?page=2", Credentials::None).await;
     assert!(asked.status.is_redirection());
-    assert_eq!(asked.location(), Some("/sign-in?next=%2Fsegments%3Fpage%3D2"));
+    assert_eq!(
+        asked.location(),
+        Some("/sign-in?next=%2Fsegments%3Fpage%3D2")
+    );
 
     // The server function client follows `Location` itself; only a plain HTML form post gets a 3xx status.
-    let signed_in = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/segments?page=2").await;
+    let signed_in = app
+        .sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/segments?page=2")
+        .await;
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
     assert_eq!(signed_in.location(), Some("/segments?page=2"));
     let cookie = signed_in.session_cookie().expect("session cookie");
-    assert_eq!(app.get("/segments", Credentials::Cookie(&cookie)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/segments", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // A return address off this site is ignored.
-    let elsewhere = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "https://evil.example/").await;
+    let elsewhere = app
+        .sign_in(OWNER_EMAIL, OWNER_PASSWORD, "https://evil.example/")
+        .await;
     assert_eq!(elsewhere.location(), Some("/"));
 
     app.stop().await;
@@ -62,16 +86,35 @@ async fn unauthenticated_server_functions_and_api_calls_are_refused_with_401() {
     let app = TestApp::start().await;
     app.create_owner().await;
 
-    let server_fn = app.post_form(CountRecords::PATH, &[("kind", "Customers")], Credentials::None).await;
-    assert_eq!(server_fn.status, StatusCode::UNAUTHORIZED, "{}", server_fn.body);
+    let server_fn = app
+        .post_form(
+            CountRecords::PATH,
+            &[("kind", "Customers")],
+            Credentials::None,
+        )
+        .await;
+    assert_eq!(
+        server_fn.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        server_fn.body
+    );
     let api = app.get("/api/me", Credentials::None).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert!(api.json()["error"].as_str().unwrap().contains("Bearer"));
-    let bad_key = app.get("/api/me", Credentials::Bearer("realm_0123456789abcdef")).await;
+    let bad_key = app
+        .get("/api/me", Credentials::Bearer("realm_0123456789abcdef"))
+        .await;
     assert_eq!(bad_key.status, StatusCode::UNAUTHORIZED);
 
     let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
-    let counted = app.post_form(CountRecords::PATH, &[("kind", "Customers")], Credentials::Cookie(&cookie)).await;
+    let counted = app
+        .post_form(
+            CountRecords::PATH,
+            &[("kind", "Customers")],
+            Credentials::Cookie(&cookie),
+        )
+        .await;
     assert_eq!(counted.status, StatusCode::OK, "{}", counted.body);
     assert_eq!(counted.body, "0");
 
@@ -79,13 +122,18 @@ async fn unauthenticated_server_functions_and_api_calls_are_refused_with_401() {
 }
 
 #[tokio::test]
-async fn a_wrong_password_and_an_unknown_email_get_the_same_answer_and_repeated_failures_are_slowed() {
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer_and_repeated_failures_are_slowed(
+) {
     let app = TestApp::start().await;
     app.create_owner().await;
 
     let wrong_password = app.sign_in(OWNER_EMAIL, "not the password", "/").await;
     let unknown_email = app.sign_in("nobody@example.com", OWNER_PASSWORD, "/").await;
-    assert!(wrong_password.body.contains("Wrong email or password."), "{}", wrong_password.body);
+    assert!(
+        wrong_password.body.contains("Wrong email or password."),
+        "{}",
+        wrong_password.body
+    );
     assert_eq!(wrong_password.body, unknown_email.body);
     assert_eq!(wrong_password.status, unknown_email.status);
     assert!(wrong_password.session_cookie().is_none());
@@ -95,7 +143,11 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer_and_repeated_
     }
     // Five failures from this address: even the right password must now wait.
     let throttled = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/").await;
-    assert!(throttled.body.contains("Too many failed sign-ins"), "{}", throttled.body);
+    assert!(
+        throttled.body.contains("Too many failed sign-ins"),
+        "{}",
+        throttled.body
+    );
     assert!(throttled.session_cookie().is_none());
 
     app.stop().await;
@@ -109,27 +161,55 @@ async fn a_session_works_until_sign_out_and_a_deactivated_users_sessions_end_at_
         .state
         .accounts
         .users
-        .create("Mark Eter", "mark@example.com", Role::Marketer, "marketing password")
+        .create(
+            "Mark Eter",
+            "mark@example.com",
+            Role::Marketer,
+            "marketing password",
+        )
         .await
         .unwrap();
 
-    let cookie = app.signed_in_cookie("mark@example.com", "marketing password").await;
+    let cookie = app
+        .signed_in_cookie("mark@example.com", "marketing password")
+        .await;
     let me = app.get("/api/me", Credentials::Cookie(&cookie)).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     assert_eq!(me.json()["kind"], "user");
     assert_eq!(me.json()["email"], "mark@example.com");
     assert_eq!(me.json()["role"], "marketer");
 
-    app.state.accounts.users.set_active(&marketer.id.to_hex(), false).await.unwrap();
-    assert_eq!(app.get("/api/me", Credentials::Cookie(&cookie)).await.status, StatusCode::UNAUTHORIZED);
+    app.state
+        .accounts
+        .users
+        .set_active(&marketer.id.to_hex(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let page = app.get("/customers", Credentials::Cookie(&cookie)).await;
     assert_eq!(page.location(), Some("/sign-in?next=%2Fcustomers"));
-    let again = app.sign_in("mark@example.com", "marketing password", "/").await;
-    assert!(again.body.contains("Wrong email or password."), "a deactivated user signed in");
+    let again = app
+        .sign_in("mark@example.com", "marketing password", "/")
+        .await;
+    assert!(
+        again.body.contains("Wrong email or password."),
+        "a deactivated user signed in"
+    );
 
     let owner_cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
-    app.post_form(SignOut::PATH, &[], Credentials::Cookie(&owner_cookie)).await;
-    assert_eq!(app.get("/api/me", Credentials::Cookie(&owner_cookie)).await.status, StatusCode::UNAUTHORIZED);
+    app.post_form(SignOut::PATH, &[], Credentials::Cookie(&owner_cookie))
+        .await;
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&owner_cookie))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 
     app.stop().await;
 }
@@ -140,15 +220,31 @@ async fn signing_in_rotates_the_session_id() {
     app.create_owner().await;
 
     let first = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
-    let form = [("email", OWNER_EMAIL), ("password", OWNER_PASSWORD), ("next", "/")];
+    let form = [
+        ("email", OWNER_EMAIL),
+        ("password", OWNER_PASSWORD),
+        ("next", "/"),
+    ];
     let second = app
-        .post_form(realm::pages::sign_in::SignIn::PATH, &form, Credentials::Cookie(&first))
+        .post_form(
+            realm::pages::sign_in::SignIn::PATH,
+            &form,
+            Credentials::Cookie(&first),
+        )
         .await
         .session_cookie()
         .expect("a new session cookie");
     assert_ne!(first, second);
-    assert_eq!(app.get("/api/me", Credentials::Cookie(&first)).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/api/me", Credentials::Cookie(&second)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&first)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&second))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     app.stop().await;
 }
@@ -157,8 +253,17 @@ async fn signing_in_rotates_the_session_id() {
 async fn an_api_key_works_until_it_is_revoked() {
     let app = TestApp::start().await;
     let owner = app.create_owner().await;
-    let (key, secret) = app.state.accounts.api_keys.create("warehouse sync", owner.id).await.unwrap();
-    assert!(secret.starts_with("realm_") && secret.len() == 70, "{secret}");
+    let (key, secret) = app
+        .state
+        .accounts
+        .api_keys
+        .create("warehouse sync", owner.id)
+        .await
+        .unwrap();
+    assert!(
+        secret.starts_with("realm_") && secret.len() == 70,
+        "{secret}"
+    );
 
     let me = app.get("/api/me", Credentials::Bearer(&secret)).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
@@ -166,9 +271,17 @@ async fn an_api_key_works_until_it_is_revoked() {
     assert_eq!(me.json()["name"], "warehouse sync");
     let listed = app.state.accounts.api_keys.list().await.unwrap();
     assert!(listed[0].last_used_at.is_some(), "last use not recorded");
-    assert_ne!(listed[0].secret_hash, secret, "the secret itself was stored");
+    assert_ne!(
+        listed[0].secret_hash, secret,
+        "the secret itself was stored"
+    );
 
-    app.state.accounts.api_keys.revoke(&key.id.to_hex()).await.unwrap();
+    app.state
+        .accounts
+        .api_keys
+        .revoke(&key.id.to_hex())
+        .await
+        .unwrap();
     let revoked = app.get("/api/me", Credentials::Bearer(&secret)).await;
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
 
@@ -189,11 +302,22 @@ async fn cross_site_posts_are_refused_before_anything_happens() {
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
-        let reply = app.send(request.body(axum::body::Body::empty()).unwrap()).await;
+        let reply = app
+            .send(request.body(axum::body::Body::empty()).unwrap())
+            .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "origin {origin:?}");
-        assert!(reply.json()["error"].as_str().unwrap().contains("Cross-site"));
+        assert!(reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Cross-site"));
     }
-    assert_eq!(app.get("/api/me", Credentials::Cookie(&cookie)).await.status, StatusCode::OK, "the session was ended");
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::OK,
+        "the session was ended"
+    );
 
     app.stop().await;
 }
@@ -212,7 +336,14 @@ async fn bodies_over_the_limit_get_a_413_that_says_so() {
         .unwrap();
     let reply = app.send(request).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(reply.json()["error"].as_str().unwrap().contains("larger than the limit of 1024 KiB"), "{}", reply.body);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the limit of 1024 KiB"),
+        "{}",
+        reply.body
+    );
 
     app.stop().await;
 }
@@ -225,13 +356,19 @@ async fn responses_carry_security_headers_and_the_session_cookie_is_locked_down(
     let reply = app.get("/healthz", Credentials::None).await;
     assert_eq!(reply.headers["x-content-type-options"], "nosniff");
     assert_eq!(reply.headers["x-frame-options"], "DENY");
-    assert!(reply.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(reply.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
 
     let signed_in = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/").await;
     let cookie = signed_in.headers["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-HTTP cookie marked Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-HTTP cookie marked Secure: {cookie}"
+    );
     app.stop().await;
 
     let https = TestApp::start_with(realm::server::config::Config {

@@ -12,12 +12,20 @@ use lapin::{
 use realm::server::broker::{Broker, Topology};
 use tokio_util::sync::CancellationToken;
 
-async fn connected_broker(config: &realm::server::config::Config) -> (Broker, CancellationToken, tokio::task::JoinHandle<()>) {
-    let broker = Broker::new(&config.amqp_url, Topology::with_prefix(&config.amqp_queue_prefix));
+async fn connected_broker(
+    config: &realm::server::config::Config,
+) -> (Broker, CancellationToken, tokio::task::JoinHandle<()>) {
+    let broker = Broker::new(
+        &config.amqp_url,
+        Topology::with_prefix(&config.amqp_queue_prefix),
+    );
     let shutdown = CancellationToken::new();
     let supervisor = broker.clone().spawn_supervisor(shutdown.clone());
     let b = broker.clone();
-    assert!(common::eventually(Duration::from_secs(15), || async { b.is_connected() }).await, "never connected");
+    assert!(
+        common::eventually(Duration::from_secs(15), || async { b.is_connected() }).await,
+        "never connected"
+    );
     (broker, shutdown, supervisor)
 }
 
@@ -44,29 +52,47 @@ async fn a_message_rejected_from_the_orders_queue_lands_in_the_dead_letter_queue
         .await
         .unwrap();
     let message = channel
-        .basic_get(topology.orders_queue.as_str().into(), BasicGetOptions::default())
+        .basic_get(
+            topology.orders_queue.as_str().into(),
+            BasicGetOptions::default(),
+        )
         .await
         .unwrap()
         .expect("the published message is on the orders queue");
-    message.nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() }).await.unwrap();
+    message
+        .nack(BasicNackOptions {
+            requeue: false,
+            ..BasicNackOptions::default()
+        })
+        .await
+        .unwrap();
 
     let dead_queue = topology.dead_letter_queue.clone();
     let dead_lettered = common::eventually(Duration::from_secs(5), || {
         let channel = channel.clone();
         let dead_queue = dead_queue.clone();
         async move {
-            match channel.basic_get(dead_queue.as_str().into(), BasicGetOptions { no_ack: true }).await {
+            match channel
+                .basic_get(dead_queue.as_str().into(), BasicGetOptions { no_ack: true })
+                .await
+            {
                 Ok(Some(message)) => message.delivery.data == b"not an order batch",
                 _ => false,
             }
         }
     })
     .await;
-    assert!(dead_lettered, "the rejected message never reached {dead_queue}");
+    assert!(
+        dead_lettered,
+        "the rejected message never reached {dead_queue}"
+    );
 
     shutdown.cancel();
     supervisor.await.unwrap();
-    assert!(!broker.is_connected(), "the connection stays open after shutdown");
+    assert!(
+        !broker.is_connected(),
+        "the connection stays open after shutdown"
+    );
     common::delete_topology(&config).await;
 }
 
@@ -80,7 +106,10 @@ async fn the_supervisor_reconnects_after_the_broker_closes_its_channel() {
     let failure = channel
         .queue_declare(
             "realm-test-no-such-queue".into(),
-            QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
             FieldTable::default(),
         )
         .await;
@@ -93,13 +122,24 @@ async fn the_supervisor_reconnects_after_the_broker_closes_its_channel() {
         let b = b.clone();
         let orders_queue = orders_queue.clone();
         async move {
-            let Some(channel) = b.channel() else { return false };
-            let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-            channel.queue_declare(orders_queue.as_str().into(), passive, FieldTable::default()).await.is_ok()
+            let Some(channel) = b.channel() else {
+                return false;
+            };
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            channel
+                .queue_declare(orders_queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .is_ok()
         }
     })
     .await;
-    assert!(usable_again, "the broker handle never got a working channel back");
+    assert!(
+        usable_again,
+        "the broker handle never got a working channel back"
+    );
 
     shutdown.cancel();
     supervisor.await.unwrap();

@@ -24,10 +24,20 @@ async fn readyz_answers_200_once_mongodb_and_rabbitmq_are_connected() {
     assert!(ready, "readyz never became ready: {}", reply.body);
     let readiness: Readiness = serde_json::from_str(&reply.body).unwrap();
     assert!(readiness.ready);
-    assert_eq!(readiness.dependencies.keys().collect::<Vec<_>>(), ["mongodb", "rabbitmq"]);
-    assert!(!readiness.dependencies["rabbitmq"].target.contains(":guest@"), "password shown in /readyz");
+    assert_eq!(
+        readiness.dependencies.keys().collect::<Vec<_>>(),
+        ["mongodb", "rabbitmq"]
+    );
+    assert!(
+        !readiness.dependencies["rabbitmq"]
+            .target
+            .contains(":guest@"),
+        "password shown in /readyz"
+    );
 
-    tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("background tasks stop");
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("background tasks stop");
 }
 
 #[tokio::test]
@@ -38,16 +48,22 @@ async fn readyz_answers_503_naming_each_dependency_that_is_down() {
         ..common::isolated_config()
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let services = realm::server::Services::start(&config, &shutdown).await.unwrap();
+    let services = realm::server::Services::start(&config, &shutdown)
+        .await
+        .unwrap();
     let app = realm::server::router(services.state(common::leptos_options(), &config));
     let get = |path: &'static str| {
         let app = app.clone();
         async move {
             use tower::ServiceExt;
-            let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
             let response = app.oneshot(request).await.unwrap();
             let status = response.status();
-            let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
             (status, String::from_utf8_lossy(&body).into_owned())
         }
     };
@@ -69,14 +85,18 @@ async fn readyz_answers_503_naming_each_dependency_that_is_down() {
     assert_eq!(get("/healthz").await.0, StatusCode::OK);
 
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(10), services.stopped()).await.expect("retry loops stop on shutdown");
+    tokio::time::timeout(Duration::from_secs(10), services.stopped())
+        .await
+        .expect("retry loops stop on shutdown");
 }
 
 #[tokio::test]
 async fn pages_render_on_the_server_and_unknown_paths_get_the_404_page() {
     let app = TestApp::start().await;
     app.create_owner().await;
-    let cookie = app.signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD).await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
 
     for (path, heading) in [
         ("/", "Dashboard"),
@@ -90,11 +110,17 @@ async fn pages_render_on_the_server_and_unknown_paths_get_the_404_page() {
         let page = app.get(path, Credentials::Cookie(&cookie)).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(
-            page.body.contains(&format!("<h1 class=\"text-2xl font-semibold tracking-tight\">{heading}</h1>")),
+            page.body.contains(&format!(
+                "<h1 class=\"text-2xl font-semibold tracking-tight\">{heading}</h1>"
+            )),
             "{path}: {}",
             page.body
         );
-        assert!(page.body.contains(&format!("<title>{heading} · Realm</title>")), "{path} has no title");
+        assert!(
+            page.body
+                .contains(&format!("<title>{heading} · Realm</title>")),
+            "{path} has no title"
+        );
     }
 
     let missing = app.get("/no/such/page", Credentials::Cookie(&cookie)).await;

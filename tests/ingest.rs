@@ -13,11 +13,20 @@ use realm::server::mongo::collections;
 use serde_json::{json, Value};
 
 async fn customer(app: &TestApp, email: &str) -> Document {
-    app.mongo().collection(collections::CUSTOMERS).find_one(doc! { "email": email }).await.unwrap().expect(email)
+    app.mongo()
+        .collection(collections::CUSTOMERS)
+        .find_one(doc! { "email": email })
+        .await
+        .unwrap()
+        .expect(email)
 }
 
 async fn count(app: &TestApp, collection: &str, filter: Document) -> u64 {
-    app.mongo().collection(collection).count_documents(filter).await.unwrap()
+    app.mongo()
+        .collection(collection)
+        .count_documents(filter)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -35,11 +44,24 @@ async fn accepted_orders_are_stored_and_customer_totals_follow_them() {
     let accepted = reply.json();
     assert_eq!(accepted["accepted"], 3);
     let status_url = accepted["status_url"].as_str().unwrap();
-    assert_eq!(status_url, format!("/api/orders/batches/{}", accepted["batch_id"].as_str().unwrap()));
+    assert_eq!(
+        status_url,
+        format!(
+            "/api/orders/batches/{}",
+            accepted["batch_id"].as_str().unwrap()
+        )
+    );
 
     let batch = app.finished_batch(status_url, &key).await;
     assert_eq!(batch["status"], "completed", "{batch}");
-    assert_eq!((batch["total"].as_u64(), batch["stored"].as_u64(), batch["duplicates"].as_u64()), (Some(3), Some(3), Some(0)));
+    assert_eq!(
+        (
+            batch["total"].as_u64(),
+            batch["stored"].as_u64(),
+            batch["duplicates"].as_u64()
+        ),
+        (Some(3), Some(3), Some(0))
+    );
     assert_eq!(batch["rejected"], json!([]));
     assert!(batch["processing_ms"].as_i64().is_some());
 
@@ -47,13 +69,41 @@ async fn accepted_orders_are_stored_and_customer_totals_follow_them() {
     assert_eq!(ada.get_str("name").unwrap(), "Ada Lovelace");
     assert_eq!(ada.get_i64("total_spend_cents").unwrap(), 20_000);
     assert_eq!(ada.get_i64("order_count").unwrap(), 2);
-    assert_eq!(ada.get_datetime("first_order_at").unwrap().try_to_rfc3339_string().unwrap(), "2026-11-01T10:00:00Z");
-    assert_eq!(ada.get_datetime("last_order_at").unwrap().try_to_rfc3339_string().unwrap(), "2026-11-20T00:00:00Z");
+    assert_eq!(
+        ada.get_datetime("first_order_at")
+            .unwrap()
+            .try_to_rfc3339_string()
+            .unwrap(),
+        "2026-11-01T10:00:00Z"
+    );
+    assert_eq!(
+        ada.get_datetime("last_order_at")
+            .unwrap()
+            .try_to_rfc3339_string()
+            .unwrap(),
+        "2026-11-20T00:00:00Z"
+    );
     let bob = customer(&app, "bob@example.com").await;
-    assert_eq!((bob.get_i64("total_spend_cents").unwrap(), bob.get_i64("order_count").unwrap()), (1_000, 1));
-    assert_eq!(bob.get_str("name").unwrap(), "bob", "a nameless customer is named after their email");
+    assert_eq!(
+        (
+            bob.get_i64("total_spend_cents").unwrap(),
+            bob.get_i64("order_count").unwrap()
+        ),
+        (1_000, 1)
+    );
+    assert_eq!(
+        bob.get_str("name").unwrap(),
+        "bob",
+        "a nameless customer is named after their email"
+    );
 
-    let stored = app.mongo().collection(collections::ORDERS).find_one(doc! { "order_id": "A-1" }).await.unwrap().unwrap();
+    let stored = app
+        .mongo()
+        .collection(collections::ORDERS)
+        .find_one(doc! { "order_id": "A-1" })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.get_i64("amount_cents").unwrap(), 12_050);
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 3);
 
@@ -84,7 +134,9 @@ async fn invalid_orders_are_rejected_with_their_index_and_reason_and_the_rest_ar
         { "customer_email": "erin@example.com", "amount": 5, "items": 1, "order_id": "ok-2" }
     ]});
     let accepted = app.post_json("/api/orders", &body, &key).await.json();
-    let batch = app.finished_batch(accepted["status_url"].as_str().unwrap(), &key).await;
+    let batch = app
+        .finished_batch(accepted["status_url"].as_str().unwrap(), &key)
+        .await;
 
     assert_eq!(batch["status"], "completed_with_errors", "{batch}");
     assert_eq!(batch["stored"], 2);
@@ -92,22 +144,52 @@ async fn invalid_orders_are_rejected_with_their_index_and_reason_and_the_rest_ar
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["index"].as_u64().unwrap(), r["reason"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         rejected,
         vec![
             (1, "amount: must be greater than 0".to_owned()),
-            (2, "customer_id: no customer has the id \"ffffffffffffffffffffffff\"".to_owned()),
-            (3, "customer_id or customer_email: one of them is required".to_owned()),
+            (
+                2,
+                "customer_id: no customer has the id \"ffffffffffffffffffffffff\"".to_owned()
+            ),
+            (
+                3,
+                "customer_id or customer_email: one of them is required".to_owned()
+            ),
             (4, "amount: at most two decimals, got 12.345".to_owned()),
-            (5, "date: expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z".to_owned()),
+            (
+                5,
+                "date: expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z"
+                    .to_owned()
+            ),
         ]
     );
     assert_eq!(batch["rejected"][1]["order_id"], "unknown-customer");
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
-    assert_eq!(customer(&app, "carol@example.com").await.get_i64("total_spend_cents").unwrap(), 5_000);
-    assert_eq!(count(&app, collections::CUSTOMERS, doc! { "email": "dan@example.com" }).await, 0, "a customer was created from rejected orders only");
+    assert_eq!(
+        customer(&app, "carol@example.com")
+            .await
+            .get_i64("total_spend_cents")
+            .unwrap(),
+        5_000
+    );
+    assert_eq!(
+        count(
+            &app,
+            collections::CUSTOMERS,
+            doc! { "email": "dan@example.com" }
+        )
+        .await,
+        0,
+        "a customer was created from rejected orders only"
+    );
 
     app.stop().await;
 }
@@ -117,30 +199,53 @@ async fn a_bad_envelope_is_refused_at_once_and_nothing_is_published() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
 
-    let not_array = app.post_json("/api/orders", &json!({ "orders": { "amount": 1 } }), &key).await;
+    let not_array = app
+        .post_json("/api/orders", &json!({ "orders": { "amount": 1 } }), &key)
+        .await;
     assert_eq!(not_array.status, StatusCode::BAD_REQUEST);
-    assert_eq!(not_array.json(), json!({ "error": "orders: expected an array of orders", "field": "orders" }));
-    let empty = app.post_json("/api/orders", &json!({ "orders": [] }), &key).await;
+    assert_eq!(
+        not_array.json(),
+        json!({ "error": "orders: expected an array of orders", "field": "orders" })
+    );
+    let empty = app
+        .post_json("/api/orders", &json!({ "orders": [] }), &key)
+        .await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
     assert_eq!(empty.json()["error"], "orders: the list is empty");
-    let too_many = app.post_json("/api/orders", &json!({ "orders": vec![json!({"amount": 1}); 10_001] }), &key).await;
+    let too_many = app
+        .post_json(
+            "/api/orders",
+            &json!({ "orders": vec![json!({"amount": 1}); 10_001] }),
+            &key,
+        )
+        .await;
     assert_eq!(too_many.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(too_many.json()["error"].as_str().unwrap().contains("at most 10000"));
-    let not_json = app.send(
-        axum::http::Request::post("/api/orders")
-            .header("host", common::HOST)
-            .header("authorization", format!("Bearer {key}"))
-            .body(axum::body::Body::from("{not json"))
-            .unwrap(),
-    ).await;
+    assert!(too_many.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("at most 10000"));
+    let not_json = app
+        .send(
+            axum::http::Request::post("/api/orders")
+                .header("host", common::HOST)
+                .header("authorization", format!("Bearer {key}"))
+                .body(axum::body::Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
-    let anonymous = app.post_json("/api/orders", &json!({ "orders": [{}] }), "realm_wrong").await;
+    let anonymous = app
+        .post_json("/api/orders", &json!({ "orders": [{}] }), "realm_wrong")
+        .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
     assert_eq!(count(&app, collections::ORDER_BATCHES, doc! {}).await, 0);
     let channel = app.state.broker.channel().unwrap();
     let queued = channel
-        .basic_get(app.state.broker.topology().orders_queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .basic_get(
+            app.state.broker.topology().orders_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
         .await
         .unwrap();
     assert!(queued.is_none(), "a refused submission reached the queue");
@@ -164,9 +269,17 @@ async fn a_csv_upload_is_accepted_like_json() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let batch = app.finished_batch(reply.json()["status_url"].as_str().unwrap(), &key).await;
+    let batch = app
+        .finished_batch(reply.json()["status_url"].as_str().unwrap(), &key)
+        .await;
     assert_eq!(batch["stored"], 2);
-    assert_eq!(customer(&app, "fay@example.com").await.get_i64("total_spend_cents").unwrap(), 2_500);
+    assert_eq!(
+        customer(&app, "fay@example.com")
+            .await
+            .get_i64("total_spend_cents")
+            .unwrap(),
+        2_500
+    );
     app.stop().await;
 }
 
@@ -179,7 +292,9 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
         { "customer_email": "gus@example.com", "amount": 20, "items": 1, "order_id": "R-2" }
     ]});
     let first = app.post_json("/api/orders", &orders, &key).await.json();
-    let first_batch = app.finished_batch(first["status_url"].as_str().unwrap(), &key).await;
+    let first_batch = app
+        .finished_batch(first["status_url"].as_str().unwrap(), &key)
+        .await;
     assert_eq!(first_batch["stored"], 2);
 
     // Redelivery: the very same message again, as RabbitMQ would after a lost acknowledgement.
@@ -190,13 +305,26 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
     });
     app.state
         .broker
-        .publish_confirmed("", &app.state.broker.topology().orders_queue, message.to_string().as_bytes(), BasicProperties::default())
+        .publish_confirmed(
+            "",
+            &app.state.broker.topology().orders_queue,
+            message.to_string().as_bytes(),
+            BasicProperties::default(),
+        )
         .await
         .unwrap();
     let settled = common::eventually(Duration::from_secs(15), || async {
         let channel = app.state.broker.channel().unwrap();
         let queue = app.state.broker.topology().orders_queue.clone();
-        channel.queue_declare(queue.as_str().into(), lapin::options::QueueDeclareOptions { passive: true, ..Default::default() }, Default::default())
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
             .await
             .map(|q| q.message_count() == 0)
             .unwrap_or(false)
@@ -204,18 +332,45 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
     .await;
     assert!(settled);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let redelivered = app.get(first["status_url"].as_str().unwrap(), Credentials::Bearer(&key)).await.json();
-    assert_eq!((redelivered["stored"].as_u64(), redelivered["duplicates"].as_u64()), (Some(2), Some(0)), "{redelivered}");
+    let redelivered = app
+        .get(
+            first["status_url"].as_str().unwrap(),
+            Credentials::Bearer(&key),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (
+            redelivered["stored"].as_u64(),
+            redelivered["duplicates"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{redelivered}"
+    );
 
     // A client sending the same orders again: a new batch whose orders are all duplicates.
     let resent = app.post_json("/api/orders", &orders, &key).await.json();
-    let resent_batch = app.finished_batch(resent["status_url"].as_str().unwrap(), &key).await;
-    assert_eq!((resent_batch["stored"].as_u64(), resent_batch["duplicates"].as_u64()), (Some(0), Some(2)));
+    let resent_batch = app
+        .finished_batch(resent["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(
+        (
+            resent_batch["stored"].as_u64(),
+            resent_batch["duplicates"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
     assert_eq!(resent_batch["status"], "completed");
 
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
     let gus = customer(&app, "gus@example.com").await;
-    assert_eq!((gus.get_i64("total_spend_cents").unwrap(), gus.get_i64("order_count").unwrap()), (5_000, 2));
+    assert_eq!(
+        (
+            gus.get_i64("total_spend_cents").unwrap(),
+            gus.get_i64("order_count").unwrap()
+        ),
+        (5_000, 2)
+    );
 
     app.stop().await;
 }
@@ -227,26 +382,42 @@ async fn a_poison_message_is_dead_lettered_with_its_reason_and_the_consumer_goes
     let topology = app.state.broker.topology().clone();
     app.state
         .broker
-        .publish_confirmed("", &topology.orders_queue, b"\x00 not json", BasicProperties::default())
+        .publish_confirmed(
+            "",
+            &topology.orders_queue,
+            b"\x00 not json",
+            BasicProperties::default(),
+        )
         .await
         .unwrap();
 
     let next = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "hal@example.com", "amount": 1, "items": 1 }] }), &key).await.json();
-    assert_eq!(app.finished_batch(next["status_url"].as_str().unwrap(), &key).await["status"], "completed");
+    assert_eq!(
+        app.finished_batch(next["status_url"].as_str().unwrap(), &key)
+            .await["status"],
+        "completed"
+    );
 
     let channel = app.state.broker.channel().unwrap();
     let dead = channel
-        .basic_get(topology.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .basic_get(
+            topology.dead_letter_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
         .await
         .unwrap()
         .expect("the poison message is in the dead-letter queue");
     assert_eq!(dead.delivery.data, b"\x00 not json");
     let headers = dead.delivery.properties.headers().clone().expect("headers");
-    let Some(lapin::types::AMQPValue::LongString(reason)) = headers.inner().get("x-realm-reason") else {
+    let Some(lapin::types::AMQPValue::LongString(reason)) = headers.inner().get("x-realm-reason")
+    else {
         panic!("no reason header: {headers:?}");
     };
     let reason = String::from_utf8_lossy(reason.as_bytes()).into_owned();
-    assert!(reason.starts_with("not an order batch: expected value"), "{reason}");
+    assert!(
+        reason.starts_with("not an order batch: expected value"),
+        "{reason}"
+    );
 
     app.stop().await;
 }
@@ -267,7 +438,9 @@ async fn stopping_the_app_mid_batch_and_starting_it_again_stores_every_order_exa
                 json!({ "customer_email": email, "amount": format!("{}.{:02}", cents / 100, cents % 100), "items": 1 })
             })
             .collect();
-        let reply = app.post_json("/api/orders", &json!({ "orders": orders }), &key).await;
+        let reply = app
+            .post_json("/api/orders", &json!({ "orders": orders }), &key)
+            .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
         status_urls.push(reply.json()["status_url"].as_str().unwrap().to_owned());
     }
@@ -280,12 +453,24 @@ async fn stopping_the_app_mid_batch_and_starting_it_again_stores_every_order_exa
         assert_eq!(batch["stored"], 2_000, "{batch}");
         assert_eq!(batch["duplicates"], 0, "{batch}");
     }
-    assert_eq!(count(&restarted, collections::ORDERS, doc! {}).await, 10_000);
-    let mut found = restarted.mongo().collection(collections::CUSTOMERS).find(doc! {}).await.unwrap();
+    assert_eq!(
+        count(&restarted, collections::ORDERS, doc! {}).await,
+        10_000
+    );
+    let mut found = restarted
+        .mongo()
+        .collection(collections::CUSTOMERS)
+        .find(doc! {})
+        .await
+        .unwrap();
     let mut seen = 0;
     while let Some(customer) = found.try_next().await.unwrap() {
         let email = customer.get_str("email").unwrap();
-        assert_eq!(customer.get_i64("total_spend_cents").unwrap(), expected_spend[email], "{email}");
+        assert_eq!(
+            customer.get_i64("total_spend_cents").unwrap(),
+            expected_spend[email],
+            "{email}"
+        );
         assert_eq!(customer.get_i64("order_count").unwrap(), 200, "{email}");
         seen += 1;
     }
@@ -302,9 +487,23 @@ async fn when_rabbitmq_is_down_the_api_answers_503_and_the_batch_is_marked_faile
     let app = TestApp::start_with(config).await;
     let key = app.api_key().await;
     let reply = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "ivy@example.com", "amount": 1, "items": 1 }] }), &key).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
-    assert!(reply.json()["error"].as_str().unwrap().contains("order queue is unavailable"));
-    let batch = app.mongo().collection(collections::ORDER_BATCHES).find_one(doc! {}).await.unwrap().expect("a batch record");
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("order queue is unavailable"));
+    let batch = app
+        .mongo()
+        .collection(collections::ORDER_BATCHES)
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("a batch record");
     assert_eq!(batch.get_str("status").unwrap(), "failed");
     assert!(batch.get_str("error").unwrap().starts_with("not queued"));
     common::drop_database(&app.shut_down().await).await;
@@ -340,7 +539,11 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
             "ordered_at": mongodb::bson::DateTime::from_millis(1_790_000_000_000), "stored_at": mongodb::bson::DateTime::now(),
         })
         .collect();
-    app.mongo().collection(collections::ORDERS).insert_many(stored_before_crash).await.unwrap();
+    app.mongo()
+        .collection(collections::ORDERS)
+        .insert_many(stored_before_crash)
+        .await
+        .unwrap();
     app.mongo()
         .collection(collections::ORDER_BATCHES)
         .insert_one(doc! { "_id": "crashed-batch", "status": "processing", "total": 100_i64, "stored": 0_i64, "duplicates": 0_i64,
@@ -352,15 +555,32 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
     // RabbitMQ redelivers the whole message.
     app.state
         .broker
-        .publish_confirmed("", &app.state.broker.topology().orders_queue, &serde_json::to_vec(&message).unwrap(), BasicProperties::default())
+        .publish_confirmed(
+            "",
+            &app.state.broker.topology().orders_queue,
+            &serde_json::to_vec(&message).unwrap(),
+            BasicProperties::default(),
+        )
         .await
         .unwrap();
-    let batch = app.finished_batch("/api/orders/batches/crashed-batch", &key).await;
-    assert_eq!((batch["stored"].as_u64(), batch["duplicates"].as_u64()), (Some(100), Some(0)), "{batch}");
+    let batch = app
+        .finished_batch("/api/orders/batches/crashed-batch", &key)
+        .await;
+    assert_eq!(
+        (batch["stored"].as_u64(), batch["duplicates"].as_u64()),
+        (Some(100), Some(0)),
+        "{batch}"
+    );
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 100);
     for i in 0..10 {
         let customer = customer(&app, &format!("k{i}@example.com")).await;
-        assert_eq!((customer.get_i64("total_spend_cents").unwrap(), customer.get_i64("order_count").unwrap()), (10_000, 10));
+        assert_eq!(
+            (
+                customer.get_i64("total_spend_cents").unwrap(),
+                customer.get_i64("order_count").unwrap()
+            ),
+            (10_000, 10)
+        );
     }
     app.stop().await;
 }
@@ -391,7 +611,11 @@ async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
     let broker = app.state.broker.clone();
     assert!(common::eventually(Duration::from_secs(15), || async { broker.is_connected() }).await);
     let before = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "lee@example.com", "amount": 1, "items": 1 }] }), &key).await.json();
-    assert_eq!(app.finished_batch(before["status_url"].as_str().unwrap(), &key).await["status"], "completed");
+    assert_eq!(
+        app.finished_batch(before["status_url"].as_str().unwrap(), &key)
+            .await["status"],
+        "completed"
+    );
 
     drop_connection_named(&format!("realm {}", broker.topology().orders_queue));
 
@@ -404,12 +628,28 @@ async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
             accepted = Some(reply.json());
             break;
         }
-        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let accepted = accepted.expect("submissions were never accepted again after the drop");
-    let batch = app.finished_batch(accepted["status_url"].as_str().unwrap(), &key).await;
-    assert_eq!(batch["status"], "completed", "the consumer did not resume: {batch}");
-    assert_eq!(customer(&app, "lee@example.com").await.get_i64("total_spend_cents").unwrap(), 300);
+    let batch = app
+        .finished_batch(accepted["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(
+        batch["status"], "completed",
+        "the consumer did not resume: {batch}"
+    );
+    assert_eq!(
+        customer(&app, "lee@example.com")
+            .await
+            .get_i64("total_spend_cents")
+            .unwrap(),
+        300
+    );
     app.stop().await;
 }

@@ -6,20 +6,47 @@ use realm::server::mongo::{collections, Mongo};
 #[tokio::test]
 async fn ensure_indexes_is_idempotent_and_enforces_unique_keys() {
     let config = common::isolated_config();
-    let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database).await.unwrap();
+    let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+        .await
+        .unwrap();
 
     mongo.ensure_indexes().await.expect("first run");
-    mongo.ensure_indexes().await.expect("second run changes nothing");
+    mongo
+        .ensure_indexes()
+        .await
+        .expect("second run changes nothing");
 
-    let customer_indexes = mongo.collection(collections::CUSTOMERS).list_index_names().await.unwrap();
-    assert!(customer_indexes.contains(&"email_unique".to_owned()), "{customer_indexes:?}");
-    let order_indexes = mongo.collection(collections::ORDERS).list_index_names().await.unwrap();
-    assert!(order_indexes.contains(&"order_id_unique".to_owned()), "{order_indexes:?}");
+    let customer_indexes = mongo
+        .collection(collections::CUSTOMERS)
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        customer_indexes.contains(&"email_unique".to_owned()),
+        "{customer_indexes:?}"
+    );
+    let order_indexes = mongo
+        .collection(collections::ORDERS)
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        order_indexes.contains(&"order_id_unique".to_owned()),
+        "{order_indexes:?}"
+    );
 
     let customers = mongo.collection(collections::CUSTOMERS);
-    customers.insert_one(doc! { "email": "ada@example.com", "name": "Ada" }).await.unwrap();
-    let duplicate = customers.insert_one(doc! { "email": "ada@example.com", "name": "Ada again" }).await;
-    assert!(duplicate.is_err(), "a second customer with the same email was stored");
+    customers
+        .insert_one(doc! { "email": "ada@example.com", "name": "Ada" })
+        .await
+        .unwrap();
+    let duplicate = customers
+        .insert_one(doc! { "email": "ada@example.com", "name": "Ada again" })
+        .await;
+    assert!(
+        duplicate.is_err(),
+        "a second customer with the same email was stored"
+    );
     assert_eq!(customers.count_documents(doc! {}).await.unwrap(), 1);
 
     common::drop_database(&config).await;

@@ -16,7 +16,13 @@ pub fn field_error<T: 'static>(
     result: impl With<Value = Option<Result<T, AppError>>> + Copy + Send + Sync + 'static,
     field: &'static str,
 ) -> Signal<Option<String>> {
-    Signal::derive(move || result.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.for_field(field))))
+    Signal::derive(move || {
+        result.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().err())
+                .and_then(|e| e.for_field(field))
+        })
+    })
 }
 
 /// The error of the latest result that is not about a single field, to show above the submit button.

@@ -3,7 +3,10 @@ use leptos_meta::Title;
 
 /// The page's heading, which also sets the document title.
 #[component]
-pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+) -> impl IntoView {
     view! {
         <Title text=title/>
         <header class="mb-6">

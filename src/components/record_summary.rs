@@ -7,7 +7,11 @@ use crate::{
 
 /// How many records of `kind` are stored, or an empty state saying what will appear once there are some.
 #[component]
-pub fn RecordSummary(kind: RecordKind, empty_title: &'static str, empty_message: &'static str) -> impl IntoView {
+pub fn RecordSummary(
+    kind: RecordKind,
+    empty_title: &'static str,
+    empty_message: &'static str,
+) -> impl IntoView {
     let count = Resource::new(move || kind, count_records);
     view! {
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Counting…"</p> }>

@@ -6,7 +6,10 @@ use crate::{
         data_table::DataTable,
         empty_state::EmptyState,
         error_notice::ErrorNotice,
-        form::{field_error, form_error, FormAlert, TextField, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        form::{
+            field_error, form_error, FormAlert, TextField, PRIMARY_BUTTON_CLASS,
+            SECONDARY_BUTTON_CLASS,
+        },
         page_header::PageHeader,
     },
     error::AppError,
@@ -33,7 +36,11 @@ pub struct NewApiKey {
 pub async fn list_api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
     use crate::server::{auth::guard::require_admin, mongo::display_time, state::AppState};
     require_admin().await?;
-    let keys = expect_context::<AppState>().accounts.api_keys.list().await?;
+    let keys = expect_context::<AppState>()
+        .accounts
+        .api_keys
+        .list()
+        .await?;
     Ok(keys
         .into_iter()
         .map(|key| ApiKeySummary {
@@ -52,16 +59,27 @@ pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
     use crate::server::{auth::guard::require_admin, state::AppState};
     let admin = require_admin().await?;
     let created_by = crate::server::auth::users::parse_id(&admin.id)?;
-    let (key, secret) = expect_context::<AppState>().accounts.api_keys.create(&name, created_by).await?;
+    let (key, secret) = expect_context::<AppState>()
+        .accounts
+        .api_keys
+        .create(&name, created_by)
+        .await?;
     tracing::info!(admin = %admin.email, key = %key.name, "API key created");
-    Ok(NewApiKey { name: key.name, secret })
+    Ok(NewApiKey {
+        name: key.name,
+        secret,
+    })
 }
 
 #[server]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     use crate::server::{auth::guard::require_admin, state::AppState};
     let admin = require_admin().await?;
-    expect_context::<AppState>().accounts.api_keys.revoke(&id).await?;
+    expect_context::<AppState>()
+        .accounts
+        .api_keys
+        .revoke(&id)
+        .await?;
     tracing::info!(admin = %admin.email, key = %id, "API key revoked");
     Ok(())
 }
@@ -70,7 +88,10 @@ pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_keys(),
+    );
     let created = create.value();
     let form = NodeRef::<html::Form>::new();
     Effect::new(move |_| {

@@ -1,7 +1,7 @@
+pub mod api_keys;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
-pub mod api_keys;
 pub mod not_found;
 pub mod orders;
 pub mod segments;

@@ -13,8 +13,9 @@ use crate::{
         page_header::PageHeader,
     },
     error::AppError,
+    import::parse_csv_rows,
     orders::{
-        format_cents, parse_orders_csv, parse_orders_json, validate_order, BatchAccepted, BatchStatus, BatchSummary,
+        format_cents, parse_orders_json, validate_order, BatchAccepted, BatchStatus, BatchSummary,
         RejectedOrder,
     },
 };
@@ -36,7 +37,9 @@ pub async fn submit_orders(orders: Vec<Value>, source: String) -> Result<BatchAc
 pub async fn recent_batches() -> Result<Vec<BatchSummary>, AppError> {
     use crate::server::{auth::guard::require_user, ingest::batches::Batches, state::AppState};
     require_user().await?;
-    Batches::new(&expect_context::<AppState>().mongo).recent(20).await
+    Batches::new(&expect_context::<AppState>().mongo)
+        .recent(20)
+        .await
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +75,14 @@ pub async fn list_orders(
     require_user().await?;
     let state = expect_context::<AppState>();
     let filter = history::OrderFilter::parse(customer, from, to, min, max)?;
-    history::page(&state.mongo, filter, sort.as_deref(), page.unwrap_or(1), PAGE_SIZE).await
+    history::page(
+        &state.mongo,
+        filter,
+        sort.as_deref(),
+        page.unwrap_or(1),
+        PAGE_SIZE,
+    )
+    .await
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,16 +125,28 @@ struct ParsedFile {
 }
 
 fn parse_file(name: &str, text: &str) -> Result<ParsedFile, String> {
-    let orders = if name.to_lowercase().ends_with(".csv") { parse_orders_csv(text) } else { parse_orders_json(text) }?;
+    let orders = if name.to_lowercase().ends_with(".csv") {
+        parse_csv_rows(text)
+    } else {
+        parse_orders_json(text)
+    }?;
     if orders.is_empty() {
         return Err("The file holds no orders.".to_owned());
     }
     let problems = orders
         .iter()
         .enumerate()
-        .filter_map(|(index, order)| validate_order(order).err().map(|reason| (index + 1, reason)))
+        .filter_map(|(index, order)| {
+            validate_order(order)
+                .err()
+                .map(|reason| (index + 1, reason))
+        })
         .collect();
-    Ok(ParsedFile { name: name.to_owned(), orders, problems })
+    Ok(ParsedFile {
+        name: name.to_owned(),
+        orders,
+        problems,
+    })
 }
 
 fn cell(order: &Value, names: &[&str]) -> String {
@@ -153,14 +175,24 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
     };
     let on_file = move |event: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&event);
-        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
         spawn_local(async move {
-            let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|text| text.as_string());
-            show(text.ok_or_else(|| "The file could not be read.".to_owned()).and_then(|text| parse_file(&file.name(), &text)));
+            let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|text| text.as_string());
+            show(
+                text.ok_or_else(|| "The file could not be read.".to_owned())
+                    .and_then(|text| parse_file(&file.name(), &text)),
+            );
         });
     };
     let send = move |_| {
-        let Some(Ok(file)) = parsed.get_untracked() else { return };
+        let Some(Ok(file)) = parsed.get_untracked() else {
+            return;
+        };
         spawn_local(async move {
             let parts: Vec<&[Value]> = file.orders.chunks(UPLOAD_CHUNK).collect();
             let total = parts.len();
@@ -173,16 +205,23 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
                     file.name.clone()
                 };
                 if let Err(error) = submit_orders(part.to_vec(), source).await {
-                    outcome.set(Some(Err(format!("Part {} of {total} was not accepted: {error}", i + 1))));
+                    outcome.set(Some(Err(format!(
+                        "Part {} of {total} was not accepted: {error}",
+                        i + 1
+                    ))));
                     return;
                 }
                 progress.set(Some((i + 1, total)));
                 on_sent.run(());
             }
-            outcome.set(Some(Ok(format!("{} orders sent in {total} batch(es); their progress is below.", file.orders.len()))));
+            outcome.set(Some(Ok(format!(
+                "{} orders sent in {total} batch(es); their progress is below.",
+                file.orders.len()
+            ))));
         });
     };
-    let sending = move || progress.get().is_some_and(|(done, total)| done < total) && outcome.get().is_none();
+    let sending =
+        move || progress.get().is_some_and(|(done, total)| done < total) && outcome.get().is_none();
 
     view! {
         <section aria-labelledby="upload-heading" class="rounded-lg border border-slate-200 bg-white p-6">
@@ -246,7 +285,8 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
 fn UploadPreview(file: ParsedFile) -> impl IntoView {
     let problem_count = file.problems.len();
     let sample: Vec<(usize, Value)> = file.orders.iter().take(10).cloned().enumerate().collect();
-    let problems_by_row: std::collections::HashMap<usize, String> = file.problems.iter().cloned().collect();
+    let problems_by_row: std::collections::HashMap<usize, String> =
+        file.problems.iter().cloned().collect();
     view! {
         <div class="mt-5">
             <p class="text-sm font-medium" data-upload-summary>
@@ -311,7 +351,11 @@ fn rejected_csv(rejected: &[RejectedOrder]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(["index", "order_id", "reason"]);
     for row in rejected {
-        let _ = writer.write_record([row.index.to_string(), row.order_id.clone().unwrap_or_default(), row.reason.clone()]);
+        let _ = writer.write_record([
+            row.index.to_string(),
+            row.order_id.clone().unwrap_or_default(),
+            row.reason.clone(),
+        ]);
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -325,16 +369,24 @@ fn BatchList(refresh: ReadSignal<u32>, on_settled: Callback<()>) -> impl IntoVie
     // it was never seen in flight.
     Effect::new(move |finished_before: Option<Option<Vec<String>>>| {
         let finished_before = finished_before.flatten();
-        let Some(Ok(list)) = batches.get() else { return finished_before };
+        let Some(Ok(list)) = batches.get() else {
+            return finished_before;
+        };
         if list.iter().any(|batch| batch.status.in_flight()) {
             spawn_local(async move {
                 gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
                 set_tick.update(|n| *n += 1);
             });
         }
-        let finished: Vec<String> =
-            list.iter().filter(|batch| !batch.status.in_flight()).map(|batch| batch.batch_id.clone()).collect();
-        if finished_before.as_ref().is_some_and(|before| *before != finished) {
+        let finished: Vec<String> = list
+            .iter()
+            .filter(|batch| !batch.status.in_flight())
+            .map(|batch| batch.batch_id.clone())
+            .collect();
+        if finished_before
+            .as_ref()
+            .is_some_and(|before| *before != finished)
+        {
             on_settled.run(());
         }
         Some(finished)
@@ -369,7 +421,10 @@ fn BatchRow(batch: BatchSummary) -> impl IntoView {
     let rejected_count = rejected.len();
     let download = format!(
         "data:text/csv;charset=utf-8,{}",
-        percent_encoding::utf8_percent_encode(&rejected_csv(&rejected), percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(
+            &rejected_csv(&rejected),
+            percent_encoding::NON_ALPHANUMERIC
+        )
     );
     let processed = batch.stored + batch.duplicates + rejected_count as u64;
     view! {
@@ -472,20 +527,45 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
     let param = move |name: &str| query.read().get(name).filter(|value| !value.is_empty());
     let orders = Resource::new(
         move || {
-            let filters = (param("customer"), param("from"), param("to"), param("min"), param("max"), param("sort"));
+            let filters = (
+                param("customer"),
+                param("from"),
+                param("to"),
+                param("min"),
+                param("max"),
+                param("sort"),
+            );
             // The key must change for the resource to fetch again: tracking `refresh` alone is not enough.
             (refresh.get(), filters, param("page"))
         },
         |(_, (customer, from, to, min, max, sort), page)| {
-            list_orders(customer, from, to, min, max, sort, page.and_then(|p| p.parse().ok()))
+            list_orders(
+                customer,
+                from,
+                to,
+                min,
+                max,
+                sort,
+                page.and_then(|p| p.parse().ok()),
+            )
         },
     );
     let page_href = move |page: u64| {
-        let mut pairs: Vec<(String, String)> = query.get().into_iter().filter(|(key, _)| key != "page").map(|(k, v)| (k.into_owned(), v)).collect();
+        let mut pairs: Vec<(String, String)> = query
+            .get()
+            .into_iter()
+            .filter(|(key, _)| key != "page")
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect();
         pairs.push(("page".to_owned(), page.to_string()));
         let encoded: Vec<String> = pairs
             .into_iter()
-            .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
             .collect();
         format!("/orders?{}", encoded.join("&"))
     };

@@ -17,11 +17,18 @@ pub async fn create_owner(
     use crate::server::{auth::guard, state::AppState};
 
     if password != password_confirmation {
-        return Err(AppError::invalid("password_confirmation", "The two passwords differ."));
+        return Err(AppError::invalid(
+            "password_confirmation",
+            "The two passwords differ.",
+        ));
     }
     let state = expect_context::<AppState>();
     let session = guard::current_session().await?;
-    let owner = state.accounts.users.create_owner(&name, &email, &password).await?;
+    let owner = state
+        .accounts
+        .users
+        .create_owner(&name, &email, &password)
+        .await?;
     guard::start_session(&session, &owner.to_current_user()).await?;
     tracing::info!(user = %owner.email, "owner account created");
     leptos_axum::redirect("/");

@@ -8,7 +8,11 @@ use crate::{
 };
 
 #[server]
-pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use std::{
         net::{IpAddr, Ipv4Addr, SocketAddr},
         time::Instant,
@@ -38,7 +42,12 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
         )));
     }
 
-    let user = state.accounts.users.find_by_email(&email).await?.filter(|user| user.active);
+    let user = state
+        .accounts
+        .users
+        .find_by_email(&email)
+        .await?
+        .filter(|user| user.active);
     let verified = match &user {
         Some(user) => passwords::verify(password, user.password_hash.clone()).await,
         None => {
@@ -49,7 +58,9 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     let Some(user) = user.filter(|_| verified) else {
         throttle.record_failure(address, Instant::now());
         // The same answer whether the email or the password was wrong, so it cannot be used to find accounts.
-        return Err(AppError::Unauthorized("Wrong email or password.".to_owned()));
+        return Err(AppError::Unauthorized(
+            "Wrong email or password.".to_owned(),
+        ));
     };
     throttle.record_success(address);
     guard::start_session(&session, &user.to_current_user()).await?;

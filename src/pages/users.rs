@@ -6,7 +6,10 @@ use crate::{
     components::{
         data_table::DataTable,
         error_notice::ErrorNotice,
-        form::{field_error, form_error, FieldMessage, FormAlert, TextField, INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        form::{
+            field_error, form_error, FieldMessage, FormAlert, TextField, INPUT_CLASS,
+            PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS,
+        },
         page_header::PageHeader,
     },
     error::AppError,
@@ -42,12 +45,21 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
 }
 
 #[server]
-pub async fn create_user(name: String, email: String, role: String, password: String) -> Result<String, AppError> {
+pub async fn create_user(
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+) -> Result<String, AppError> {
     use crate::server::{auth::guard::require_admin, state::AppState};
     let admin = require_admin().await?;
     let role = Role::parse(&role)?;
     let state = expect_context::<AppState>();
-    let user = state.accounts.users.create(&name, &email, role, &password).await?;
+    let user = state
+        .accounts
+        .users
+        .create(&name, &email, role, &password)
+        .await?;
     tracing::info!(admin = %admin.email, user = %user.email, role = role.as_str(), "user created");
     Ok(user.email)
 }
@@ -57,7 +69,11 @@ pub async fn change_role(id: String, role: String) -> Result<(), AppError> {
     use crate::server::{auth::guard::require_admin, state::AppState};
     let admin = require_admin().await?;
     let role = Role::parse(&role)?;
-    expect_context::<AppState>().accounts.users.set_role(&id, role).await?;
+    expect_context::<AppState>()
+        .accounts
+        .users
+        .set_role(&id, role)
+        .await?;
     tracing::info!(admin = %admin.email, user = %id, role = role.as_str(), "role changed");
     Ok(())
 }
@@ -67,9 +83,15 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     use crate::server::{auth::guard::require_admin, state::AppState};
     let admin = require_admin().await?;
     if !active && admin.id == id {
-        return Err(AppError::Conflict("You cannot deactivate your own account.".to_owned()));
+        return Err(AppError::Conflict(
+            "You cannot deactivate your own account.".to_owned(),
+        ));
     }
-    expect_context::<AppState>().accounts.users.set_active(&id, active).await?;
+    expect_context::<AppState>()
+        .accounts
+        .users
+        .set_active(&id, active)
+        .await?;
     tracing::info!(admin = %admin.email, user = %id, active, "user activation changed");
     Ok(())
 }
@@ -80,7 +102,13 @@ pub fn UsersPage() -> impl IntoView {
     let change = ServerAction::<ChangeRole>::new();
     let activation = ServerAction::<SetUserActive>::new();
     let users = Resource::new(
-        move || (create.version().get(), change.version().get(), activation.version().get()),
+        move || {
+            (
+                create.version().get(),
+                change.version().get(),
+                activation.version().get(),
+            )
+        },
         |_| list_users(),
     );
 

@@ -6,7 +6,10 @@ use std::{
 };
 
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{
+        BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+        QueueDeclareOptions,
+    },
     types::{AMQPValue, FieldTable},
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
@@ -42,12 +45,19 @@ impl Topology {
             .exchange_declare(
                 self.dead_letter_exchange.as_str().into(),
                 ExchangeKind::Direct,
-                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
                 FieldTable::default(),
             )
             .await?;
         channel
-            .queue_declare(self.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default())
+            .queue_declare(
+                self.dead_letter_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
             .await?;
         channel
             .queue_bind(
@@ -64,7 +74,11 @@ impl Topology {
             AMQPValue::LongString(self.dead_letter_exchange.as_str().into()),
         );
         channel
-            .queue_declare(self.orders_queue.as_str().into(), QueueDeclareOptions::durable(), orders_arguments)
+            .queue_declare(
+                self.orders_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                orders_arguments,
+            )
             .await?;
         Ok(())
     }
@@ -79,7 +93,9 @@ struct Link {
 
 impl Link {
     fn is_open(&self) -> bool {
-        self.connection.status().connected() && self.channel.status().connected() && self.publisher.status().connected()
+        self.connection.status().connected()
+            && self.channel.status().connected()
+            && self.publisher.status().connected()
     }
 }
 
@@ -129,7 +145,10 @@ impl Broker {
     }
 
     fn open_link<T>(&self, pick: impl FnOnce(&Link) -> T) -> Option<T> {
-        let link = self.link.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let link = self
+            .link
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         link.as_ref().filter(|link| link.is_open()).map(pick)
     }
 
@@ -147,13 +166,18 @@ impl Broker {
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let publisher = self.open_link(|link| link.publisher.clone()).ok_or(PublishError::NotConnected)?;
+        let publisher = self
+            .open_link(|link| link.publisher.clone())
+            .ok_or(PublishError::NotConnected)?;
         let confirmation = publisher
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
                 // Mandatory: a message no queue would receive comes back instead of vanishing.
-                BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
                 payload,
                 properties.with_delivery_mode(2),
             )
@@ -178,12 +202,21 @@ impl Broker {
         let channel = connection.create_channel().await?;
         self.topology.declare(&channel).await?;
         let publisher = connection.create_channel().await?;
-        publisher.confirm_select(ConfirmSelectOptions::default()).await?;
-        Ok(Link { connection: Arc::new(connection), channel, publisher })
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok(Link {
+            connection: Arc::new(connection),
+            channel,
+            publisher,
+        })
     }
 
     fn replace_link(&self, link: Option<Link>) -> Option<Link> {
-        let mut slot = self.link.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self
+            .link
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         std::mem::replace(&mut slot, link)
     }
 
@@ -192,7 +225,10 @@ impl Broker {
         tokio::spawn(async move {
             loop {
                 let Some(link) =
-                    retry::until_available("RabbitMQ", &self.redacted_url, &shutdown, || self.connect()).await
+                    retry::until_available("RabbitMQ", &self.redacted_url, &shutdown, || {
+                        self.connect()
+                    })
+                    .await
                 else {
                     break;
                 };

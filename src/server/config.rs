@@ -43,7 +43,10 @@ impl Config {
             mongodb_uri: value("REALM_MONGODB_URI", DEFAULT_MONGODB_URI),
             mongodb_database: value("REALM_MONGODB_DB", DEFAULT_MONGODB_DATABASE),
             amqp_url: value("REALM_AMQP_URL", DEFAULT_AMQP_URL),
-            amqp_queue_prefix: lookup("REALM_AMQP_QUEUE_PREFIX").unwrap_or_default().trim().to_owned(),
+            amqp_queue_prefix: lookup("REALM_AMQP_QUEUE_PREFIX")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             public_origin: lookup("REALM_PUBLIC_URL")
                 .map(|url| url.trim().trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),
@@ -53,7 +56,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
+        if !(self.mongodb_uri.starts_with("mongodb://")
+            || self.mongodb_uri.starts_with("mongodb+srv://"))
+        {
             return Err(ConfigError {
                 variable: "REALM_MONGODB_URI",
                 reason: format!(
@@ -63,7 +68,11 @@ impl Config {
             });
         }
         // MongoDB refuses these characters in database names; catching them here gives a clearer message.
-        if let Some(bad) = self.mongodb_database.chars().find(|c| "/\\. \"$".contains(*c)) {
+        if let Some(bad) = self
+            .mongodb_database
+            .chars()
+            .find(|c| "/\\. \"$".contains(*c))
+        {
             return Err(ConfigError {
                 variable: "REALM_MONGODB_DB",
                 reason: format!("database names cannot contain {bad:?}"),
@@ -78,14 +87,20 @@ impl Config {
                 ),
             });
         }
-        if let Some(bad) = self.amqp_queue_prefix.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        if let Some(bad) = self
+            .amqp_queue_prefix
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ConfigError {
                 variable: "REALM_AMQP_QUEUE_PREFIX",
                 reason: format!("queue name prefixes cannot contain {bad:?}"),
             });
         }
         if let Some(origin) = &self.public_origin {
-            let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            let authority = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
             if authority.is_none_or(|authority| authority.is_empty() || authority.contains('/')) {
                 return Err(ConfigError {
                     variable: "REALM_PUBLIC_URL",
@@ -97,7 +112,9 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_origin.as_deref().is_some_and(|origin| origin.starts_with("https://"))
+        self.public_origin
+            .as_deref()
+            .is_some_and(|origin| origin.starts_with("https://"))
     }
 }
 
@@ -124,7 +141,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -142,22 +162,32 @@ mod tests {
     #[test]
     fn an_https_public_url_makes_cookies_secure() {
         let config = config_from(&[("REALM_PUBLIC_URL", "https://crm.example.com/")]).unwrap();
-        assert_eq!(config.public_origin.as_deref(), Some("https://crm.example.com"));
+        assert_eq!(
+            config.public_origin.as_deref(),
+            Some("https://crm.example.com")
+        );
         assert!(config.secure_cookies());
-        let err = config_from(&[("REALM_PUBLIC_URL", "https://crm.example.com/realm")]).unwrap_err();
+        let err =
+            config_from(&[("REALM_PUBLIC_URL", "https://crm.example.com/realm")]).unwrap_err();
         assert_eq!(err.variable, "REALM_PUBLIC_URL");
     }
 
     #[test]
     fn environment_overrides_defaults_and_blank_values_fall_back() {
         let config = config_from(&[
-            ("REALM_MONGODB_URI", "mongodb://db.internal:27018/?replicaSet=rs0"),
+            (
+                "REALM_MONGODB_URI",
+                "mongodb://db.internal:27018/?replicaSet=rs0",
+            ),
             ("REALM_MONGODB_DB", "  "),
             ("REALM_AMQP_URL", "amqps://realm:secret@mq.internal/prod"),
             ("REALM_AMQP_QUEUE_PREFIX", "staging."),
         ])
         .unwrap();
-        assert_eq!(config.mongodb_uri, "mongodb://db.internal:27018/?replicaSet=rs0");
+        assert_eq!(
+            config.mongodb_uri,
+            "mongodb://db.internal:27018/?replicaSet=rs0"
+        );
         assert_eq!(config.mongodb_database, "realm");
         assert_eq!(config.amqp_url, "amqps://realm:secret@mq.internal/prod");
         assert_eq!(config.amqp_queue_prefix, "staging.");
@@ -167,7 +197,10 @@ mod tests {
     fn invalid_values_name_the_variable() {
         let err = config_from(&[("REALM_MONGODB_URI", "postgres://u:pw@x/db")]).unwrap_err();
         assert_eq!(err.variable, "REALM_MONGODB_URI");
-        assert!(!err.to_string().contains("pw"), "the password leaked: {err}");
+        assert!(
+            !err.to_string().contains("pw"),
+            "the password leaked: {err}"
+        );
 
         let err = config_from(&[("REALM_MONGODB_DB", "realm.test")]).unwrap_err();
         assert_eq!(err.variable, "REALM_MONGODB_DB");
@@ -181,15 +214,27 @@ mod tests {
 
     #[test]
     fn redact_uri_hides_only_the_password() {
-        assert_eq!(redact_uri("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact_uri("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
         assert_eq!(
             redact_uri("mongodb://admin:p%40ss@a:1,b:2/realm?authSource=admin"),
             "mongodb://admin:***@a:1,b:2/realm?authSource=admin"
         );
-        assert_eq!(redact_uri("mongodb://user@host/db"), "mongodb://user@host/db");
-        assert_eq!(redact_uri("mongodb://127.0.0.1:27017"), "mongodb://127.0.0.1:27017");
+        assert_eq!(
+            redact_uri("mongodb://user@host/db"),
+            "mongodb://user@host/db"
+        );
+        assert_eq!(
+            redact_uri("mongodb://127.0.0.1:27017"),
+            "mongodb://127.0.0.1:27017"
+        );
         // An '@' after the authority is not a credential separator.
-        assert_eq!(redact_uri("mongodb://host/db?x=a@b"), "mongodb://host/db?x=a@b");
+        assert_eq!(
+            redact_uri("mongodb://host/db?x=a@b"),
+            "mongodb://host/db?x=a@b"
+        );
         assert_eq!(redact_uri("not a uri"), "not a uri");
     }
 }

@@ -39,20 +39,45 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     let mongo_error = match tokio::time::timeout(MONGO_PING_TIMEOUT, state.mongo.ping()).await {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some(format!("no answer to ping within {} s", MONGO_PING_TIMEOUT.as_secs())),
+        Err(_) => Some(format!(
+            "no answer to ping within {} s",
+            MONGO_PING_TIMEOUT.as_secs()
+        )),
     };
     let broker_error = (!state.broker.is_connected()).then(|| "no open AMQP channel".to_owned());
 
     let report = |target: &str, error: Option<String>| DependencyReport {
-        state: if error.is_none() { DependencyState::Up } else { DependencyState::Down },
+        state: if error.is_none() {
+            DependencyState::Up
+        } else {
+            DependencyState::Down
+        },
         target: target.to_owned(),
         error,
     };
     let dependencies = BTreeMap::from([
-        ("mongodb".to_owned(), report(state.mongo_target.as_ref(), mongo_error)),
-        ("rabbitmq".to_owned(), report(state.broker.redacted_url(), broker_error)),
+        (
+            "mongodb".to_owned(),
+            report(state.mongo_target.as_ref(), mongo_error),
+        ),
+        (
+            "rabbitmq".to_owned(),
+            report(state.broker.redacted_url(), broker_error),
+        ),
     ]);
-    let ready = dependencies.values().all(|dependency| dependency.state == DependencyState::Up);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { ready, dependencies }))
+    let ready = dependencies
+        .values()
+        .all(|dependency| dependency.state == DependencyState::Up);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            ready,
+            dependencies,
+        }),
+    )
 }

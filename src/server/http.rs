@@ -20,7 +20,10 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=()",
+    ),
     ("content-security-policy", CONTENT_SECURITY_POLICY),
 ];
 
@@ -34,12 +37,15 @@ pub fn with_security_headers<S: Clone + Send + Sync + 'static>(mut router: Route
     router
 }
 
-pub fn with_body_limit<S: Clone + Send + Sync + 'static>(router: Router<S>, limit: usize) -> Router<S> {
+pub fn with_body_limit<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: usize,
+) -> Router<S> {
     router
         .layer(RequestBodyLimitLayer::new(limit))
-        .layer(axum::middleware::map_response(move |response: Response| async move {
-            explain_payload_too_large(response, limit)
-        }))
+        .layer(axum::middleware::map_response(
+            move |response: Response| async move { explain_payload_too_large(response, limit) },
+        ))
 }
 
 fn explain_payload_too_large(response: Response, limit: usize) -> Response {
@@ -50,6 +56,13 @@ fn explain_payload_too_large(response: Response, limit: usize) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE || is_json {
         return response;
     }
-    let message = format!("The request body is larger than the limit of {} KiB.", limit / 1024);
-    (StatusCode::PAYLOAD_TOO_LARGE, Json(serde_json::json!({ "error": message }))).into_response()
+    let message = format!(
+        "The request body is larger than the limit of {} KiB.",
+        limit / 1024
+    );
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
 }

@@ -3,11 +3,13 @@
 pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod customers;
 pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod mongo;
 pub mod retry;
+pub mod segments;
 pub mod state;
 
 use std::{process::ExitCode, time::Duration};
@@ -35,9 +37,15 @@ pub enum StartupError {
     #[error("cannot read the Leptos configuration: {0}")]
     Leptos(String),
     #[error("the MongoDB URI {uri} cannot be used: {source}")]
-    MongoUri { uri: String, source: mongodb::error::Error },
+    MongoUri {
+        uri: String,
+        source: mongodb::error::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// The backing services and the background tasks that keep them usable.
@@ -50,18 +58,36 @@ pub struct Services {
 impl Services {
     /// Starts without waiting for MongoDB or RabbitMQ: both are retried in the background, so the app serves
     /// `/readyz` (which says what is missing) while a dependency is still down.
-    pub async fn start(config: &Config, shutdown: &CancellationToken) -> Result<Self, StartupError> {
+    pub async fn start(
+        config: &Config,
+        shutdown: &CancellationToken,
+    ) -> Result<Self, StartupError> {
         let mongo_target = redact_uri(&config.mongodb_uri);
         let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
             .await
-            .map_err(|source| StartupError::MongoUri { uri: mongo_target.clone(), source })?;
-        let broker = Broker::new(&config.amqp_url, Topology::with_prefix(&config.amqp_queue_prefix));
+            .map_err(|source| StartupError::MongoUri {
+                uri: mongo_target.clone(),
+                source,
+            })?;
+        let broker = Broker::new(
+            &config.amqp_url,
+            Topology::with_prefix(&config.amqp_queue_prefix),
+        );
         let tasks = vec![
-            tokio::spawn(prepare_database(mongo.clone(), mongo_target, shutdown.clone())),
+            tokio::spawn(prepare_database(
+                mongo.clone(),
+                mongo_target,
+                shutdown.clone(),
+            )),
             broker.clone().spawn_supervisor(shutdown.clone()),
             ingest::consumer::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
+            segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
         ];
-        Ok(Self { mongo, broker, tasks })
+        Ok(Self {
+            mongo,
+            broker,
+            tasks,
+        })
     }
 
     pub fn state(&self, leptos_options: LeptosOptions, config: &Config) -> AppState {
@@ -114,7 +140,12 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(auth::guard::IDLE_TIMEOUT));
     // Bulk submissions may be larger than anything else the app takes.
     let bulk = http::with_body_limit(
-        Router::new().route("/api/orders", axum::routing::post(ingest::api::post_orders)),
+        Router::new()
+            .route("/api/orders", axum::routing::post(ingest::api::post_orders))
+            .route(
+                "/api/customers",
+                axum::routing::post(customers::api::post).get(customers::api::list),
+            ),
         crate::orders::MAX_BATCH_BODY_BYTES,
     );
     let everything_else = http::with_body_limit(
@@ -123,13 +154,32 @@ pub fn router(state: AppState) -> Router {
             .route("/readyz", get(health::readyz))
             .route("/api/me", get(whoami))
             .route("/api/orders/batches/{id}", get(ingest::api::get_batch))
+            .route("/api/customers/{id}", get(customers::api::get))
+            .route(
+                "/api/segments",
+                get(segments::api::list).post(segments::api::create),
+            )
+            .route(
+                "/api/segments/preview",
+                axum::routing::post(segments::api::preview),
+            )
+            .route("/api/segments/audience/{id}", get(segments::api::audience))
+            .route(
+                "/api/segments/{id}",
+                get(segments::api::get)
+                    .put(segments::api::update)
+                    .delete(segments::api::delete),
+            )
             .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
         http::MAX_BODY_BYTES,
     );
     let app = bulk
         .merge(everything_else)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard::guard,
+        ))
         .layer(sessions);
     http::with_security_headers(app)
         .layer(
@@ -185,7 +235,8 @@ async fn serve() -> Result<(), StartupError> {
     tracing::info!("Realm listening on http://{addr}");
     // Connection info gives the sign-in throttle the client's address.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(shutdown.clone()));
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(shutdown.clone()));
     if let Err(error) = server.await {
         tracing::error!("HTTP server stopped: {error}");
     }
@@ -217,4 +268,3 @@ async fn shutdown_signal(shutdown: CancellationToken) {
     tracing::info!("shutdown requested");
     shutdown.cancel();
 }
-

@@ -13,6 +13,8 @@ pub mod collections {
     pub const CUSTOMERS: &str = "customers";
     pub const ORDERS: &str = "orders";
     pub const SEGMENTS: &str = "segments";
+    /// One size per segment and day, kept by the snapshot task.
+    pub const SEGMENT_SIZES: &str = "segment_sizes";
     pub const CAMPAIGNS: &str = "campaigns";
     pub const ORDER_BATCHES: &str = "order_batches";
     pub const USERS: &str = "users";
@@ -51,7 +53,9 @@ impl Mongo {
         options.server_selection_timeout = Some(Duration::from_secs(3));
         options.connect_timeout = Some(Duration::from_secs(3));
         let client = Client::with_options(options)?;
-        Ok(Self { database: client.database(database) })
+        Ok(Self {
+            database: client.database(database),
+        })
     }
 
     pub fn database(&self) -> &Database {
@@ -69,7 +73,10 @@ impl Mongo {
     }
 
     pub async fn ping(&self) -> mongodb::error::Result<()> {
-        self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())
+        self.database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(|_| ())
     }
 
     /// Creates every index the app needs. Safe to run on every start: creating an index that already exists with
@@ -85,28 +92,108 @@ impl Mongo {
 fn unique(keys: Document, name: &str) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
-        .options(IndexOptions::builder().name(name.to_owned()).unique(true).build())
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(true)
+                .build(),
+        )
         .build()
 }
 
 fn index(keys: Document, name: &str) -> IndexModel {
-    IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().name(name.to_owned()).build())
+        .build()
 }
 
 fn required_indexes() -> Vec<(&'static str, IndexModel)> {
     vec![
         // A customer is identified by their normalised email across imports and order ingestion.
-        (collections::CUSTOMERS, unique(doc! { "email": 1 }, "email_unique")),
+        (
+            collections::CUSTOMERS,
+            unique(doc! { "email": 1 }, "email_unique"),
+        ),
         // The client's order id is the idempotency key that keeps redelivered messages from duplicating orders.
-        (collections::ORDERS, unique(doc! { "order_id": 1 }, "order_id_unique")),
+        (
+            collections::ORDERS,
+            unique(doc! { "order_id": 1 }, "order_id_unique"),
+        ),
         // A customer's order history, and recomputing their totals after each batch.
-        (collections::ORDERS, index(doc! { "customer_id": 1, "ordered_at": -1 }, "customer_id_ordered_at")),
+        (
+            collections::ORDERS,
+            index(
+                doc! { "customer_id": 1, "ordered_at": -1 },
+                "customer_id_ordered_at",
+            ),
+        ),
         // The order history sorted by date, and daily figures.
-        (collections::ORDERS, index(doc! { "ordered_at": -1 }, "ordered_at")),
-        (collections::ORDER_BATCHES, index(doc! { "received_at": -1 }, "received_at")),
-        (collections::USERS, unique(doc! { "email": 1 }, "email_unique")),
+        (
+            collections::ORDERS,
+            index(doc! { "ordered_at": -1 }, "ordered_at"),
+        ),
+        (
+            collections::ORDER_BATCHES,
+            index(doc! { "received_at": -1 }, "received_at"),
+        ),
+        // The customer list's orders, each with `_id` to page by position (keyset), and segment conditions.
+        (
+            collections::CUSTOMERS,
+            index(doc! { "created_at": -1, "_id": -1 }, "created_at_id"),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(doc! { "name_key": 1, "_id": 1 }, "name_key_id"),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(
+                doc! { "total_spend_cents": -1, "_id": -1 },
+                "total_spend_id",
+            ),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(doc! { "order_count": -1, "_id": -1 }, "order_count_id"),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(doc! { "last_order_at": -1, "_id": -1 }, "last_order_at_id"),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(doc! { "first_order_at": 1 }, "first_order_at"),
+        ),
+        (
+            collections::CUSTOMERS,
+            index(doc! { "city_key": 1 }, "city_key"),
+        ),
+        (collections::CUSTOMERS, index(doc! { "tags": 1 }, "tags")),
+        // Search by the start of a word of the name or of the email, and by the start of the phone number.
+        (
+            collections::CUSTOMERS,
+            index(doc! { "keywords": 1 }, "keywords"),
+        ),
+        (collections::CUSTOMERS, index(doc! { "phone": 1 }, "phone")),
+        (
+            collections::SEGMENT_SIZES,
+            unique(doc! { "segment_id": 1, "day": 1 }, "segment_day_unique"),
+        ),
+        // Whether a segment is in use by a campaign that has not been sent yet.
+        (
+            collections::CAMPAIGNS,
+            index(doc! { "segment_id": 1, "status": 1 }, "segment_id_status"),
+        ),
+        (
+            collections::USERS,
+            unique(doc! { "email": 1 }, "email_unique"),
+        ),
         // API keys are looked up by the hash of the presented secret on every API request.
-        (collections::API_KEYS, unique(doc! { "secret_hash": 1 }, "secret_hash_unique")),
+        (
+            collections::API_KEYS,
+            unique(doc! { "secret_hash": 1 }, "secret_hash_unique"),
+        ),
         // Lets MongoDB remove expired sessions by itself; loading a session checks expiry too.
         (
             collections::SESSIONS,
@@ -134,4 +221,16 @@ pub fn display_time(time: mongodb::bson::DateTime) -> String {
         Ok(text) if text.len() >= 16 => format!("{} UTC", text[..16].replacen('T', " ", 1)),
         _ => "unknown".to_owned(),
     }
+}
+
+/// `text` with regular-expression characters escaped, to match it literally; anchored with `^` a prefix match can
+/// use an index.
+pub fn regex_literal(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
 }

@@ -24,9 +24,16 @@ where
         .with_max_delay(Duration::from_secs(30))
         .with_jitter()
         .without_max_times();
-    let retrying = attempt.retry(policy).sleep(tokio::time::sleep).notify(|error: &E, wait: Duration| {
-        tracing::warn!(retry_in_ms = wait.as_millis() as u64, "{service} unavailable at {redacted_target}: {error}");
-    });
+    let retrying =
+        attempt
+            .retry(policy)
+            .sleep(tokio::time::sleep)
+            .notify(|error: &E, wait: Duration| {
+                tracing::warn!(
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{service} unavailable at {redacted_target}: {error}"
+                );
+            });
     tokio::select! {
         result = retrying => result.ok(),
         () = shutdown.cancelled() => None,

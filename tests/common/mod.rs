@@ -8,11 +8,13 @@ use leptos::config::LeptosOptions;
 use realm::server::{broker::Topology, config::Config};
 
 pub fn mongo_uri() -> String {
-    std::env::var("REALM_TEST_MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned())
+    std::env::var("REALM_TEST_MONGODB_URI")
+        .unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned())
 }
 
 pub fn amqp_url() -> String {
-    std::env::var("REALM_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+    std::env::var("REALM_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -31,7 +33,10 @@ pub fn isolated_config() -> Config {
 }
 
 pub fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder().output_name("realm").site_root("target/site").build()
+    LeptosOptions::builder()
+        .output_name("realm")
+        .site_root("target/site")
+        .build()
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes; says whether it held.
@@ -53,23 +58,36 @@ where
 }
 
 pub async fn drop_database(config: &Config) {
-    let client = mongodb::Client::with_uri_str(&config.mongodb_uri).await.expect("mongo client");
-    client.database(&config.mongodb_database).drop().await.expect("drop test database");
+    let client = mongodb::Client::with_uri_str(&config.mongodb_uri)
+        .await
+        .expect("mongo client");
+    client
+        .database(&config.mongodb_database)
+        .drop()
+        .await
+        .expect("drop test database");
 }
 
 /// Removes the queues and exchange a test declared, so repeated runs leave nothing behind on the broker.
 pub async fn delete_topology(config: &Config) {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     let topology = Topology::with_prefix(&config.amqp_queue_prefix);
-    let connection = lapin::Connection::connect(&config.amqp_url, lapin::ConnectionProperties::default())
-        .await
-        .expect("connect to RabbitMQ");
+    let connection =
+        lapin::Connection::connect(&config.amqp_url, lapin::ConnectionProperties::default())
+            .await
+            .expect("connect to RabbitMQ");
     let channel = connection.create_channel().await.expect("channel");
     for queue in [&topology.orders_queue, &topology.dead_letter_queue] {
-        channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await.expect("delete queue");
+        channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await
+            .expect("delete queue");
     }
     channel
-        .exchange_delete(topology.dead_letter_exchange.as_str().into(), ExchangeDeleteOptions::default())
+        .exchange_delete(
+            topology.dead_letter_exchange.as_str().into(),
+            ExchangeDeleteOptions::default(),
+        )
         .await
         .expect("delete exchange");
     let _ = connection.close(200, "test done".into()).await;
@@ -88,7 +106,9 @@ pub struct Reply {
 
 impl Reply {
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(axum::http::header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(axum::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// The `name=value` part of the session cookie this reply sets, if any.
@@ -122,10 +142,18 @@ impl TestApp {
 
     pub async fn start_with(config: Config) -> Self {
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let services = realm::server::Services::start(&config, &shutdown).await.expect("services start");
+        let services = realm::server::Services::start(&config, &shutdown)
+            .await
+            .expect("services start");
         let state = services.state(leptos_options(), &config);
         let router = realm::server::router(state.clone());
-        Self { config, state, router, services, shutdown }
+        Self {
+            config,
+            state,
+            router,
+            services,
+            shutdown,
+        }
     }
 
     pub async fn send(&self, request: axum::http::Request<axum::body::Body>) -> Reply {
@@ -133,17 +161,29 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.unwrap();
-        Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+        let body = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str, credentials: Credentials<'_>) -> Reply {
         let request = credentials.apply(axum::http::Request::get(path).header("host", HOST));
-        self.send(request.body(axum::body::Body::empty()).unwrap()).await
+        self.send(request.body(axum::body::Body::empty()).unwrap())
+            .await
     }
 
     /// A same-site form POST, as a browser sends it.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], credentials: Credentials<'_>) -> Reply {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        credentials: Credentials<'_>,
+    ) -> Reply {
         let body = form
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
@@ -155,23 +195,36 @@ impl TestApp {
                 .header("origin", format!("http://{HOST}"))
                 .header("content-type", "application/x-www-form-urlencoded"),
         );
-        self.send(request.body(axum::body::Body::from(body)).unwrap()).await
+        self.send(request.body(axum::body::Body::from(body)).unwrap())
+            .await
     }
 
     pub async fn create_owner(&self) -> realm::server::auth::users::UserRecord {
-        self.state.accounts.users.create_owner("Olive Owner", OWNER_EMAIL, OWNER_PASSWORD).await.expect("owner created")
+        self.state
+            .accounts
+            .users
+            .create_owner("Olive Owner", OWNER_EMAIL, OWNER_PASSWORD)
+            .await
+            .expect("owner created")
     }
 
     /// Signs in through the sign-in server function; gives the reply (with its session cookie, on success).
     pub async fn sign_in(&self, email: &str, password: &str, next: &str) -> Reply {
         use leptos::server_fn::ServerFn;
         let form = [("email", email), ("password", password), ("next", next)];
-        self.post_form(realm::pages::sign_in::SignIn::PATH, &form, Credentials::None).await
+        self.post_form(
+            realm::pages::sign_in::SignIn::PATH,
+            &form,
+            Credentials::None,
+        )
+        .await
     }
 
     pub async fn signed_in_cookie(&self, email: &str, password: &str) -> String {
         let reply = self.sign_in(email, password, "/").await;
-        reply.session_cookie().unwrap_or_else(|| panic!("no session cookie: {} {}", reply.status, reply.body))
+        reply
+            .session_cookie()
+            .unwrap_or_else(|| panic!("no session cookie: {} {}", reply.status, reply.body))
     }
 
     pub async fn stop(self) {
@@ -203,7 +256,9 @@ fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -212,11 +267,24 @@ fn urlencode(value: &str) -> String {
 impl TestApp {
     /// Creates the owner and an API key, for calling the REST API as a machine would.
     pub async fn api_key(&self) -> String {
-        let owner = match self.state.accounts.users.find_by_email(OWNER_EMAIL).await.unwrap() {
+        let owner = match self
+            .state
+            .accounts
+            .users
+            .find_by_email(OWNER_EMAIL)
+            .await
+            .unwrap()
+        {
             Some(owner) => owner,
             None => self.create_owner().await,
         };
-        self.state.accounts.api_keys.create("tests", owner.id).await.unwrap().1
+        self.state
+            .accounts
+            .api_keys
+            .create("tests", owner.id)
+            .await
+            .unwrap()
+            .1
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value, key: &str) -> Reply {
@@ -238,7 +306,10 @@ impl TestApp {
             if !["queued", "processing"].contains(&status.as_str()) {
                 return batch;
             }
-            assert!(tokio::time::Instant::now() < deadline, "batch still {status}: {batch}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "batch still {status}: {batch}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }

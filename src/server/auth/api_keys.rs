@@ -1,12 +1,12 @@
 //! API keys for machines calling the REST API. Only a SHA-256 hash of each key is stored: keys are 256 random
 //! bits, so a fast hash is enough (unlike passwords, they cannot be guessed from a dictionary).
 
-use rand_core::{OsRng, RngCore};
 use mongodb::{
     bson::{doc, oid::ObjectId, DateTime},
     options::FindOptions,
     Collection,
 };
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -48,14 +48,23 @@ fn hash_secret(secret: &str) -> String {
 
 impl ApiKeys {
     pub fn new(mongo: &Mongo) -> Self {
-        Self { keys: mongo.database().collection(collections::API_KEYS) }
+        Self {
+            keys: mongo.database().collection(collections::API_KEYS),
+        }
     }
 
     /// Creates a key and gives back its secret, which is not stored and cannot be shown again.
-    pub async fn create(&self, name: &str, created_by: ObjectId) -> Result<(ApiKeyRecord, String), AppError> {
+    pub async fn create(
+        &self,
+        name: &str,
+        created_by: ObjectId,
+    ) -> Result<(ApiKeyRecord, String), AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::invalid("name", "Name the key (at most 100 characters), e.g. after the system that uses it."));
+            return Err(AppError::invalid(
+                "name",
+                "Name the key (at most 100 characters), e.g. after the system that uses it.",
+            ));
         }
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
@@ -76,18 +85,32 @@ impl ApiKeys {
 
     pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, AppError> {
         use futures::TryStreamExt;
-        let options = FindOptions::builder().sort(doc! { "created_at": -1 }).build();
-        Ok(self.keys.find(doc! {}).with_options(options).await?.try_collect().await?)
+        let options = FindOptions::builder()
+            .sort(doc! { "created_at": -1 })
+            .build();
+        Ok(self
+            .keys
+            .find(doc! {})
+            .with_options(options)
+            .await?
+            .try_collect()
+            .await?)
     }
 
     pub async fn revoke(&self, id: &str) -> Result<(), AppError> {
-        let id = ObjectId::parse_str(id).map_err(|_| AppError::NotFound("No such API key.".to_owned()))?;
+        let id = ObjectId::parse_str(id)
+            .map_err(|_| AppError::NotFound("No such API key.".to_owned()))?;
         let result = self
             .keys
-            .update_one(doc! { "_id": id, "revoked_at": null }, doc! { "$set": { "revoked_at": DateTime::now() } })
+            .update_one(
+                doc! { "_id": id, "revoked_at": null },
+                doc! { "$set": { "revoked_at": DateTime::now() } },
+            )
             .await?;
         if result.matched_count == 0 {
-            return Err(AppError::NotFound("No such API key, or it is already revoked.".to_owned()));
+            return Err(AppError::NotFound(
+                "No such API key, or it is already revoked.".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -97,16 +120,24 @@ impl ApiKeys {
         if !secret.starts_with(KEY_PREFIX) {
             return Ok(None);
         }
-        let Some(key) = self.keys.find_one(doc! { "secret_hash": hash_secret(secret), "revoked_at": null }).await?
+        let Some(key) = self
+            .keys
+            .find_one(doc! { "secret_hash": hash_secret(secret), "revoked_at": null })
+            .await?
         else {
             return Ok(None);
         };
         let now = DateTime::now();
-        let stale = key
-            .last_used_at
-            .is_none_or(|used| now.timestamp_millis() - used.timestamp_millis() >= LAST_USED_RESOLUTION_MS);
+        let stale = key.last_used_at.is_none_or(|used| {
+            now.timestamp_millis() - used.timestamp_millis() >= LAST_USED_RESOLUTION_MS
+        });
         if stale {
-            self.keys.update_one(doc! { "_id": key.id }, doc! { "$set": { "last_used_at": now } }).await?;
+            self.keys
+                .update_one(
+                    doc! { "_id": key.id },
+                    doc! { "$set": { "last_used_at": now } },
+                )
+                .await?;
         }
         Ok(Some(key))
     }

@@ -68,7 +68,12 @@ fn classify(path: &str) -> Access {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// Whether a state-changing request comes from a page of this site. Browsers send `Origin` with every POST, and
@@ -81,10 +86,15 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     else {
         return false;
     };
-    let source_authority = source.split_once("://").and_then(|(_, rest)| rest.split('/').next());
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    let source_authority = source
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
     let matches_host = source_authority.is_some() && source_authority == host;
-    let matches_public = public_origin.is_some_and(|origin| source == origin || source.starts_with(&format!("{origin}/")));
+    let matches_public = public_origin
+        .is_some_and(|origin| source == origin || source.starts_with(&format!("{origin}/")));
     matches_host || matches_public
 }
 
@@ -104,19 +114,37 @@ pub async fn current_session() -> Result<Session, AppError> {
 /// Starts a signed-in session for `user`, under a new session id so that an id planted before sign-in is useless.
 pub async fn start_session(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_unavailable)?;
-    let record = SessionUser { user_id: user.id.clone(), signed_in_at: time::OffsetDateTime::now_utc().unix_timestamp() };
-    session.insert(SESSION_USER_KEY, record).await.map_err(session_unavailable)
+    let record = SessionUser {
+        user_id: user.id.clone(),
+        signed_in_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    session
+        .insert(SESSION_USER_KEY, record)
+        .await
+        .map_err(session_unavailable)
 }
 
-async fn user_from_session(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
-    let Some(stored) = session.get::<SessionUser>(SESSION_USER_KEY).await.map_err(session_unavailable)? else {
+async fn user_from_session(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(stored) = session
+        .get::<SessionUser>(SESSION_USER_KEY)
+        .await
+        .map_err(session_unavailable)?
+    else {
         return Ok(None);
     };
     let age = time::OffsetDateTime::now_utc().unix_timestamp() - stored.signed_in_at;
     let user = if age > ABSOLUTE_LIFETIME.whole_seconds() {
         None
     } else {
-        state.accounts.users.find_by_id(&stored.user_id).await?.filter(|user| user.active)
+        state
+            .accounts
+            .users
+            .find_by_id(&stored.user_id)
+            .await?
+            .filter(|user| user.active)
     };
     match user {
         Some(user) => Ok(Some(user.to_current_user())),
@@ -128,11 +156,22 @@ async fn user_from_session(state: &AppState, session: &Session) -> Result<Option
     }
 }
 
-pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn guard(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
     let bearer = bearer_token(request.headers()).map(str::to_owned);
-    if !request.method().is_safe() && bearer.is_none() && !same_origin(request.headers(), state.public_origin.as_deref()) {
-        return AppError::Forbidden("Cross-site request refused: its Origin is not this site.".to_owned()).into_response();
+    if !request.method().is_safe()
+        && bearer.is_none()
+        && !same_origin(request.headers(), state.public_origin.as_deref())
+    {
+        return AppError::Forbidden(
+            "Cross-site request refused: its Origin is not this site.".to_owned(),
+        )
+        .into_response();
     }
     let access = classify(&path);
     if matches!(access, Access::Open) {
@@ -155,14 +194,27 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         return if is_page {
             Redirect::to("/setup").into_response()
         } else {
-            AppError::Unauthorized("No account exists yet: create the owner account at /setup.".to_owned()).into_response()
+            AppError::Unauthorized(
+                "No account exists yet: create the owner account at /setup.".to_owned(),
+            )
+            .into_response()
         };
     }
     let principal = match bearer {
-        Some(secret) => state.accounts.api_keys.authenticate(&secret).await.map(|key| {
-            key.map(|key| Principal::ApiKey { id: key.id.to_hex(), name: key.name })
-        }),
-        None => user_from_session(&state, &session).await.map(|user| user.map(Principal::User)),
+        Some(secret) => state
+            .accounts
+            .api_keys
+            .authenticate(&secret)
+            .await
+            .map(|key| {
+                key.map(|key| Principal::ApiKey {
+                    id: key.id.to_hex(),
+                    name: key.name,
+                })
+            }),
+        None => user_from_session(&state, &session)
+            .await
+            .map(|user| user.map(Principal::User)),
     };
     match principal {
         Ok(Some(principal)) => {
@@ -170,8 +222,14 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
             next.run(request).await
         }
         Ok(None) if is_page => {
-            let asked_for = request.uri().path_and_query().map_or(path.as_str(), |pq| pq.as_str());
-            let next_param = percent_encoding::utf8_percent_encode(asked_for, percent_encoding::NON_ALPHANUMERIC);
+            let asked_for = request
+                .uri()
+                .path_and_query()
+                .map_or(path.as_str(), |pq| pq.as_str());
+            let next_param = percent_encoding::utf8_percent_encode(
+                asked_for,
+                percent_encoding::NON_ALPHANUMERIC,
+            );
             Redirect::to(&format!("/sign-in?next={next_param}")).into_response()
         }
         Ok(None) => AppError::Unauthorized(
@@ -184,7 +242,10 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
 
 /// Who made the current request, for server functions and handlers behind [`guard`].
 pub async fn principal() -> Option<Principal> {
-    leptos_axum::extract::<Extension<Principal>>().await.ok().map(|Extension(principal)| principal)
+    leptos_axum::extract::<Extension<Principal>>()
+        .await
+        .ok()
+        .map(|Extension(principal)| principal)
 }
 
 pub async fn signed_in_user() -> Option<CurrentUser> {
@@ -195,7 +256,9 @@ pub async fn signed_in_user() -> Option<CurrentUser> {
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {
-    signed_in_user().await.ok_or_else(|| AppError::Unauthorized("Sign in first.".to_owned()))
+    signed_in_user()
+        .await
+        .ok_or_else(|| AppError::Unauthorized("Sign in first.".to_owned()))
 }
 
 pub async fn require_admin() -> Result<CurrentUser, AppError> {
@@ -203,7 +266,9 @@ pub async fn require_admin() -> Result<CurrentUser, AppError> {
     if user.is_admin() {
         Ok(user)
     } else {
-        Err(AppError::Forbidden("Only admins can manage users and API keys.".to_owned()))
+        Err(AppError::Forbidden(
+            "Only admins can manage users and API keys.".to_owned(),
+        ))
     }
 }
 
@@ -227,20 +292,35 @@ mod tests {
     use axum::http::HeaderValue;
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
-        pairs.iter().map(|(name, value)| (name.clone(), HeaderValue::from_str(value).unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(name, value)| (name.clone(), HeaderValue::from_str(value).unwrap()))
+            .collect()
     }
 
     #[test]
     fn same_origin_accepts_only_this_sites_pages() {
-        let ours = headers(&[(header::HOST, "realm.example:3000"), (header::ORIGIN, "http://realm.example:3000")]);
+        let ours = headers(&[
+            (header::HOST, "realm.example:3000"),
+            (header::ORIGIN, "http://realm.example:3000"),
+        ]);
         assert!(same_origin(&ours, None));
-        let theirs = headers(&[(header::HOST, "realm.example:3000"), (header::ORIGIN, "https://evil.example")]);
+        let theirs = headers(&[
+            (header::HOST, "realm.example:3000"),
+            (header::ORIGIN, "https://evil.example"),
+        ]);
         assert!(!same_origin(&theirs, None));
-        let referred = headers(&[(header::HOST, "realm.example"), (header::REFERER, "https://realm.example/orders")]);
+        let referred = headers(&[
+            (header::HOST, "realm.example"),
+            (header::REFERER, "https://realm.example/orders"),
+        ]);
         assert!(same_origin(&referred, None));
         let neither = headers(&[(header::HOST, "realm.example")]);
         assert!(!same_origin(&neither, None));
-        let proxied = headers(&[(header::HOST, "app:3000"), (header::ORIGIN, "https://crm.example.com")]);
+        let proxied = headers(&[
+            (header::HOST, "app:3000"),
+            (header::ORIGIN, "https://crm.example.com"),
+        ]);
         assert!(same_origin(&proxied, Some("https://crm.example.com")));
         assert!(!same_origin(&proxied, Some("https://crm.example")));
     }

@@ -14,7 +14,9 @@ pub async fn hash(password: String) -> Result<String, AppError> {
     // Hashing takes tens of milliseconds of CPU on purpose: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
     })
     .await
     .ok()
@@ -25,7 +27,11 @@ pub async fn hash(password: String) -> Result<String, AppError> {
 pub async fn verify(password: String, stored_hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored_hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -43,7 +49,9 @@ static UNKNOWN_USER_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub async fn verify_against_nothing(password: String) {
-    let hash = tokio::task::spawn_blocking(|| UNKNOWN_USER_HASH.clone()).await.unwrap_or_default();
+    let hash = tokio::task::spawn_blocking(|| UNKNOWN_USER_HASH.clone())
+        .await
+        .unwrap_or_default();
     verify(password, hash).await;
 }
 

@@ -21,7 +21,9 @@ pub struct MongoSessionStore {
 
 impl MongoSessionStore {
     pub fn new(mongo: &Mongo) -> Self {
-        Self { sessions: mongo.collection(collections::SESSIONS) }
+        Self {
+            sessions: mongo.collection(collections::SESSIONS),
+        }
     }
 
     fn document(record: &Record) -> Result<Document> {
@@ -51,7 +53,10 @@ impl SessionStore for MongoSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let options = ReplaceOptions::builder().upsert(true).build();
         self.sessions
-            .replace_one(doc! { "_id": record.id.to_string() }, Self::document(record)?)
+            .replace_one(
+                doc! { "_id": record.id.to_string() },
+                Self::document(record)?,
+            )
             .with_options(options)
             .await
             .map_err(backend)?;
@@ -63,10 +68,16 @@ impl SessionStore for MongoSessionStore {
         let Some(document) = self.sessions.find_one(filter).await.map_err(backend)? else {
             return Ok(None);
         };
-        let data = document.get_str("data").map_err(|e| Error::Decode(e.to_string()))?;
-        let expires_at = document.get_datetime("expires_at").map_err(|e| Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(expires_at.timestamp_millis() as i128 * 1_000_000)
+        let data = document
+            .get_str("data")
             .map_err(|e| Error::Decode(e.to_string()))?;
+        let expires_at = document
+            .get_datetime("expires_at")
+            .map_err(|e| Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(
+            expires_at.timestamp_millis() as i128 * 1_000_000,
+        )
+        .map_err(|e| Error::Decode(e.to_string()))?;
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(data).map_err(|e| Error::Decode(e.to_string()))?,
@@ -75,7 +86,10 @@ impl SessionStore for MongoSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        self.sessions.delete_one(doc! { "_id": id.to_string() }).await.map_err(backend)?;
+        self.sessions
+            .delete_one(doc! { "_id": id.to_string() })
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }

@@ -45,13 +45,19 @@ impl SignInThrottle {
     pub fn record_failure(&self, address: IpAddr, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.retain(|_, entry| now.duration_since(entry.last) < MEMORY);
-        let entry = failures.entry(address).or_insert(Failures { count: 0, last: now });
+        let entry = failures.entry(address).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
         entry.count += 1;
         entry.last = now;
     }
 
     pub fn record_success(&self, address: IpAddr) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&address);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&address);
     }
 }
 
@@ -71,17 +77,30 @@ mod tests {
             assert_eq!(throttle.wait_needed(address, start), None);
         }
         throttle.record_failure(address, start);
-        assert_eq!(throttle.wait_needed(address, start), Some(Duration::from_secs(2)));
-        assert_eq!(throttle.wait_needed(address, start + Duration::from_secs(2)), None);
+        assert_eq!(
+            throttle.wait_needed(address, start),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            throttle.wait_needed(address, start + Duration::from_secs(2)),
+            None
+        );
         throttle.record_failure(address, start + Duration::from_secs(2));
         assert_eq!(
             throttle.wait_needed(address, start + Duration::from_secs(2)),
             Some(Duration::from_secs(4))
         );
-        assert_eq!(throttle.wait_needed(other, start), None, "another address is not slowed down");
+        assert_eq!(
+            throttle.wait_needed(other, start),
+            None,
+            "another address is not slowed down"
+        );
 
         throttle.record_success(address);
-        assert_eq!(throttle.wait_needed(address, start + Duration::from_secs(2)), None);
+        assert_eq!(
+            throttle.wait_needed(address, start + Duration::from_secs(2)),
+            None
+        );
     }
 
     #[test]

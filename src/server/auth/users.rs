@@ -28,7 +28,12 @@ pub struct UserRecord {
 
 impl UserRecord {
     pub fn to_current_user(&self) -> CurrentUser {
-        CurrentUser { id: self.id.to_hex(), name: self.name.clone(), email: self.email.clone(), role: self.role }
+        CurrentUser {
+            id: self.id.to_hex(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+        }
     }
 }
 
@@ -64,13 +69,23 @@ impl Users {
     }
 
     /// Creates the first account, an admin, and only while no account exists.
-    pub async fn create_owner(&self, name: &str, email: &str, password: &str) -> Result<UserRecord, AppError> {
+    pub async fn create_owner(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<UserRecord, AppError> {
         let new_user = validate(name, email, Role::Admin, password)?;
-        let already_set_up = || AppError::Conflict("The owner account already exists; sign in instead.".to_owned());
+        let already_set_up =
+            || AppError::Conflict("The owner account already exists; sign in instead.".to_owned());
         if self.any_exist().await? {
             return Err(already_set_up());
         }
-        match self.setup.insert_one(doc! { "_id": "owner", "at": DateTime::now() }).await {
+        match self
+            .setup
+            .insert_one(doc! { "_id": "owner", "at": DateTime::now() })
+            .await
+        {
             Ok(_) => {}
             Err(error) if is_duplicate_key(&error) => return Err(already_set_up()),
             Err(error) => return Err(error.into()),
@@ -78,7 +93,13 @@ impl Users {
         self.insert(new_user).await
     }
 
-    pub async fn create(&self, name: &str, email: &str, role: Role, password: &str) -> Result<UserRecord, AppError> {
+    pub async fn create(
+        &self,
+        name: &str,
+        email: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<UserRecord, AppError> {
         let new_user = validate(name, email, role, password)?;
         self.insert(new_user).await
     }
@@ -95,27 +116,40 @@ impl Users {
         };
         match self.users.insert_one(&record).await {
             Ok(_) => Ok(record),
-            Err(error) if is_duplicate_key(&error) => {
-                Err(AppError::invalid("email", "A user with this email already exists."))
-            }
+            Err(error) if is_duplicate_key(&error) => Err(AppError::invalid(
+                "email",
+                "A user with this email already exists.",
+            )),
             Err(error) => Err(error.into()),
         }
     }
 
     pub async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, AppError> {
-        let Ok(email) = normalize_email(email) else { return Ok(None) };
+        let Ok(email) = normalize_email(email) else {
+            return Ok(None);
+        };
         Ok(self.users.find_one(doc! { "email": email }).await?)
     }
 
     pub async fn find_by_id(&self, id: &str) -> Result<Option<UserRecord>, AppError> {
-        let Ok(id) = ObjectId::parse_str(id) else { return Ok(None) };
+        let Ok(id) = ObjectId::parse_str(id) else {
+            return Ok(None);
+        };
         Ok(self.users.find_one(doc! { "_id": id }).await?)
     }
 
     pub async fn list(&self) -> Result<Vec<UserRecord>, AppError> {
         use futures::TryStreamExt;
-        let options = FindOptions::builder().sort(doc! { "created_at": 1 }).build();
-        Ok(self.users.find(doc! {}).with_options(options).await?.try_collect().await?)
+        let options = FindOptions::builder()
+            .sort(doc! { "created_at": 1 })
+            .build();
+        Ok(self
+            .users
+            .find(doc! {})
+            .with_options(options)
+            .await?
+            .try_collect()
+            .await?)
     }
 
     pub async fn set_role(&self, id: &str, role: Role) -> Result<(), AppError> {
@@ -123,7 +157,12 @@ impl Users {
         if user.role == Role::Admin && role != Role::Admin && user.active {
             self.ensure_another_active_admin(&user).await?;
         }
-        self.users.update_one(doc! { "_id": user.id }, doc! { "$set": { "role": role.as_str() } }).await?;
+        self.users
+            .update_one(
+                doc! { "_id": user.id },
+                doc! { "$set": { "role": role.as_str() } },
+            )
+            .await?;
         Ok(())
     }
 
@@ -133,22 +172,35 @@ impl Users {
         if !active && user.role == Role::Admin && user.active {
             self.ensure_another_active_admin(&user).await?;
         }
-        self.users.update_one(doc! { "_id": user.id }, doc! { "$set": { "active": active } }).await?;
+        self.users
+            .update_one(
+                doc! { "_id": user.id },
+                doc! { "$set": { "active": active } },
+            )
+            .await?;
         Ok(())
     }
 
     async fn existing(&self, id: &str) -> Result<UserRecord, AppError> {
         let id = parse_id(id)?;
-        self.users.find_one(doc! { "_id": id }).await?.ok_or_else(|| AppError::NotFound("No such user.".to_owned()))
+        self.users
+            .find_one(doc! { "_id": id })
+            .await?
+            .ok_or_else(|| AppError::NotFound("No such user.".to_owned()))
     }
 
     async fn ensure_another_active_admin(&self, user: &UserRecord) -> Result<(), AppError> {
         let others = self
             .users
-            .count_documents(doc! { "role": Role::Admin.as_str(), "active": true, "_id": { "$ne": user.id } })
+            .count_documents(
+                doc! { "role": Role::Admin.as_str(), "active": true, "_id": { "$ne": user.id } },
+            )
             .await?;
         if others == 0 {
-            Err(AppError::Conflict(format!("{} is the last active admin; make someone else an admin first.", user.name)))
+            Err(AppError::Conflict(format!(
+                "{} is the last active admin; make someone else an admin first.",
+                user.name
+            )))
         } else {
             Ok(())
         }
@@ -159,5 +211,10 @@ fn validate(name: &str, email: &str, role: Role, password: &str) -> Result<NewUs
     let name = validate_name(name)?;
     let email = normalize_email(email)?;
     validate_new_password(password)?;
-    Ok(NewUser { name, email, role, password: password.to_owned() })
+    Ok(NewUser {
+        name,
+        email,
+        role,
+        password: password.to_owned(),
+    })
 }

@@ -10,7 +10,8 @@ use axum::{
 use super::{accept_batch, batches::Batches};
 use crate::{
     error::AppError,
-    orders::{parse_orders_csv, parse_orders_json, BatchAccepted, BatchSummary},
+    import::parse_csv_rows,
+    orders::{parse_orders_json, BatchAccepted, BatchSummary},
     server::{auth::guard::Principal, state::AppState},
 };
 
@@ -21,18 +22,26 @@ pub async fn post_orders(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<BatchAccepted>), AppError> {
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::invalid("orders", "the body is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::invalid("orders", "the body is not UTF-8 text"))?;
     let is_csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/csv"));
-    let orders = if is_csv { parse_orders_csv(text) } else { parse_orders_json(text) }
-        .map_err(|message| AppError::invalid("orders", message))?;
+    let orders = if is_csv {
+        parse_csv_rows(text)
+    } else {
+        parse_orders_json(text)
+    }
+    .map_err(|message| AppError::invalid("orders", message))?;
     let accepted = accept_batch(&state, orders, "api".to_owned(), principal.describe()).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
-pub async fn get_batch(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<BatchSummary>, AppError> {
+pub async fn get_batch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<BatchSummary>, AppError> {
     Batches::new(&state.mongo)
         .summary(&id)
         .await?

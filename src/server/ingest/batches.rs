@@ -62,7 +62,9 @@ impl From<BatchRecord> for BatchSummary {
             processing_ms: record
                 .started_at
                 .zip(record.finished_at)
-                .map(|(started, finished)| finished.timestamp_millis() - started.timestamp_millis()),
+                .map(|(started, finished)| {
+                    finished.timestamp_millis() - started.timestamp_millis()
+                }),
             error: record.error,
         }
     }
@@ -75,7 +77,9 @@ pub struct Batches {
 
 impl Batches {
     pub fn new(mongo: &Mongo) -> Self {
-        Self { batches: mongo.database().collection(collections::ORDER_BATCHES) }
+        Self {
+            batches: mongo.database().collection(collections::ORDER_BATCHES),
+        }
     }
 
     pub async fn insert(&self, record: &BatchRecord) -> mongodb::error::Result<()> {
@@ -94,7 +98,11 @@ impl Batches {
 
     /// Records that processing began; a batch already finished (a redelivered message) keeps its status.
     pub async fn mark_processing(&self, id: &str) -> mongodb::error::Result<()> {
-        let unfinished = [BatchStatus::Queued.label(), BatchStatus::Processing.label(), BatchStatus::Failed.label()];
+        let unfinished = [
+            BatchStatus::Queued.label(),
+            BatchStatus::Processing.label(),
+            BatchStatus::Failed.label(),
+        ];
         self.batches
             .update_one(
                 doc! { "_id": id, "status": { "$in": unfinished.to_vec() } },
@@ -127,13 +135,26 @@ impl Batches {
     }
 
     pub async fn summary(&self, id: &str) -> Result<Option<BatchSummary>, AppError> {
-        Ok(self.batches.find_one(doc! { "_id": id }).await?.map(BatchSummary::from))
+        Ok(self
+            .batches
+            .find_one(doc! { "_id": id })
+            .await?
+            .map(BatchSummary::from))
     }
 
     pub async fn recent(&self, limit: i64) -> Result<Vec<BatchSummary>, AppError> {
         use futures::TryStreamExt;
-        let options = FindOptions::builder().sort(doc! { "received_at": -1 }).limit(limit).build();
-        let records: Vec<BatchRecord> = self.batches.find(doc! {}).with_options(options).await?.try_collect().await?;
+        let options = FindOptions::builder()
+            .sort(doc! { "received_at": -1 })
+            .limit(limit)
+            .build();
+        let records: Vec<BatchRecord> = self
+            .batches
+            .find(doc! {})
+            .with_options(options)
+            .await?
+            .try_collect()
+            .await?;
         Ok(records.into_iter().map(BatchSummary::from).collect())
     }
 }

@@ -36,8 +36,17 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
             };
             let queue = broker.topology().orders_queue.clone();
             let consumer = async {
-                channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
-                channel.basic_consume(queue.as_str().into(), "realm-orders".into(), BasicConsumeOptions::default(), FieldTable::default()).await
+                channel
+                    .basic_qos(PREFETCH, BasicQosOptions::default())
+                    .await?;
+                channel
+                    .basic_consume(
+                        queue.as_str().into(),
+                        "realm-orders".into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
             };
             let deliveries = match consumer.await {
                 Ok(deliveries) => deliveries,
@@ -58,7 +67,9 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
                     std::future::ready(delivery.is_ok())
                 })
                 .filter_map(|delivery| std::future::ready(delivery.ok()))
-                .for_each_concurrent(CONCURRENT_BATCHES, |delivery| handle(&mongo, &broker, &batches, delivery, &shutdown))
+                .for_each_concurrent(CONCURRENT_BATCHES, |delivery| {
+                    handle(&mongo, &broker, &batches, delivery, &shutdown)
+                })
                 .await;
             // Closing the channel hands the prefetched, unacknowledged messages back to the queue.
             let _ = channel.close(200, "consumer stopping".into()).await;
@@ -67,10 +78,18 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
     })
 }
 
-async fn handle(mongo: &Mongo, broker: &Broker, batches: &Batches, delivery: Delivery, shutdown: &CancellationToken) {
+async fn handle(
+    mongo: &Mongo,
+    broker: &Broker,
+    batches: &Batches,
+    delivery: Delivery,
+    shutdown: &CancellationToken,
+) {
     let message: OrderBatchMessage = match serde_json::from_slice(&delivery.data) {
         Ok(message) => message,
-        Err(error) => return dead_letter(broker, delivery, &format!("not an order batch: {error}")).await,
+        Err(error) => {
+            return dead_letter(broker, delivery, &format!("not an order batch: {error}")).await
+        }
     };
     let batch_id = message.batch_id.clone();
     let result = async {
@@ -100,7 +119,12 @@ async fn handle(mongo: &Mongo, broker: &Broker, batches: &Batches, delivery: Del
                 () = tokio::time::sleep(RETRY_DELAY) => {},
                 () = shutdown.cancelled() => {},
             }
-            let _ = delivery.nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() }).await;
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await;
         }
     }
 }
@@ -110,15 +134,30 @@ async fn dead_letter(broker: &Broker, delivery: Delivery, reason: &str) {
     tracing::warn!("dead-lettering a message: {reason}");
     let topology = broker.topology();
     let mut headers = FieldTable::default();
-    headers.insert("x-realm-reason".into(), AMQPValue::LongString(reason.into()));
+    headers.insert(
+        "x-realm-reason".into(),
+        AMQPValue::LongString(reason.into()),
+    );
     let properties = BasicProperties::default().with_headers(headers);
     let parked = broker
-        .publish_confirmed(&topology.dead_letter_exchange, &topology.orders_queue, &delivery.data, properties)
+        .publish_confirmed(
+            &topology.dead_letter_exchange,
+            &topology.orders_queue,
+            &delivery.data,
+            properties,
+        )
         .await;
     let settled = match parked {
         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
         // Rejecting without requeue routes it through the queue's dead-letter exchange, without the reason.
-        Err(_) => delivery.nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() }).await,
+        Err(_) => {
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    ..BasicNackOptions::default()
+                })
+                .await
+        }
     };
     if let Err(error) = settled {
         tracing::warn!("settling a dead-lettered message failed: {error}");

@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     orders::{format_cents, parse_date, parse_money},
     pages::orders::{DailyOrders, OrderPage, OrderRow},
-    server::mongo::{bson_time, collections, display_time, Mongo},
+    server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
 };
 
 pub struct OrderFilter {
@@ -29,26 +29,25 @@ pub struct OrderFilter {
 fn day(value: Option<String>, field: &str) -> Result<Option<OffsetDateTime>, AppError> {
     value
         .filter(|v| !v.trim().is_empty())
-        .map(|v| parse_date(&Value::String(v)).map_err(|_| AppError::invalid(field, format!("{field}: expected a date such as 2026-11-27"))))
+        .map(|v| {
+            parse_date(&Value::String(v)).map_err(|_| {
+                AppError::invalid(
+                    field,
+                    format!("{field}: expected a date such as 2026-11-27"),
+                )
+            })
+        })
         .transpose()
 }
 
 fn money(value: Option<String>, field: &str) -> Result<Option<i64>, AppError> {
     value
         .filter(|v| !v.trim().is_empty())
-        .map(|v| parse_money(&Value::String(v), field).map_err(|message| AppError::invalid(field, message)))
+        .map(|v| {
+            parse_money(&Value::String(v), field)
+                .map_err(|message| AppError::invalid(field, message))
+        })
         .transpose()
-}
-
-/// `text` with regular-expression characters escaped, for a prefix match that can use the email index.
-fn regex_literal(text: &str) -> String {
-    text.chars().fold(String::new(), |mut out, c| {
-        if "\\^$.|?*+()[]{}".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
 }
 
 impl OrderFilter {
@@ -60,7 +59,9 @@ impl OrderFilter {
         max: Option<String>,
     ) -> Result<Self, AppError> {
         Ok(Self {
-            customer_email_prefix: customer.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()),
+            customer_email_prefix: customer
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty()),
             from: day(from, "from")?.map(bson_time),
             until: day(to, "to")?.map(|to| bson_time(to + Duration::days(1))),
             min_cents: money(min, "min")?,
@@ -108,7 +109,13 @@ impl OrderFilter {
     }
 }
 
-pub async fn page(mongo: &Mongo, filter: OrderFilter, sort: Option<&str>, page: u64, page_size: u64) -> Result<OrderPage, AppError> {
+pub async fn page(
+    mongo: &Mongo,
+    filter: OrderFilter,
+    sort: Option<&str>,
+    page: u64,
+    page_size: u64,
+) -> Result<OrderPage, AppError> {
     let query = filter.to_query(mongo).await?;
     let orders = mongo.collection(collections::ORDERS);
     let total = orders.count_documents(query.clone()).await?;
@@ -120,10 +127,22 @@ pub async fn page(mongo: &Mongo, filter: OrderFilter, sort: Option<&str>, page: 
         Some("amount_asc") => doc! { "amount_cents": 1, "_id": 1 },
         _ => doc! { "ordered_at": -1, "_id": -1 },
     };
-    let options = FindOptions::builder().sort(order).skip((page - 1) * page_size).limit(page_size as i64).build();
-    let found: Vec<Document> = orders.find(query).with_options(options).await?.try_collect().await?;
+    let options = FindOptions::builder()
+        .sort(order)
+        .skip((page - 1) * page_size)
+        .limit(page_size as i64)
+        .build();
+    let found: Vec<Document> = orders
+        .find(query)
+        .with_options(options)
+        .await?
+        .try_collect()
+        .await?;
 
-    let customer_ids: Vec<ObjectId> = found.iter().filter_map(|o| o.get_object_id("customer_id").ok()).collect();
+    let customer_ids: Vec<ObjectId> = found
+        .iter()
+        .filter_map(|o| o.get_object_id("customer_id").ok())
+        .collect();
     let mut customers = HashMap::new();
     let mut cursor = mongo
         .collection(collections::CUSTOMERS)
@@ -147,7 +166,10 @@ pub async fn page(mongo: &Mongo, filter: OrderFilter, sort: Option<&str>, page: 
                 .unwrap_or_default();
             OrderRow {
                 order_id: order.get_str("order_id").unwrap_or_default().to_owned(),
-                ordered_at: order.get_datetime("ordered_at").map(|d| display_time(*d)).unwrap_or_default(),
+                ordered_at: order
+                    .get_datetime("ordered_at")
+                    .map(|d| display_time(*d))
+                    .unwrap_or_default(),
                 customer_name,
                 customer_email,
                 item_count: order.get_i64("item_count").unwrap_or_default(),
@@ -155,7 +177,12 @@ pub async fn page(mongo: &Mongo, filter: OrderFilter, sort: Option<&str>, page: 
             }
         })
         .collect();
-    Ok(OrderPage { rows, total, page, page_count })
+    Ok(OrderPage {
+        rows,
+        total,
+        page,
+        page_count,
+    })
 }
 
 /// Orders and revenue for each of the last `days` days (UTC), today included, days without orders as zero.
@@ -172,11 +199,23 @@ pub async fn per_day(mongo: &Mongo, days: u32) -> Result<Vec<DailyOrders>, AppEr
         } },
     ];
     let mut totals: HashMap<i64, (u64, i64)> = HashMap::new();
-    let mut groups = mongo.collection(collections::ORDERS).aggregate(pipeline).await?;
+    let mut groups = mongo
+        .collection(collections::ORDERS)
+        .aggregate(pipeline)
+        .await?;
     while let Some(group) = groups.try_next().await? {
-        let Ok(day) = group.get_datetime("_id") else { continue };
-        let orders = group.get_i32("orders").map(i64::from).or_else(|_| group.get_i64("orders")).unwrap_or(0);
-        let revenue = group.get_i64("revenue").or_else(|_| group.get_i32("revenue").map(i64::from)).unwrap_or(0);
+        let Ok(day) = group.get_datetime("_id") else {
+            continue;
+        };
+        let orders = group
+            .get_i32("orders")
+            .map(i64::from)
+            .or_else(|_| group.get_i64("orders"))
+            .unwrap_or(0);
+        let revenue = group
+            .get_i64("revenue")
+            .or_else(|_| group.get_i32("revenue").map(i64::from))
+            .unwrap_or(0);
         totals.insert(day.timestamp_millis(), (orders.max(0) as u64, revenue));
     }
     Ok((0..days)
@@ -184,7 +223,11 @@ pub async fn per_day(mongo: &Mongo, days: u32) -> Result<Vec<DailyOrders>, AppEr
             let date = first_day + Duration::days(i64::from(offset));
             let key = bson_time(date.midnight().assume_utc()).timestamp_millis();
             let (orders, revenue_cents) = totals.get(&key).copied().unwrap_or((0, 0));
-            DailyOrders { day: date.to_string(), orders, revenue_cents }
+            DailyOrders {
+                day: date.to_string(),
+                orders,
+                revenue_cents,
+            }
         })
         .collect())
 }

@@ -14,7 +14,10 @@ use serde_json::Value;
 
 use crate::{
     error::AppError,
-    orders::{check_batch_size, given_order_id, status_url, BatchAccepted, BatchStatus, MAX_ORDERS_PER_BATCH},
+    orders::{
+        check_batch_size, given_order_id, status_url, BatchAccepted, BatchStatus,
+        MAX_ORDERS_PER_BATCH,
+    },
     server::state::AppState,
 };
 use batches::{BatchRecord, Batches};
@@ -28,7 +31,6 @@ pub struct OrderBatchMessage {
     pub orders: Vec<Value>,
 }
 
-
 /// Records the batch and publishes it to the orders queue, answering only once RabbitMQ has confirmed it.
 /// The shared path of `POST /api/orders` and the upload on the Orders page.
 pub async fn accept_batch(
@@ -38,7 +40,9 @@ pub async fn accept_batch(
     submitted_by: String,
 ) -> Result<BatchAccepted, AppError> {
     if orders.len() > MAX_ORDERS_PER_BATCH {
-        return Err(AppError::PayloadTooLarge(check_batch_size(&orders).unwrap_err()));
+        return Err(AppError::PayloadTooLarge(
+            check_batch_size(&orders).unwrap_err(),
+        ));
     }
     check_batch_size(&orders).map_err(|message| AppError::invalid("orders", message))?;
 
@@ -48,7 +52,10 @@ pub async fn accept_batch(
     for (index, order) in orders.iter_mut().enumerate() {
         if given_order_id(order).is_none() {
             if let Some(fields) = order.as_object_mut() {
-                fields.insert("order_id".to_owned(), Value::String(format!("{batch_id}-{index}")));
+                fields.insert(
+                    "order_id".to_owned(),
+                    Value::String(format!("{batch_id}-{index}")),
+                );
             }
         }
     }
@@ -72,19 +79,33 @@ pub async fn accept_batch(
         .await?;
 
     let accepted = orders.len() as u64;
-    let message = OrderBatchMessage { batch_id: batch_id.clone(), received_at_ms: received_at.timestamp_millis(), orders };
+    let message = OrderBatchMessage {
+        batch_id: batch_id.clone(),
+        received_at_ms: received_at.timestamp_millis(),
+        orders,
+    };
     let payload = serde_json::to_vec(&message).map_err(|e| AppError::Transport(e.to_string()))?;
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_message_id(batch_id.as_str().into());
     let topology = state.broker.topology();
-    if let Err(error) = state.broker.publish_confirmed("", &topology.orders_queue, &payload, properties).await {
+    if let Err(error) = state
+        .broker
+        .publish_confirmed("", &topology.orders_queue, &payload, properties)
+        .await
+    {
         tracing::error!(batch = %batch_id, "publishing failed: {error}");
-        batches.mark_failed(&batch_id, &format!("not queued: {error}")).await?;
+        batches
+            .mark_failed(&batch_id, &format!("not queued: {error}"))
+            .await?;
         return Err(AppError::Unavailable(format!(
             "The order queue is unavailable ({error}); nothing was accepted and batch {batch_id} is marked failed. Send the orders again shortly."
         )));
     }
     tracing::info!(batch = %batch_id, orders = accepted, "batch queued");
-    Ok(BatchAccepted { status_url: status_url(&batch_id), batch_id, accepted })
+    Ok(BatchAccepted {
+        status_url: status_url(&batch_id),
+        batch_id,
+        accepted,
+    })
 }

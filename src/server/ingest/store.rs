@@ -13,7 +13,10 @@ use mongodb::{
 use super::{batches::BatchOutcome, OrderBatchMessage};
 use crate::{
     orders::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
-    server::mongo::{bson_time, collections, Mongo},
+    server::{
+        customers::name_fields,
+        mongo::{bson_time, collections, Mongo},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +33,14 @@ fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> {
     match error.kind.as_ref() {
         ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
             let errors = failure.write_errors.as_ref()?;
-            errors.iter().all(|e| e.code == 11000).then(|| errors.iter().map(|e| e.index).collect())
+            errors
+                .iter()
+                .all(|e| e.code == 11000)
+                .then(|| errors.iter().map(|e| e.index).collect())
         }
-        ErrorKind::Write(WriteFailure::WriteError(failure)) if failure.code == 11000 => Some(vec![0]),
+        ErrorKind::Write(WriteFailure::WriteError(failure)) if failure.code == 11000 => {
+            Some(vec![0])
+        }
         _ => None,
     }
 }
@@ -43,7 +51,10 @@ struct Stores {
     customers: Collection<Document>,
 }
 
-pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<BatchOutcome, StoreError> {
+pub async fn store_batch(
+    mongo: &Mongo,
+    message: &OrderBatchMessage,
+) -> Result<BatchOutcome, StoreError> {
     let stores = Stores {
         database: mongo.database().clone(),
         orders: mongo.collection(collections::ORDERS),
@@ -56,11 +67,19 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
     let mut ids_in_batch = HashSet::new();
     for (index, raw) in message.orders.iter().enumerate() {
         match validate_order(raw) {
-            Err(reason) => outcome.rejected.push(RejectedOrder { index, order_id: given_order_id(raw), reason }),
+            Err(reason) => outcome.rejected.push(RejectedOrder {
+                index,
+                order_id: given_order_id(raw),
+                reason,
+            }),
             Ok(order) => {
                 // The publisher gives every order an id; a message without one did not come from Realm.
                 let Some(order_id) = order.order_id.clone() else {
-                    outcome.rejected.push(RejectedOrder { index, order_id: None, reason: "order_id: missing".to_owned() });
+                    outcome.rejected.push(RejectedOrder {
+                        index,
+                        order_id: None,
+                        reason: "order_id: missing".to_owned(),
+                    });
                     continue;
                 };
                 if ids_in_batch.insert(order_id.clone()) {
@@ -80,7 +99,9 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
         let Some(customer_id) = customer_ids.get(&order.customer) else {
             let CustomerRef::Id(id) = &order.customer else {
                 // Customers by email were just created; if one is missing, retry the whole batch.
-                return Err(StoreError::Write(format!("customer for order {order_id} was not created")));
+                return Err(StoreError::Write(format!(
+                    "customer for order {order_id} was not created"
+                )));
             };
             outcome.rejected.push(RejectedOrder {
                 index: *index,
@@ -89,7 +110,13 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
             });
             continue;
         };
-        documents.push(order_document(&message.batch_id, order_id, *customer_id, order, default_date));
+        documents.push(order_document(
+            &message.batch_id,
+            order_id,
+            *customer_id,
+            order,
+            default_date,
+        ));
     }
 
     // Orders stored by another batch before this one; everything else in `documents` belongs to this batch.
@@ -97,8 +124,11 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
     if !documents.is_empty() {
         if let Err(error) = stores.orders.insert_many(&documents).ordered(false).await {
             let positions = duplicate_positions(&error).ok_or(error)?;
-            let already_stored: Vec<&str> =
-                positions.iter().filter_map(|&i| documents.get(i)).filter_map(|d| d.get_str("order_id").ok()).collect();
+            let already_stored: Vec<&str> = positions
+                .iter()
+                .filter_map(|&i| documents.get(i))
+                .filter_map(|d| d.get_str("order_id").ok())
+                .collect();
             let owners = batch_of_orders(&stores.orders, &already_stored).await?;
             for order_id in already_stored {
                 // Stored by an earlier delivery of this same message: it counts as stored, once.
@@ -110,7 +140,10 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
     }
     let owned: Vec<&Document> = documents
         .iter()
-        .filter(|d| d.get_str("order_id").is_ok_and(|id| !stored_elsewhere.contains(id)))
+        .filter(|d| {
+            d.get_str("order_id")
+                .is_ok_and(|id| !stored_elsewhere.contains(id))
+        })
         .collect();
     outcome.stored = owned.len() as u64;
     outcome.duplicates += stored_elsewhere.len() as u64;
@@ -128,7 +161,13 @@ pub async fn store_batch(mongo: &Mongo, message: &OrderBatchMessage) -> Result<B
     Ok(outcome)
 }
 
-fn order_document(batch_id: &str, order_id: &str, customer_id: ObjectId, order: &ValidOrder, default_date: DateTime) -> Document {
+fn order_document(
+    batch_id: &str,
+    order_id: &str,
+    customer_id: ObjectId,
+    order: &ValidOrder,
+    default_date: DateTime,
+) -> Document {
     let items: Vec<Document> = order
         .line_items
         .iter()
@@ -175,7 +214,11 @@ async fn resolve_customers(
         .into_iter()
         .collect();
     if !wanted_ids.is_empty() {
-        let mut found = stores.customers.find(doc! { "_id": { "$in": &wanted_ids } }).projection(doc! { "_id": 1 }).await?;
+        let mut found = stores
+            .customers
+            .find(doc! { "_id": { "$in": &wanted_ids } })
+            .projection(doc! { "_id": 1 })
+            .await?;
         while let Some(customer) = found.try_next().await? {
             if let Ok(id) = customer.get_object_id("_id") {
                 resolved.insert(CustomerRef::Id(id.to_hex()), id);
@@ -197,11 +240,22 @@ async fn resolve_customers(
     }
     let emails: Vec<&str> = names_by_email.keys().copied().collect();
     let mut known = existing_customers_by_email(&stores.customers, &emails).await?;
-    let new_emails: Vec<&str> = emails.iter().copied().filter(|email| !known.contains_key(*email)).collect();
+    let new_emails: Vec<&str> = emails
+        .iter()
+        .copied()
+        .filter(|email| !known.contains_key(*email))
+        .collect();
     if !new_emails.is_empty() {
-        let new_customers: Vec<Document> =
-            new_emails.iter().map(|email| new_customer(email, names_by_email[email])).collect();
-        match stores.customers.insert_many(&new_customers).ordered(false).await {
+        let new_customers: Vec<Document> = new_emails
+            .iter()
+            .map(|email| new_customer(email, names_by_email[email]))
+            .collect();
+        match stores
+            .customers
+            .insert_many(&new_customers)
+            .ordered(false)
+            .await
+        {
             Ok(inserted) => {
                 for (index, id) in inserted.inserted_ids {
                     if let Some(id) = id.as_object_id() {
@@ -224,22 +278,28 @@ async fn resolve_customers(
 
 /// A customer first seen in an order; its name falls back to the email's local part.
 fn new_customer(email: &str, name: Option<&str>) -> Document {
-    let name = name.map(str::to_owned).unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
-    doc! {
+    let name = name
+        .map(str::to_owned)
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
+    let mut customer = name_fields(&name, email);
+    customer.extend(doc! {
         "email": email,
-        "name": name,
         "tags": [],
         "created_at": DateTime::now(),
         "total_spend_cents": 0_i64,
         "order_count": 0_i64,
-    }
+    });
+    customer
 }
 
 async fn existing_customers_by_email(
     customers: &Collection<Document>,
     emails: &[&str],
 ) -> Result<HashMap<String, ObjectId>, StoreError> {
-    let mut found = customers.find(doc! { "email": { "$in": emails } }).projection(doc! { "_id": 1, "email": 1 }).await?;
+    let mut found = customers
+        .find(doc! { "email": { "$in": emails } })
+        .projection(doc! { "_id": 1, "email": 1 })
+        .await?;
     let mut known = HashMap::new();
     while let Some(customer) = found.try_next().await? {
         if let (Ok(email), Ok(id)) = (customer.get_str("email"), customer.get_object_id("_id")) {
@@ -249,12 +309,18 @@ async fn existing_customers_by_email(
     Ok(known)
 }
 
-async fn batch_of_orders(orders: &Collection<Document>, order_ids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
-    let mut found =
-        orders.find(doc! { "order_id": { "$in": order_ids } }).projection(doc! { "order_id": 1, "batch_id": 1 }).await?;
+async fn batch_of_orders(
+    orders: &Collection<Document>,
+    order_ids: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut found = orders
+        .find(doc! { "order_id": { "$in": order_ids } })
+        .projection(doc! { "order_id": 1, "batch_id": 1 })
+        .await?;
     let mut owners = HashMap::new();
     while let Some(order) = found.try_next().await? {
-        if let (Ok(order_id), Ok(batch_id)) = (order.get_str("order_id"), order.get_str("batch_id")) {
+        if let (Ok(order_id), Ok(batch_id)) = (order.get_str("order_id"), order.get_str("batch_id"))
+        {
             owners.insert(order_id.to_owned(), batch_id.to_owned());
         }
     }
@@ -276,15 +342,26 @@ const REMEMBERED_BATCHES: i32 = 50;
 /// Adds this batch's orders to its customers' totals, once: each customer update is atomic and skipped when the
 /// customer already lists the batch as applied. A batch whose earlier attempt stored orders but died before this
 /// step applies them now, since `documents` holds every order the batch owns, not only the ones inserted this time.
-async fn apply_customer_totals(stores: &Stores, batch_id: &str, documents: &[&Document]) -> Result<(), StoreError> {
+async fn apply_customer_totals(
+    stores: &Stores,
+    batch_id: &str,
+    documents: &[&Document],
+) -> Result<(), StoreError> {
     let mut contributions: HashMap<ObjectId, Contribution> = HashMap::new();
     for order in documents {
-        let (Ok(customer), Ok(amount), Ok(at)) =
-            (order.get_object_id("customer_id"), order.get_i64("amount_cents"), order.get_datetime("ordered_at"))
-        else {
+        let (Ok(customer), Ok(amount), Ok(at)) = (
+            order.get_object_id("customer_id"),
+            order.get_i64("amount_cents"),
+            order.get_datetime("ordered_at"),
+        ) else {
             continue;
         };
-        let entry = contributions.entry(customer).or_insert(Contribution { spend_cents: 0, orders: 0, first: *at, last: *at });
+        let entry = contributions.entry(customer).or_insert(Contribution {
+            spend_cents: 0,
+            orders: 0,
+            first: *at,
+            last: *at,
+        });
         entry.spend_cents += amount;
         entry.orders += 1;
         entry.first = entry.first.min(*at);
@@ -308,7 +385,12 @@ async fn apply_customer_totals(stores: &Stores, batch_id: &str, documents: &[&Do
         })
         .collect();
     // One `update` command with a statement per customer: a single round trip for the whole batch.
-    let reply = stores.database.run_command(doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false }).await?;
+    let reply = stores
+        .database
+        .run_command(
+            doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false },
+        )
+        .await?;
     match reply.get_array("writeErrors") {
         Ok(errors) if !errors.is_empty() => Err(StoreError::Write(format!("{errors:?}"))),
         _ => Ok(()),

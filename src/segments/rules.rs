@@ -1,0 +1,1102 @@
+//! The segment rule model: a tree of groups (all / any, optionally negated) of conditions on a customer's fields.
+//! The browser edits and checks it, the server checks it again and compiles it into a database filter; both use
+//! [`check_rule`], so a rule the builder accepts is a rule the server accepts.
+//!
+//! Condition values are kept as the text a person typed (the builder's inputs bind to them directly); checking a
+//! condition turns it into a typed [`Criterion`].
+
+use serde::{Deserialize, Deserializer, Serialize};
+use time::{
+    format_description::well_known::Rfc3339, macros::format_description, Date, OffsetDateTime,
+    PrimitiveDateTime,
+};
+
+use crate::orders::{cents_from_text, MoneyError};
+
+/// Deepest nesting of groups below the top group.
+pub const MAX_DEPTH: usize = 4;
+/// Most conditions in one rule, all groups together.
+pub const MAX_CONDITIONS: usize = 50;
+/// Most entries in an "in list" or tags value.
+pub const MAX_LIST_ENTRIES: usize = 100;
+pub const MAX_TEXT_LENGTH: usize = 200;
+/// Relative dates reach back at most 100 years.
+pub const MAX_DAYS: u32 = 36_500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combinator {
+    /// Every rule of the group holds (AND).
+    All,
+    /// At least one rule of the group holds (OR).
+    Any,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleGroup {
+    pub combinator: Combinator,
+    /// The group matches customers for whom it would otherwise not hold (NOT).
+    #[serde(default)]
+    pub negated: bool,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    Condition(Condition),
+    Group(RuleGroup),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: Field,
+    pub operator: Operator,
+    /// The value as typed: a number, a date, a number of days, a text, or a comma-separated list.
+    #[serde(default, deserialize_with = "value_text")]
+    pub value: String,
+    /// The upper bound of `between`.
+    #[serde(
+        default,
+        deserialize_with = "value_text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub value_to: String,
+}
+
+/// Accepts a JSON string, number or list of strings (joined with commas) for a condition value, so API clients may
+/// send `10000` or `["vip", "new"]` as naturally as the builder sends text.
+fn value_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Integer(i64),
+        Number(f64),
+        List(Vec<String>),
+        Nothing(()),
+    }
+    Ok(match Given::deserialize(deserializer)? {
+        Given::Text(text) => text,
+        Given::Integer(number) => number.to_string(),
+        Given::Number(number) => number.to_string(),
+        Given::List(items) => items.join(", "),
+        Given::Nothing(()) => String::new(),
+    })
+}
+
+/// What a field holds, which decides its operators and how its value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    Money,
+    Count,
+    Date,
+    Text,
+    Tags,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    TotalSpend,
+    OrderCount,
+    AverageOrderValue,
+    LastOrderAt,
+    FirstOrderAt,
+    CreatedAt,
+    Name,
+    Email,
+    City,
+    Tags,
+}
+
+impl Field {
+    pub const ALL: [Field; 10] = [
+        Field::TotalSpend,
+        Field::OrderCount,
+        Field::AverageOrderValue,
+        Field::LastOrderAt,
+        Field::FirstOrderAt,
+        Field::CreatedAt,
+        Field::Name,
+        Field::Email,
+        Field::City,
+        Field::Tags,
+    ];
+
+    pub fn kind(self) -> FieldKind {
+        match self {
+            Field::TotalSpend | Field::AverageOrderValue => FieldKind::Money,
+            Field::OrderCount => FieldKind::Count,
+            Field::LastOrderAt | Field::FirstOrderAt | Field::CreatedAt => FieldKind::Date,
+            Field::Name | Field::Email | Field::City => FieldKind::Text,
+            Field::Tags => FieldKind::Tags,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::TotalSpend => "Total spend",
+            Field::OrderCount => "Order count",
+            Field::AverageOrderValue => "Average order value",
+            Field::LastOrderAt => "Last order",
+            Field::FirstOrderAt => "First order",
+            Field::CreatedAt => "Customer since",
+            Field::Name => "Name",
+            Field::Email => "Email",
+            Field::City => "City",
+            Field::Tags => "Tags",
+        }
+    }
+
+    /// The name used in the API and in form values.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::TotalSpend => "total_spend",
+            Field::OrderCount => "order_count",
+            Field::AverageOrderValue => "average_order_value",
+            Field::LastOrderAt => "last_order_at",
+            Field::FirstOrderAt => "first_order_at",
+            Field::CreatedAt => "created_at",
+            Field::Name => "name",
+            Field::Email => "email",
+            Field::City => "city",
+            Field::Tags => "tags",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|field| field.key() == key)
+    }
+
+    pub fn operators(self) -> &'static [Operator] {
+        use Operator::*;
+        match self.kind() {
+            FieldKind::Money | FieldKind::Count => &[Eq, Ne, Gt, Gte, Lt, Lte, Between],
+            FieldKind::Date => &[
+                Before,
+                After,
+                OnOrBefore,
+                OnOrAfter,
+                On,
+                Between,
+                WithinDays,
+                MoreThanDaysAgo,
+                Never,
+            ],
+            FieldKind::Text => &[Eq, Ne, Contains, StartsWith, EndsWith, InList],
+            FieldKind::Tags => &[HasAny, HasAll, HasNone],
+        }
+    }
+
+    /// The operator a new condition on this field starts with.
+    pub fn default_operator(self) -> Operator {
+        match self.kind() {
+            FieldKind::Money | FieldKind::Count => Operator::Gt,
+            FieldKind::Date => Operator::WithinDays,
+            FieldKind::Text => Operator::Contains,
+            FieldKind::Tags => Operator::HasAny,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Between,
+    Before,
+    After,
+    OnOrBefore,
+    OnOrAfter,
+    On,
+    WithinDays,
+    MoreThanDaysAgo,
+    Never,
+    Contains,
+    StartsWith,
+    EndsWith,
+    InList,
+    HasAny,
+    HasAll,
+    HasNone,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 22] = [
+        Operator::Eq,
+        Operator::Ne,
+        Operator::Gt,
+        Operator::Gte,
+        Operator::Lt,
+        Operator::Lte,
+        Operator::Between,
+        Operator::Before,
+        Operator::After,
+        Operator::OnOrBefore,
+        Operator::OnOrAfter,
+        Operator::On,
+        Operator::WithinDays,
+        Operator::MoreThanDaysAgo,
+        Operator::Never,
+        Operator::Contains,
+        Operator::StartsWith,
+        Operator::EndsWith,
+        Operator::InList,
+        Operator::HasAny,
+        Operator::HasAll,
+        Operator::HasNone,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Operator::Eq => "eq",
+            Operator::Ne => "ne",
+            Operator::Gt => "gt",
+            Operator::Gte => "gte",
+            Operator::Lt => "lt",
+            Operator::Lte => "lte",
+            Operator::Between => "between",
+            Operator::Before => "before",
+            Operator::After => "after",
+            Operator::OnOrBefore => "on_or_before",
+            Operator::OnOrAfter => "on_or_after",
+            Operator::On => "on",
+            Operator::WithinDays => "within_days",
+            Operator::MoreThanDaysAgo => "more_than_days_ago",
+            Operator::Never => "never",
+            Operator::Contains => "contains",
+            Operator::StartsWith => "starts_with",
+            Operator::EndsWith => "ends_with",
+            Operator::InList => "in_list",
+            Operator::HasAny => "has_any",
+            Operator::HasAll => "has_all",
+            Operator::HasNone => "has_none",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Operator> {
+        Operator::ALL
+            .into_iter()
+            .find(|operator| operator.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Operator::Eq => "=",
+            Operator::Ne => "≠",
+            Operator::Gt => ">",
+            Operator::Gte => "≥",
+            Operator::Lt => "<",
+            Operator::Lte => "≤",
+            Operator::Between => "between",
+            Operator::Before => "before",
+            Operator::After => "after",
+            Operator::OnOrBefore => "on or before",
+            Operator::OnOrAfter => "on or after",
+            Operator::On => "on",
+            Operator::WithinDays => "within the last … days",
+            Operator::MoreThanDaysAgo => "more than … days ago",
+            Operator::Never => "never",
+            Operator::Contains => "contains",
+            Operator::StartsWith => "starts with",
+            Operator::EndsWith => "ends with",
+            Operator::InList => "is one of",
+            Operator::HasAny => "has any of",
+            Operator::HasAll => "has all of",
+            Operator::HasNone => "has none of",
+        }
+    }
+
+    /// How many values the operator takes: none, one, or two (a range).
+    pub fn arity(self) -> usize {
+        match self {
+            Operator::Never => 0,
+            Operator::Between => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Where a rule sits in the tree: the index of each rule from the top group down.
+pub type RulePath = Vec<usize>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleProblem {
+    pub path: RulePath,
+    pub message: String,
+}
+
+impl RuleProblem {
+    /// The path as people count: `1.2` is the second rule of the first rule's group.
+    pub fn position(&self) -> String {
+        self.path
+            .iter()
+            .map(|i| (i + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+impl std::fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "condition {}: {}", self.position(), self.message)
+        }
+    }
+}
+
+/// A range of instants, `[start, end)` in milliseconds since the epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberTest {
+    Eq(i64),
+    Ne(i64),
+    Gt(i64),
+    Gte(i64),
+    Lt(i64),
+    Lte(i64),
+    /// Inclusive at both ends.
+    Between(i64, i64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DateTest {
+    /// Earlier than the instant.
+    Before(i64),
+    /// At or after the instant.
+    NotBefore(i64),
+    Within(Span),
+    /// At or after `now - days`, evaluated when the segment is used.
+    WithinDays(u32),
+    /// Before `now - days`, evaluated when the segment is used.
+    MoreThanDaysAgo(u32),
+    Never,
+}
+
+/// Text tests take lower-case values: the compared fields are stored lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TextTest {
+    Eq(String),
+    Ne(String),
+    Contains(String),
+    StartsWith(String),
+    EndsWith(String),
+    InList(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TagTest {
+    Any(Vec<String>),
+    All(Vec<String>),
+    None(Vec<String>),
+}
+
+/// A checked condition, ready to compile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Criterion {
+    /// Amounts in cents, counts as they are.
+    Number(Field, NumberTest),
+    Date(Field, DateTest),
+    Text(Field, TextTest),
+    Tags(TagTest),
+}
+
+/// A checked group: only groups with conditions remain (see [`check_rule`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedGroup {
+    pub combinator: Combinator,
+    pub negated: bool,
+    pub parts: Vec<CheckedRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckedRule {
+    Criterion(Criterion),
+    Group(CheckedGroup),
+}
+
+/// Checks every condition of the rule and the tree's limits, reporting each problem at its place. Groups without
+/// any condition restrict nothing and are left out, so an empty rule matches every customer.
+pub fn check_rule(rule: &RuleGroup) -> Result<CheckedGroup, Vec<RuleProblem>> {
+    let mut problems = Vec::new();
+    let conditions = count_conditions(rule);
+    if conditions > MAX_CONDITIONS {
+        problems.push(RuleProblem {
+            path: vec![],
+            message: format!("A segment may have at most {MAX_CONDITIONS} conditions; this one has {conditions}."),
+        });
+    }
+    let checked = check_group(rule, &mut vec![], &mut problems);
+    if problems.is_empty() {
+        Ok(checked)
+    } else {
+        Err(problems)
+    }
+}
+
+pub fn count_conditions(group: &RuleGroup) -> usize {
+    group
+        .rules
+        .iter()
+        .map(|rule| match rule {
+            Rule::Condition(_) => 1,
+            Rule::Group(group) => count_conditions(group),
+        })
+        .sum()
+}
+
+fn check_group(
+    group: &RuleGroup,
+    path: &mut RulePath,
+    problems: &mut Vec<RuleProblem>,
+) -> CheckedGroup {
+    let mut parts = Vec::new();
+    for (index, rule) in group.rules.iter().enumerate() {
+        path.push(index);
+        match rule {
+            Rule::Condition(condition) => match check_condition(condition) {
+                Ok(criterion) => parts.push(CheckedRule::Criterion(criterion)),
+                Err(message) => problems.push(RuleProblem {
+                    path: path.clone(),
+                    message,
+                }),
+            },
+            Rule::Group(inner) if path.len() > MAX_DEPTH => problems.push(RuleProblem {
+                path: path.clone(),
+                message: format!("Groups may be nested at most {MAX_DEPTH} deep."),
+            }),
+            Rule::Group(inner) => {
+                let checked = check_group(inner, path, problems);
+                if !checked.parts.is_empty() {
+                    parts.push(CheckedRule::Group(checked));
+                }
+            }
+        }
+        path.pop();
+    }
+    CheckedGroup {
+        combinator: group.combinator,
+        negated: group.negated,
+        parts,
+    }
+}
+
+/// Checks one condition; the message says what to change, in the words of the builder.
+pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
+    let Condition {
+        field,
+        operator,
+        value,
+        value_to,
+    } = condition;
+    let (field, operator) = (*field, *operator);
+    if !field.operators().contains(&operator) {
+        return Err(format!(
+            "{} cannot be compared with “{}”.",
+            field.label(),
+            operator.label()
+        ));
+    }
+    let value = value.trim();
+    let value_to = value_to.trim();
+    if operator.arity() > 0 && value.is_empty() {
+        return Err(match operator.arity() {
+            2 => "Enter both ends of the range.".to_owned(),
+            _ => "Enter a value.".to_owned(),
+        });
+    }
+    if operator.arity() == 2 && value_to.is_empty() {
+        return Err("Enter both ends of the range.".to_owned());
+    }
+    match field.kind() {
+        FieldKind::Money | FieldKind::Count => {
+            let read = |text: &str| read_number(field, text);
+            let test = match operator {
+                Operator::Eq => NumberTest::Eq(read(value)?),
+                Operator::Ne => NumberTest::Ne(read(value)?),
+                Operator::Gt => NumberTest::Gt(read(value)?),
+                Operator::Gte => NumberTest::Gte(read(value)?),
+                Operator::Lt => NumberTest::Lt(read(value)?),
+                Operator::Lte => NumberTest::Lte(read(value)?),
+                Operator::Between => {
+                    let (low, high) = (read(value)?, read(value_to)?);
+                    // Bounds typed the wrong way round mean the same range.
+                    NumberTest::Between(low.min(high), low.max(high))
+                }
+                _ => unreachable!("operators are checked against the field above"),
+            };
+            Ok(Criterion::Number(field, test))
+        }
+        FieldKind::Date => {
+            let test = match operator {
+                Operator::Before => DateTest::Before(read_moment(value)?.start_ms),
+                Operator::After => DateTest::NotBefore(read_moment(value)?.end_ms),
+                Operator::OnOrBefore => DateTest::Before(read_moment(value)?.end_ms),
+                Operator::OnOrAfter => DateTest::NotBefore(read_moment(value)?.start_ms),
+                Operator::On => DateTest::Within(read_moment(value)?),
+                Operator::Between => {
+                    let (first, second) = (read_moment(value)?, read_moment(value_to)?);
+                    DateTest::Within(Span {
+                        start_ms: first.start_ms.min(second.start_ms),
+                        end_ms: first.end_ms.max(second.end_ms),
+                    })
+                }
+                Operator::WithinDays => DateTest::WithinDays(read_days(value)?),
+                Operator::MoreThanDaysAgo => DateTest::MoreThanDaysAgo(read_days(value)?),
+                Operator::Never => DateTest::Never,
+                _ => unreachable!("operators are checked against the field above"),
+            };
+            Ok(Criterion::Date(field, test))
+        }
+        FieldKind::Text => {
+            let test = match operator {
+                Operator::InList => TextTest::InList(read_list(value)?),
+                _ => {
+                    let text = read_text(value)?;
+                    match operator {
+                        Operator::Eq => TextTest::Eq(text),
+                        Operator::Ne => TextTest::Ne(text),
+                        Operator::Contains => TextTest::Contains(text),
+                        Operator::StartsWith => TextTest::StartsWith(text),
+                        Operator::EndsWith => TextTest::EndsWith(text),
+                        _ => unreachable!("operators are checked against the field above"),
+                    }
+                }
+            };
+            Ok(Criterion::Text(field, test))
+        }
+        FieldKind::Tags => {
+            let tags = read_list(value)?
+                .into_iter()
+                .map(|tag| normalize_tag(&tag))
+                .collect();
+            Ok(Criterion::Tags(match operator {
+                Operator::HasAny => TagTest::Any(tags),
+                Operator::HasAll => TagTest::All(tags),
+                Operator::HasNone => TagTest::None(tags),
+                _ => unreachable!("operators are checked against the field above"),
+            }))
+        }
+    }
+}
+
+fn read_number(field: Field, text: &str) -> Result<i64, String> {
+    if field.kind() == FieldKind::Count {
+        return text.parse::<u32>().map(i64::from).map_err(|_| {
+            format!(
+                "{}: enter a whole number of 0 or more, e.g. 3.",
+                field.label()
+            )
+        });
+    }
+    cents_from_text(text).map_err(|error| match error {
+        MoneyError::Negative => format!("{}: enter an amount of 0 or more.", field.label()),
+        MoneyError::TooManyDecimals => format!("{}: use at most two decimals.", field.label()),
+        MoneyError::TooLarge => format!(
+            "{}: {text} is larger than any total Realm keeps.",
+            field.label()
+        ),
+        MoneyError::NotANumber => {
+            format!("{}: enter an amount such as 100 or 49.90.", field.label())
+        }
+    })
+}
+
+/// A date (`2026-11-27`, the whole UTC day) or an instant with its offset (`2026-11-27T09:00:00+02:00`).
+pub fn read_moment(text: &str) -> Result<Span, String> {
+    let invalid = || format!("“{text}” is not a date; use the form 2026-11-27.");
+    if let Ok(day) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        let start = day.midnight().assume_utc();
+        return Ok(Span {
+            start_ms: millis(start),
+            end_ms: millis(start + time::Duration::days(1)),
+        });
+    }
+    let moment = OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| {
+            PrimitiveDateTime::parse(
+                text,
+                format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+            )
+            .or_else(|_| {
+                PrimitiveDateTime::parse(
+                    text,
+                    format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+                )
+            })
+            .map(PrimitiveDateTime::assume_utc)
+        })
+        .map_err(|_| invalid())?;
+    let at = millis(moment);
+    Ok(Span {
+        start_ms: at,
+        end_ms: at + 1,
+    })
+}
+
+fn millis(moment: OffsetDateTime) -> i64 {
+    (moment.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn read_days(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(days) if (1..=MAX_DAYS).contains(&days) => Ok(days),
+        _ => Err(format!("Enter a number of days from 1 to {MAX_DAYS}.")),
+    }
+}
+
+fn read_text(text: &str) -> Result<String, String> {
+    if text.chars().count() > MAX_TEXT_LENGTH {
+        return Err(format!("Use at most {MAX_TEXT_LENGTH} characters."));
+    }
+    Ok(text.to_lowercase())
+}
+
+fn read_list(text: &str) -> Result<Vec<String>, String> {
+    let mut items: Vec<String> = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let item = read_text(item)?;
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    match items.len() {
+        0 => Err("Enter at least one value; separate several with commas.".to_owned()),
+        n if n > MAX_LIST_ENTRIES => Err(format!("Use at most {MAX_LIST_ENTRIES} values.")),
+        _ => Ok(items),
+    }
+}
+
+/// Tags are compared without case or surrounding spaces.
+pub fn normalize_tag(tag: &str) -> String {
+    tag.trim().to_lowercase()
+}
+
+impl RuleGroup {
+    pub fn new(combinator: Combinator) -> Self {
+        Self {
+            combinator,
+            negated: false,
+            rules: Vec::new(),
+        }
+    }
+
+    /// A one-line reading of the rule, e.g. `Total spend > 100.00 and (Order count < 3 or Last order never)`.
+    pub fn summary(&self) -> String {
+        let text = self.summary_inner();
+        if text.is_empty() {
+            "Every customer".to_owned()
+        } else {
+            text
+        }
+    }
+
+    fn summary_inner(&self) -> String {
+        let joiner = match self.combinator {
+            Combinator::All => " and ",
+            Combinator::Any => " or ",
+        };
+        let parts: Vec<String> = self
+            .rules
+            .iter()
+            .filter_map(|rule| match rule {
+                Rule::Condition(condition) => Some(condition.summary()),
+                Rule::Group(group) => {
+                    let inner = group.summary_inner();
+                    // A negated group already reads "not (…)"; a single condition needs no brackets.
+                    if inner.is_empty() || group.negated || group.rules.len() == 1 {
+                        (!inner.is_empty()).then_some(inner)
+                    } else {
+                        Some(format!("({inner})"))
+                    }
+                }
+            })
+            .collect();
+        let joined = parts.join(joiner);
+        if self.negated && !joined.is_empty() {
+            format!("not ({joined})")
+        } else {
+            joined
+        }
+    }
+}
+
+impl Condition {
+    pub fn new(field: Field) -> Self {
+        Self {
+            field,
+            operator: field.default_operator(),
+            value: String::new(),
+            value_to: String::new(),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let (field, operator) = (self.field.label(), self.operator);
+        match operator {
+            Operator::Never => format!("{field} never"),
+            Operator::Between => format!(
+                "{field} between {} and {}",
+                self.value.trim(),
+                self.value_to.trim()
+            ),
+            Operator::WithinDays => format!("{field} within the last {} days", self.value.trim()),
+            Operator::MoreThanDaysAgo => {
+                format!("{field} more than {} days ago", self.value.trim())
+            }
+            _ if self.field.kind() == FieldKind::Text && operator != Operator::InList => {
+                format!("{field} {} “{}”", operator.label(), self.value.trim())
+            }
+            _ => format!("{field} {} {}", operator.label(), self.value.trim()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(field: Field, operator: Operator, value: &str) -> Condition {
+        Condition {
+            field,
+            operator,
+            value: value.to_owned(),
+            value_to: String::new(),
+        }
+    }
+
+    fn all(rules: Vec<Rule>) -> RuleGroup {
+        RuleGroup {
+            combinator: Combinator::All,
+            negated: false,
+            rules,
+        }
+    }
+
+    #[test]
+    fn every_field_offers_its_default_operator() {
+        for field in Field::ALL {
+            assert!(
+                field.operators().contains(&field.default_operator()),
+                "{field:?}"
+            );
+            assert_eq!(Field::from_key(field.key()), Some(field));
+        }
+        for operator in Operator::ALL {
+            assert_eq!(Operator::from_key(operator.key()), Some(operator));
+        }
+    }
+
+    #[test]
+    fn money_values_become_cents_and_counts_stay_whole() {
+        assert_eq!(
+            check_condition(&condition(Field::TotalSpend, Operator::Gt, "10000")),
+            Ok(Criterion::Number(
+                Field::TotalSpend,
+                NumberTest::Gt(1_000_000)
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::AverageOrderValue, Operator::Lte, "49.9")),
+            Ok(Criterion::Number(
+                Field::AverageOrderValue,
+                NumberTest::Lte(4_990)
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::OrderCount, Operator::Eq, "0")),
+            Ok(Criterion::Number(Field::OrderCount, NumberTest::Eq(0)))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::OrderCount, Operator::Lt, "2.5")),
+            Err("Order count: enter a whole number of 0 or more, e.g. 3.".to_owned())
+        );
+        assert_eq!(
+            check_condition(&condition(Field::TotalSpend, Operator::Gt, "-5")),
+            Err("Total spend: enter an amount of 0 or more.".to_owned())
+        );
+        assert_eq!(
+            check_condition(&condition(Field::TotalSpend, Operator::Gt, "1.234")),
+            Err("Total spend: use at most two decimals.".to_owned())
+        );
+        assert_eq!(
+            check_condition(&condition(Field::TotalSpend, Operator::Gt, " ")),
+            Err("Enter a value.".to_owned())
+        );
+    }
+
+    #[test]
+    fn between_with_reversed_bounds_means_the_same_range() {
+        let reversed = Condition {
+            value_to: "100".to_owned(),
+            ..condition(Field::TotalSpend, Operator::Between, "500")
+        };
+        assert_eq!(
+            check_condition(&reversed),
+            Ok(Criterion::Number(
+                Field::TotalSpend,
+                NumberTest::Between(10_000, 50_000)
+            ))
+        );
+        let dates = Condition {
+            value_to: "2026-01-01".to_owned(),
+            ..condition(Field::CreatedAt, Operator::Between, "2026-01-31")
+        };
+        let january = Span {
+            start_ms: 1_767_225_600_000,
+            end_ms: 1_769_904_000_000,
+        };
+        assert_eq!(
+            check_condition(&dates),
+            Ok(Criterion::Date(Field::CreatedAt, DateTest::Within(january)))
+        );
+        let missing = condition(Field::OrderCount, Operator::Between, "1");
+        assert_eq!(
+            check_condition(&missing),
+            Err("Enter both ends of the range.".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_date_is_a_whole_utc_day_and_an_instant_keeps_its_offset() {
+        // 2026-03-01T00:00:00Z
+        let day_start = 1_772_323_200_000;
+        let day = read_moment("2026-03-01").unwrap();
+        assert_eq!(
+            day,
+            Span {
+                start_ms: day_start,
+                end_ms: day_start + 86_400_000
+            }
+        );
+        // Nine in the morning at +02:00 is seven in the morning UTC.
+        let instant = read_moment("2026-03-01T09:00:00+02:00").unwrap();
+        assert_eq!(instant.start_ms, day_start + 7 * 3_600_000);
+        assert_eq!(
+            read_moment("2026-03-01T09:00").unwrap().start_ms,
+            day_start + 9 * 3_600_000
+        );
+        assert!(read_moment("01/03/2026")
+            .unwrap_err()
+            .contains("2026-11-27"));
+
+        let after = check_condition(&condition(
+            Field::LastOrderAt,
+            Operator::After,
+            "2026-03-01",
+        ))
+        .unwrap();
+        assert_eq!(
+            after,
+            Criterion::Date(
+                Field::LastOrderAt,
+                DateTest::NotBefore(day_start + 86_400_000)
+            )
+        );
+        let before = check_condition(&condition(
+            Field::LastOrderAt,
+            Operator::Before,
+            "2026-03-01",
+        ))
+        .unwrap();
+        assert_eq!(
+            before,
+            Criterion::Date(Field::LastOrderAt, DateTest::Before(day_start))
+        );
+        let on_or_before = check_condition(&condition(
+            Field::LastOrderAt,
+            Operator::OnOrBefore,
+            "2026-03-01",
+        ))
+        .unwrap();
+        assert_eq!(
+            on_or_before,
+            Criterion::Date(Field::LastOrderAt, DateTest::Before(day_start + 86_400_000))
+        );
+    }
+
+    #[test]
+    fn relative_dates_take_a_number_of_days() {
+        assert_eq!(
+            check_condition(&condition(Field::LastOrderAt, Operator::WithinDays, "90")),
+            Ok(Criterion::Date(
+                Field::LastOrderAt,
+                DateTest::WithinDays(90)
+            ))
+        );
+        assert!(check_condition(&condition(
+            Field::LastOrderAt,
+            Operator::MoreThanDaysAgo,
+            "0"
+        ))
+        .is_err());
+        assert_eq!(
+            check_condition(&condition(Field::FirstOrderAt, Operator::Never, "")),
+            Ok(Criterion::Date(Field::FirstOrderAt, DateTest::Never))
+        );
+    }
+
+    #[test]
+    fn text_and_tags_compare_without_case() {
+        assert_eq!(
+            check_condition(&condition(
+                Field::City,
+                Operator::InList,
+                "Berlin, paris ,, BERLIN"
+            )),
+            Ok(Criterion::Text(
+                Field::City,
+                TextTest::InList(vec!["berlin".into(), "paris".into()])
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::Name, Operator::StartsWith, "Ada")),
+            Ok(Criterion::Text(
+                Field::Name,
+                TextTest::StartsWith("ada".into())
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::Tags, Operator::HasNone, " VIP ")),
+            Ok(Criterion::Tags(TagTest::None(vec!["vip".into()])))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::Tags, Operator::HasAll, ", ,")),
+            Err("Enter at least one value; separate several with commas.".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_operator_of_another_kind_of_field_is_refused() {
+        assert_eq!(
+            check_condition(&condition(Field::Email, Operator::Gt, "a")),
+            Err("Email cannot be compared with “>”.".to_owned())
+        );
+        assert!(check_condition(&condition(Field::TotalSpend, Operator::HasAny, "a")).is_err());
+    }
+
+    #[test]
+    fn problems_are_reported_at_their_place_in_the_tree() {
+        let rule = all(vec![
+            Rule::Condition(condition(Field::TotalSpend, Operator::Gt, "100")),
+            Rule::Group(RuleGroup {
+                combinator: Combinator::Any,
+                negated: false,
+                rules: vec![
+                    Rule::Condition(condition(Field::OrderCount, Operator::Lt, "three")),
+                    Rule::Condition(condition(Field::LastOrderAt, Operator::MoreThanDaysAgo, "")),
+                ],
+            }),
+        ]);
+        let problems = check_rule(&rule).unwrap_err();
+        assert_eq!(
+            problems.iter().map(|p| p.position()).collect::<Vec<_>>(),
+            ["2.1", "2.2"]
+        );
+        assert_eq!(problems[1].to_string(), "condition 2.2: Enter a value.");
+    }
+
+    #[test]
+    fn empty_groups_restrict_nothing() {
+        let rule = all(vec![
+            Rule::Group(RuleGroup::new(Combinator::Any)),
+            Rule::Condition(condition(Field::OrderCount, Operator::Gt, "1")),
+        ]);
+        let checked = check_rule(&rule).unwrap();
+        assert_eq!(
+            checked.parts,
+            vec![CheckedRule::Criterion(Criterion::Number(
+                Field::OrderCount,
+                NumberTest::Gt(1)
+            ))]
+        );
+        assert!(check_rule(&RuleGroup::new(Combinator::Any))
+            .unwrap()
+            .parts
+            .is_empty());
+        assert_eq!(RuleGroup::new(Combinator::All).summary(), "Every customer");
+    }
+
+    #[test]
+    fn depth_and_size_are_limited() {
+        let mut deep = all(vec![Rule::Condition(condition(
+            Field::OrderCount,
+            Operator::Gt,
+            "1",
+        ))]);
+        for _ in 0..=MAX_DEPTH {
+            deep = all(vec![Rule::Group(deep)]);
+        }
+        let problems = check_rule(&deep).unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            format!("Groups may be nested at most {MAX_DEPTH} deep.")
+        );
+
+        let wide = all((0..=MAX_CONDITIONS)
+            .map(|_| Rule::Condition(condition(Field::OrderCount, Operator::Gt, "1")))
+            .collect());
+        assert!(check_rule(&wide).unwrap_err()[0]
+            .message
+            .contains("at most 50 conditions"));
+    }
+
+    #[test]
+    fn the_summary_reads_like_the_rule() {
+        let rule = all(vec![
+            Rule::Condition(condition(Field::TotalSpend, Operator::Gt, "10000")),
+            Rule::Group(RuleGroup {
+                combinator: Combinator::Any,
+                negated: false,
+                rules: vec![
+                    Rule::Condition(condition(Field::OrderCount, Operator::Lt, "3")),
+                    Rule::Condition(condition(
+                        Field::LastOrderAt,
+                        Operator::MoreThanDaysAgo,
+                        "90",
+                    )),
+                ],
+            }),
+        ]);
+        assert_eq!(
+            rule.summary(),
+            "Total spend > 10000 and (Order count < 3 or Last order more than 90 days ago)"
+        );
+    }
+
+    #[test]
+    fn api_values_may_be_numbers_or_lists() {
+        let condition: Condition =
+            serde_json::from_str(r#"{"field": "total_spend", "operator": "gt", "value": 10000}"#)
+                .unwrap();
+        assert_eq!(condition.value, "10000");
+        let tags: Condition = serde_json::from_str(
+            r#"{"field": "tags", "operator": "has_any", "value": ["vip", "new"]}"#,
+        )
+        .unwrap();
+        assert_eq!(tags.value, "vip, new");
+        let rule: RuleGroup = serde_json::from_str(
+            r#"{"combinator": "any", "rules": [{"kind": "group", "combinator": "all", "negated": true, "rules": []}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(&rule.rules[0], Rule::Group(group) if group.negated));
+    }
+}
