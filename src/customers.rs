@@ -26,7 +26,9 @@ const MAX_VISITS: u64 = 10_000_000;
 /// app's `totalSpending`, `visits` and `lastVisited`), to which later orders add.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerInput {
-    pub name: String,
+    /// Absent when the submission has none: a new customer is then called by their address's local part, and an
+    /// existing one keeps their name.
+    pub name: Option<String>,
     pub email: String,
     pub phone: Option<String>,
     pub city: Option<String>,
@@ -56,6 +58,11 @@ fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
     }
 }
 
+/// How a customer without a name is called: the part of the address before the @.
+pub fn name_from_email(email: &str) -> &str {
+    email.split('@').next().unwrap_or(email)
+}
+
 /// Checks one submitted customer, in our field names or the original app's (`totalSpending`, `visits`,
 /// `lastVisited`).
 pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
@@ -66,11 +73,10 @@ pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
         .and_then(text)
         .ok_or_else(|| problem("email", "required"))?;
     let email = normalize_email(&email).map_err(|error| problem("email", error.to_string()))?;
-    let name = match field(record, &["name"]).and_then(text) {
-        Some(name) => clean_name(&name).map_err(|message| problem("name", message))?,
-        // The part of the address before the @ is how people are greeted until a name is known.
-        None => email.split('@').next().unwrap_or(&email).to_owned(),
-    };
+    let name = field(record, &["name"])
+        .and_then(text)
+        .map(|name| clean_name(&name).map_err(|message| problem("name", message)))
+        .transpose()?;
     let phone = field(record, &["phone"])
         .and_then(text)
         .map(|phone| normalize_phone(&phone))
@@ -411,7 +417,7 @@ mod tests {
             "totalSpending": 12500.5, "visits": 7, "lastVisited": "2026-10-01T10:00:00Z"
         }))
         .unwrap();
-        assert_eq!(customer.name, "Ada Lovelace");
+        assert_eq!(customer.name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(customer.email, "ada@example.com");
         assert_eq!(customer.phone.as_deref(), Some("+442079460958"));
         assert_eq!(

@@ -288,11 +288,27 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value, key: &str) -> Reply {
-        let request = axum::http::Request::post(path)
+        self.send_json(axum::http::Method::POST, path, Some(body), key)
+            .await
+    }
+
+    /// An API request with a key, and a JSON body if given.
+    pub async fn send_json(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        key: &str,
+    ) -> Reply {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
             .header("host", HOST)
             .header("authorization", format!("Bearer {key}"))
             .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))
+            .body(axum::body::Body::from(
+                body.map(ToString::to_string).unwrap_or_default(),
+            ))
             .unwrap();
         self.send(request).await
     }

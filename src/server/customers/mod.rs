@@ -10,8 +10,8 @@ use mongodb::{
 
 use crate::{
     customers::{
-        CustomerDetail, CustomerInput, CustomerPage, CustomerRow, CustomerSort, ImportOutcome,
-        COUNT_LIMIT,
+        name_from_email, CustomerDetail, CustomerInput, CustomerPage, CustomerRow, CustomerSort,
+        ImportOutcome, COUNT_LIMIT,
     },
     error::AppError,
     orders::format_cents,
@@ -380,8 +380,15 @@ impl Customers {
 fn import_fields(customer: &CustomerInput, now: DateTime) -> Document {
     let literal = |value: Bson| Bson::Document(doc! { "$literal": value });
     let mut fields = Document::new();
-    for (key, value) in name_fields(&customer.name, &customer.email) {
-        fields.insert(key, literal(value));
+    let given_name = customer.name.as_deref();
+    let name = given_name.unwrap_or_else(|| name_from_email(&customer.email));
+    for (key, value) in name_fields(name, &customer.email) {
+        // Without a name in the submission, a stored customer keeps theirs.
+        let value = match given_name {
+            Some(_) => literal(value),
+            None => doc! { "$ifNull": [format!("${key}"), literal(value)] }.into(),
+        };
+        fields.insert(key, value);
     }
     fields.insert("email", literal(customer.email.clone().into()));
     if let Some(phone) = &customer.phone {

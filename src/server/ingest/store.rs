@@ -12,6 +12,7 @@ use mongodb::{
 
 use super::{batches::BatchOutcome, OrderBatchMessage};
 use crate::{
+    customers::name_from_email,
     orders::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
     server::{
         customers::name_fields,
@@ -278,10 +279,7 @@ async fn resolve_customers(
 
 /// A customer first seen in an order; its name falls back to the email's local part.
 fn new_customer(email: &str, name: Option<&str>) -> Document {
-    let name = name
-        .map(str::to_owned)
-        .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
-    let mut customer = name_fields(&name, email);
+    let mut customer = name_fields(name.unwrap_or_else(|| name_from_email(email)), email);
     customer.extend(doc! {
         "email": email,
         "tags": [],
