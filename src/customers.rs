@@ -462,10 +462,7 @@ mod tests {
             parse_customer(&json!({"email": "a@b.co", "tags": ["vip", "New"]})).unwrap();
         assert_eq!(from_text.tags, ["vip", "new"]);
         assert_eq!(from_list.tags, ["vip", "new"]);
-        assert_eq!(
-            from_text.name, "a",
-            "a missing name falls back to the address"
-        );
+        assert_eq!(from_text.name, None, "a missing name is left to the stored one");
         assert_eq!(from_text.history, None);
     }
 
