@@ -8,9 +8,19 @@ use leptos_router::{
 use crate::{
     components::layout::{AppFrame, AppLayout},
     pages::{
-        api_keys::ApiKeysPage, campaigns::CampaignsPage, customers::CustomersPage,
-        dashboard::DashboardPage, not_found::NotFound, orders::OrdersPage, segments::SegmentsPage,
-        setup::SetupPage, sign_in::SignInPage, users::UsersPage,
+        api_keys::ApiKeysPage,
+        campaigns::CampaignsPage,
+        customer::CustomerPage,
+        customers::CustomersPage,
+        dashboard::DashboardPage,
+        not_found::NotFound,
+        orders::OrdersPage,
+        segment::SegmentPage,
+        segment_editor::{EditSegmentPage, NewSegmentPage},
+        segments::SegmentsPage,
+        setup::SetupPage,
+        sign_in::SignInPage,
+        users::UsersPage,
     },
 };
 
@@ -55,8 +65,12 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("customers") view=CustomersPage/>
+                    <Route path=path!("customers/:id") view=CustomerPage/>
                     <Route path=path!("orders") view=OrdersPage/>
                     <Route path=path!("segments") view=SegmentsPage/>
+                    <Route path=path!("segments/new") view=NewSegmentPage/>
+                    <Route path=path!("segments/:id") view=SegmentPage/>
+                    <Route path=path!("segments/:id/edit") view=EditSegmentPage/>
                     <Route path=path!("campaigns") view=CampaignsPage/>
                     <Route path=path!("admin/users") view=UsersPage/>
                     <Route path=path!("admin/api-keys") view=ApiKeysPage/>

@@ -385,6 +385,19 @@ pub async fn fetch_customer(id: String) -> Result<CustomerDetail, AppError> {
         .await
 }
 
+/// The customer's latest orders, newest first.
+#[server]
+pub async fn recent_customer_orders(
+    id: String,
+) -> Result<crate::pages::orders::OrderPage, AppError> {
+    use crate::server::{
+        auth::guard::require_user, customers::parse_id, ingest::history, state::AppState,
+    };
+    require_user().await?;
+    let filter = history::OrderFilter::for_customer(parse_id(&id, "customer")?);
+    history::page(&expect_context::<AppState>().mongo, filter, None, 1, 25).await
+}
+
 #[server]
 pub async fn set_customer_tags(id: String, tags: String) -> Result<Vec<String>, AppError> {
     use crate::server::{auth::guard::require_user, customers::Customers, state::AppState};
@@ -462,7 +475,10 @@ mod tests {
             parse_customer(&json!({"email": "a@b.co", "tags": ["vip", "New"]})).unwrap();
         assert_eq!(from_text.tags, ["vip", "new"]);
         assert_eq!(from_list.tags, ["vip", "new"]);
-        assert_eq!(from_text.name, None, "a missing name is left to the stored one");
+        assert_eq!(
+            from_text.name, None,
+            "a missing name is left to the stored one"
+        );
         assert_eq!(from_text.history, None);
     }
 

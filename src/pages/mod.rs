@@ -1,9 +1,12 @@
 pub mod api_keys;
 pub mod campaigns;
+pub mod customer;
 pub mod customers;
 pub mod dashboard;
 pub mod not_found;
 pub mod orders;
+pub mod segment;
+pub mod segment_editor;
 pub mod segments;
 pub mod setup;
 pub mod sign_in;

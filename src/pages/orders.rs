@@ -9,6 +9,7 @@ use crate::{
         data_table::DataTable,
         empty_state::EmptyState,
         error_notice::ErrorNotice,
+        file_picker::FilePicker,
         form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
         page_header::PageHeader,
     },
@@ -173,22 +174,9 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
         progress.set(None);
         outcome.set(None);
     };
-    let on_file = move |event: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&event);
-        let Some(file) = input.files().and_then(|files| files.get(0)) else {
-            return;
-        };
-        spawn_local(async move {
-            let text = wasm_bindgen_futures::JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|text| text.as_string());
-            show(
-                text.ok_or_else(|| "The file could not be read.".to_owned())
-                    .and_then(|text| parse_file(&file.name(), &text)),
-            );
-        });
-    };
+    let on_file = Callback::new(move |(name, text): (String, Result<String, String>)| {
+        show(text.and_then(|text| parse_file(&name, &text)))
+    });
     let send = move |_| {
         let Some(Ok(file)) = parsed.get_untracked() else {
             return;
@@ -231,10 +219,9 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
                 "with {\"orders\": [...]}. Rows are checked here before anything is sent."
             </p>
             <div class="mt-4 flex flex-col gap-4 md:flex-row">
-                <label class="block md:w-1/2">
-                    <span class="text-sm font-medium text-slate-700">"Order file (.csv or .json)"</span>
-                    <input type="file" accept=".csv,.json,text/csv,application/json" class="mt-1 block w-full text-sm" on:change=on_file/>
-                </label>
+                <div class="md:w-1/2">
+                    <FilePicker label="Order file (.csv or .json)" accept=".csv,.json,text/csv,application/json" on_loaded=on_file/>
+                </div>
                 <div class="md:w-1/2">
                     <label class="block">
                         <span class="text-sm font-medium text-slate-700">"Or paste JSON"</span>

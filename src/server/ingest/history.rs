@@ -17,7 +17,9 @@ use crate::{
     server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
 };
 
+#[derive(Default)]
 pub struct OrderFilter {
+    customer_id: Option<ObjectId>,
     customer_email_prefix: Option<String>,
     from: Option<DateTime>,
     /// Exclusive: the day after the `to` date.
@@ -51,6 +53,14 @@ fn money(value: Option<String>, field: &str) -> Result<Option<i64>, AppError> {
 }
 
 impl OrderFilter {
+    /// Every order of one customer.
+    pub fn for_customer(customer_id: ObjectId) -> Self {
+        Self {
+            customer_id: Some(customer_id),
+            ..Self::default()
+        }
+    }
+
     pub fn parse(
         customer: Option<String>,
         from: Option<String>,
@@ -59,6 +69,7 @@ impl OrderFilter {
         max: Option<String>,
     ) -> Result<Self, AppError> {
         Ok(Self {
+            customer_id: None,
             customer_email_prefix: customer
                 .map(|c| c.trim().to_lowercase())
                 .filter(|c| !c.is_empty()),
@@ -71,6 +82,9 @@ impl OrderFilter {
 
     async fn to_query(&self, mongo: &Mongo) -> Result<Document, AppError> {
         let mut query = doc! {};
+        if let Some(id) = self.customer_id {
+            query.insert("customer_id", id);
+        }
         if let Some(prefix) = &self.customer_email_prefix {
             let pattern = format!("^{}", regex_literal(prefix));
             let mut customers = mongo
