@@ -1,0 +1,108 @@
+import { expect, test, type Page } from '@playwright/test';
+import { hydrated } from './accounts';
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+/** Customers only this run's segment can match, thanks to a tag of their own. */
+async function seedCustomers(page: Page, tag: string) {
+  const customer = (name: string, spend: number, visits: number, lastDaysAgo: number) => ({
+    name,
+    email: `${name.toLowerCase()}-${tag}@example.com`,
+    tags: [tag],
+    totalSpending: spend,
+    visits,
+    lastVisited: daysAgo(lastDaysAgo),
+  });
+  const reply = await page.request.post('/api/customers', {
+    headers: { Origin: new URL(page.url()).origin },
+    data: {
+      customers: [
+        customer('Avery', 20_000, 2, 10), // big spender with few orders
+        customer('Blake', 15_000, 5, 200), // no order in 90 days
+        customer('Casey', 12_000, 5, 5), // frequent and recent: out
+        customer('Devon', 5_000, 1, 300), // spends too little: out
+        customer('Emery', 30_000, 8, 100), // no order in 90 days
+      ],
+    },
+  });
+  expect(reply.status(), await reply.text()).toBe(200);
+}
+
+test('a nested rule is built with a live audience size, saved, reopened unchanged, and duplicated', async ({ page }) => {
+  const tag = `seg${Date.now()}`;
+  await page.goto('/segments/new');
+  await hydrated(page);
+  await seedCustomers(page, tag);
+
+  await page.getByLabel('Name').fill(`Lapsing big spenders ${tag}`);
+  const conditions = page.locator('[data-condition]');
+  const audience = page.locator('[data-audience-count]');
+
+  // Total spend > 10000
+  await conditions.nth(0).getByLabel('Value').fill('10000');
+  // AND tags has any <tag>
+  await page.locator('[data-group][data-depth="0"]').getByRole('button', { name: 'Add condition' }).last().click();
+  await conditions.nth(1).getByLabel('Field').selectOption('tags');
+  await conditions.nth(1).getByLabel('Value').fill(tag);
+  await expect(audience).toHaveAttribute('data-audience-count', '4'); // all but Devon
+  // AND (order count < 3 OR last order more than 90 days ago)
+  await page.getByRole('button', { name: 'Add group' }).last().click();
+  const group = page.locator('[data-group][data-depth="1"]');
+  await group.getByLabel('Combine').selectOption('any');
+  await conditions.nth(2).getByLabel('Operator').selectOption('lt');
+  await conditions.nth(2).getByLabel('Value').fill('3');
+  await group.getByRole('button', { name: 'Add condition' }).click();
+  await conditions.nth(3).getByLabel('Field').selectOption('last_order_at');
+  await conditions.nth(3).getByLabel('Operator').selectOption('more_than_days_ago');
+  await conditions.nth(3).getByLabel('Value').fill('90');
+  await expect(page.locator('[data-rule-summary]')).toHaveText(
+    `Total spend > 10000 and Tags has any of ${tag} and (Order count < 3 or Last order more than 90 days ago)`,
+  );
+  await expect(audience).toHaveAttribute('data-audience-count', '3');
+  await expect(page.locator('[data-audience-sample] li')).toHaveCount(3);
+
+  // Editing a value recounts: only Avery (20000) and Emery (30000) spend more than 16000.
+  await conditions.nth(0).getByLabel('Value').fill('16000');
+  await expect(audience).toHaveAttribute('data-audience-count', '2');
+  // A value that is not a number is marked beside its condition and not counted.
+  await conditions.nth(0).getByLabel('Value').fill('lots');
+  await expect(conditions.nth(0).locator('[data-condition-problem]')).toHaveText('Total spend: enter an amount such as 100 or 49.90.');
+  await conditions.nth(0).getByLabel('Value').fill('10000');
+  await expect(audience).toHaveAttribute('data-audience-count', '3');
+  await expect(page.locator('aside[data-counting]')).toHaveAttribute('data-counting', 'false');
+
+  await page.getByRole('button', { name: 'Save segment' }).click();
+  await expect(page).toHaveURL(/\/segments\/[0-9a-f]{24}$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Lapsing big spenders ${tag}`);
+  await expect(page.locator('[data-segment-size]')).toHaveText('3');
+
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await expect(page).toHaveURL(/\/edit$/);
+  await expect(page.getByLabel('Name')).toHaveValue(`Lapsing big spenders ${tag}`);
+  await expect(conditions).toHaveCount(4);
+  await expect(conditions.nth(0).getByLabel('Value')).toHaveValue('10000');
+  await expect(page.locator('[data-group][data-depth="1"]').getByLabel('Combine')).toHaveValue('any');
+  await expect(conditions.nth(3).getByLabel('Operator')).toHaveValue('more_than_days_ago');
+  await expect(conditions.nth(3).getByLabel('Value')).toHaveValue('90');
+  await expect(audience).toHaveAttribute('data-audience-count', '3');
+
+  await page.goBack();
+  await expect(page.locator('[data-segment-size]')).toHaveText('3');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Duplicate' }).click();
+  await expect(page).toHaveURL(/\/edit$/);
+  await expect(page.getByLabel('Name')).toHaveValue(`Copy of Lapsing big spenders ${tag}`);
+
+  await page.goto('/segments');
+  await expect(page.getByRole('table', { name: 'Segments' })).toContainText(`Copy of Lapsing big spenders ${tag}`);
+});
+
+test('a segment without a name is refused beside the name field', async ({ page }) => {
+  await page.goto('/segments/new');
+  await hydrated(page);
+  await page.locator('[data-condition]').first().getByLabel('Value').fill('5');
+  await page.getByRole('button', { name: 'Save segment' }).click();
+  await expect(page.locator('#name-error')).toHaveText('Give the segment a name.');
+  await expect(page).toHaveURL(/\/segments\/new$/);
+});
