@@ -103,6 +103,7 @@ async fn pages_render_on_the_server_and_unknown_paths_get_the_404_page() {
         ("/customers", "Customers"),
         ("/orders", "Orders"),
         ("/segments", "Segments"),
+        ("/segments/new", "New segment"),
         ("/campaigns", "Campaigns"),
         ("/admin/users", "Users"),
         ("/admin/api-keys", "API keys"),

@@ -1,0 +1,21 @@
+# Shared by the benchmark scripts: starts a release build of Realm on a fresh database and queue prefix, on port
+# 3200, and stops it when the script exits.
+# shellcheck shell=bash
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$REPO_ROOT"
+
+start_release_realm() {
+  ensure_rabbitmq
+  ensure_mongodb
+  cargo leptos build --release >/dev/null
+  export REALM_MONGODB_DB="realm_bench_$(date +%s)"
+  export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
+  export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
+  export RUST_LOG="${RUST_LOG:-warn}"
+  target/release/realm &
+  REALM_PID=$!
+  trap 'kill $REALM_PID 2>/dev/null; wait $REALM_PID 2>/dev/null' EXIT
+  for _ in $(seq 100); do curl -fs http://127.0.0.1:3200/readyz >/dev/null && break; sleep 0.2; done
+  curl -fs http://127.0.0.1:3200/readyz >/dev/null || fail "Realm did not become ready"
+  export BENCH_BASE_URL=http://127.0.0.1:3200
+}
