@@ -9,6 +9,8 @@ use crate::{
     components::layout::{AppFrame, AppLayout},
     pages::{
         api_keys::ApiKeysPage,
+        campaign::CampaignPage,
+        campaign_editor::{EditCampaignPage, NewCampaignPage},
         campaigns::CampaignsPage,
         customer::CustomerPage,
         customers::CustomersPage,
@@ -72,6 +74,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/:id") view=SegmentPage/>
                     <Route path=path!("segments/:id/edit") view=EditSegmentPage/>
                     <Route path=path!("campaigns") view=CampaignsPage/>
+                    <Route path=path!("campaigns/new") view=NewCampaignPage/>
+                    <Route path=path!("campaigns/:id") view=CampaignPage/>
+                    <Route path=path!("campaigns/:id/edit") view=EditCampaignPage/>
                     <Route path=path!("admin/users") view=UsersPage/>
                     <Route path=path!("admin/api-keys") view=ApiKeysPage/>
                 </ParentRoute>

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod campaigns;
 pub mod components;
 pub mod customers;
 pub mod error;

@@ -1,4 +1,6 @@
 pub mod api_keys;
+pub mod campaign;
+pub mod campaign_editor;
 pub mod campaigns;
 pub mod customer;
 pub mod customers;

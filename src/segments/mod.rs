@@ -113,6 +113,16 @@ pub async fn preview_segment(rule: RuleGroup) -> Result<AudiencePreview, AppErro
         .await
 }
 
+/// A saved segment's audience now: its size and a few members (the campaign editor previews messages for them).
+#[server]
+pub async fn segment_audience(id: String) -> Result<AudiencePreview, AppError> {
+    use crate::server::{auth::guard::require_user, segments::Segments, state::AppState};
+    require_user().await?;
+    let segments = Segments::new(&expect_context::<AppState>().mongo);
+    let rule = segments.detail(&id).await?.rule;
+    segments.preview(&rule, 3).await
+}
+
 #[server]
 pub async fn list_segments() -> Result<Vec<SegmentSummary>, AppError> {
     use crate::server::{auth::guard::require_user, segments::Segments, state::AppState};

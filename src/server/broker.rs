@@ -27,6 +27,9 @@ pub struct Topology {
     /// being redelivered forever.
     pub dead_letter_exchange: String,
     pub dead_letter_queue: String,
+    /// Campaign delivery jobs, each a slice of one campaign's recipients.
+    pub deliveries_queue: String,
+    pub deliveries_dead_letter_queue: String,
 }
 
 impl Topology {
@@ -35,6 +38,8 @@ impl Topology {
             orders_queue: format!("{prefix}orders_queue"),
             dead_letter_exchange: format!("{prefix}realm.dead_letter"),
             dead_letter_queue: format!("{prefix}orders_queue.dead_letter"),
+            deliveries_queue: format!("{prefix}campaign_deliveries"),
+            deliveries_dead_letter_queue: format!("{prefix}campaign_deliveries.dead_letter"),
         }
     }
 
@@ -76,6 +81,29 @@ impl Topology {
         channel
             .queue_declare(
                 self.orders_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                orders_arguments.clone(),
+            )
+            .await?;
+        channel
+            .queue_declare(
+                self.deliveries_dead_letter_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_bind(
+                self.deliveries_dead_letter_queue.as_str().into(),
+                self.dead_letter_exchange.as_str().into(),
+                self.deliveries_queue.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(
+                self.deliveries_queue.as_str().into(),
                 QueueDeclareOptions::durable(),
                 orders_arguments,
             )

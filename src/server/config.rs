@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use super::campaigns::vendor::SimulatedVendorSettings;
+
 pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017";
 pub const DEFAULT_MONGODB_DATABASE: &str = "realm";
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -17,6 +19,8 @@ pub struct Config {
     /// The address people use to reach Realm (scheme and host, e.g. `https://crm.example.com`), when a proxy sits
     /// in front of it. An `https` address makes session cookies `Secure`; it is also accepted as a request Origin.
     pub public_origin: Option<String>,
+    /// The built-in simulated messaging vendor campaigns are delivered through.
+    pub vendor: SimulatedVendorSettings,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -39,6 +43,23 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
+        let number = |name: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            {
+                None => Ok(default),
+                Some(text) => text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or(ConfigError {
+                        variable: name,
+                        reason: format!("expected a whole number from 0 to {max}, got {text:?}"),
+                    }),
+            }
+        };
+        let site = lookup("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
         let config = Config {
             mongodb_uri: value("REALM_MONGODB_URI", DEFAULT_MONGODB_URI),
             mongodb_database: value("REALM_MONGODB_DB", DEFAULT_MONGODB_DATABASE),
@@ -50,6 +71,22 @@ impl Config {
             public_origin: lookup("REALM_PUBLIC_URL")
                 .map(|url| url.trim().trim_end_matches('/').to_owned())
                 .filter(|url| !url.is_empty()),
+            vendor: SimulatedVendorSettings {
+                latency_ms: number("REALM_VENDOR_LATENCY_MS", 40, 60_000)?,
+                failure_percent: number("REALM_VENDOR_FAILURE_PERCENT", 10, 100)? as u32,
+                open_percent: number("REALM_VENDOR_OPEN_PERCENT", 40, 100)? as u32,
+                click_percent: number("REALM_VENDOR_CLICK_PERCENT", 25, 100)? as u32,
+                receipts_url: value(
+                    "REALM_RECEIPTS_URL",
+                    &format!(
+                        "http://{}/api/receipts",
+                        site.replace("0.0.0.0", "127.0.0.1")
+                    ),
+                ),
+                receipts_token: lookup("REALM_RECEIPTS_TOKEN")
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(random_token),
+            },
         };
         config.validate()?;
         Ok(config)
@@ -116,6 +153,15 @@ impl Config {
             .as_deref()
             .is_some_and(|origin| origin.starts_with("https://"))
     }
+}
+
+/// A secret for one run of the app, when none is configured: the in-process vendor and the receipts endpoint
+/// share it.
+fn random_token() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0_u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The URI with its password replaced by `***`, for logs and `/readyz`.

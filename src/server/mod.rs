@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod broker;
+pub mod campaigns;
 pub mod config;
 pub mod customers;
 pub mod health;
@@ -73,6 +74,13 @@ impl Services {
             &config.amqp_url,
             Topology::with_prefix(&config.amqp_queue_prefix),
         );
+
+        let vendor: std::sync::Arc<dyn campaigns::vendor::Vendor> =
+            std::sync::Arc::new(campaigns::vendor::SimulatedVendor::start(
+                &mongo,
+                config.vendor.clone(),
+                shutdown.clone(),
+            ));
         let tasks = vec![
             tokio::spawn(prepare_database(
                 mongo.clone(),
@@ -82,6 +90,8 @@ impl Services {
             broker.clone().spawn_supervisor(shutdown.clone()),
             ingest::consumer::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
             segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
+            campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
+            campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
         ];
         Ok(Self {
             mongo,
@@ -99,6 +109,7 @@ impl Services {
             accounts: Accounts::new(&self.mongo),
             public_origin: config.public_origin.as_deref().map(Into::into),
             secure_cookies: config.secure_cookies(),
+            receipts_token: config.vendor.receipts_token.clone(),
         }
     }
 
@@ -145,6 +156,10 @@ pub fn router(state: AppState) -> Router {
             .route(
                 "/api/customers",
                 axum::routing::post(customers::api::post).get(customers::api::list),
+            )
+            .route(
+                "/api/receipts",
+                axum::routing::post(campaigns::receipts::post),
             ),
         crate::orders::MAX_BATCH_BODY_BYTES,
     );
@@ -169,6 +184,29 @@ pub fn router(state: AppState) -> Router {
                 get(segments::api::get)
                     .put(segments::api::update)
                     .delete(segments::api::delete),
+            )
+            .route(
+                "/api/campaigns",
+                get(campaigns::api::list).post(campaigns::api::create),
+            )
+            .route(
+                "/api/campaigns/segment/{segment_id}",
+                get(campaigns::api::for_segment),
+            )
+            .route(
+                "/api/campaigns/send/{id}",
+                axum::routing::post(campaigns::api::send),
+            )
+            .route("/api/campaigns/statistics/{id}", get(campaigns::api::stats))
+            .route(
+                "/api/campaigns/{id}",
+                get(campaigns::api::get).put(campaigns::api::update),
+            )
+            .route("/api/campaigns/{id}/stats", get(campaigns::api::stats))
+            .route("/api/campaigns/{id}/log", get(campaigns::api::log))
+            .route(
+                "/api/campaigns/{id}/{action}",
+                axum::routing::post(campaigns::api::act),
             )
             .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),

@@ -16,6 +16,10 @@ pub mod collections {
     /// One size per segment and day, kept by the snapshot task.
     pub const SEGMENT_SIZES: &str = "segment_sizes";
     pub const CAMPAIGNS: &str = "campaigns";
+    /// One per campaign recipient: the rendered message, its delivery outcome and receipts.
+    pub const COMMUNICATIONS: &str = "communications";
+    /// The simulated vendor's own record of the messages it accepted.
+    pub const VENDOR_MESSAGES: &str = "vendor_messages";
     pub const ORDER_BATCHES: &str = "order_batches";
     pub const USERS: &str = "users";
     pub const SETUP: &str = "setup";
@@ -184,6 +188,30 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (
             collections::CAMPAIGNS,
             index(doc! { "segment_id": 1, "status": 1 }, "segment_id_status"),
+        ),
+        // The scheduler's search for due campaigns.
+        (
+            collections::CAMPAIGNS,
+            index(
+                doc! { "status": 1, "scheduled_for": 1 },
+                "status_scheduled_for",
+            ),
+        ),
+        // One message per campaign and customer, however often a launch is retried.
+        (
+            collections::COMMUNICATIONS,
+            unique(
+                doc! { "campaign_id": 1, "customer_id": 1 },
+                "campaign_customer_unique",
+            ),
+        ),
+        (
+            collections::COMMUNICATIONS,
+            index(doc! { "campaign_id": 1, "status": 1 }, "campaign_status"),
+        ),
+        (
+            collections::COMMUNICATIONS,
+            index(doc! { "claim": 1 }, "claim"),
         ),
         (
             collections::USERS,

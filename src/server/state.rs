@@ -17,4 +17,6 @@ pub struct AppState {
     /// `REALM_PUBLIC_URL`, when set.
     pub public_origin: Option<Arc<str>>,
     pub secure_cookies: bool,
+    /// The secret the vendor presents with receipts (`x-realm-receipts-token`).
+    pub receipts_token: String,
 }

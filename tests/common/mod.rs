@@ -29,6 +29,12 @@ pub fn isolated_config() -> Config {
         amqp_url: amqp_url(),
         amqp_queue_prefix: format!("{}.", unique("test")),
         public_origin: None,
+        vendor: realm::server::campaigns::vendor::SimulatedVendorSettings {
+            latency_ms: 5,
+            ..Config::from_lookup(|_| None)
+                .expect("default configuration")
+                .vendor
+        },
     }
 }
 
@@ -140,13 +146,28 @@ impl TestApp {
         Self::start_with(isolated_config()).await
     }
 
-    pub async fn start_with(config: Config) -> Self {
+    /// Also serves HTTP on a port of its own, where the simulated vendor posts its receipts.
+    pub async fn start_with(mut config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("test listener");
+        let address = listener.local_addr().expect("test listener address");
+        config.vendor.receipts_url = format!("http://{address}/api/receipts");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let services = realm::server::Services::start(&config, &shutdown)
             .await
             .expect("services start");
         let state = services.state(leptos_options(), &config);
         let router = realm::server::router(state.clone());
+        let served = router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let stop_serving = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, served)
+                .with_graceful_shutdown(stop_serving.cancelled_owned())
+                .await;
+        });
         Self {
             config,
             state,

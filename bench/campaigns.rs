@@ -1,0 +1,112 @@
+//! Campaign delivery: a campaign to BENCH_AUDIENCE customers (default 100,000) through a running Realm whose
+//! simulated vendor answers at once (`REALM_VENDOR_LATENCY_MS=0`, set by `bench/campaigns.sh`). Measures the time
+//! from "send now" to the first message sent, and recipients per second from the first message to completion.
+
+#[path = "common.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{fill_to, setting};
+use mongodb::bson::doc;
+use realm::server::mongo::{collections, Mongo};
+use serde_json::{json, Value};
+
+#[tokio::main]
+async fn main() {
+    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
+    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
+    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
+    let audience: usize = setting("BENCH_AUDIENCE", 100_000);
+
+    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
+    mongo.ensure_indexes().await.expect("indexes");
+    let accounts = realm::server::auth::Accounts::new(&mongo);
+    let owner = accounts
+        .users
+        .create_owner("Bench", "bench@example.com", "benchmark password")
+        .await
+        .expect("owner");
+    let (_, key) = accounts
+        .api_keys
+        .create("benchmark", owner.id)
+        .await
+        .expect("key");
+    fill_to(&mongo, audience).await;
+
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base_url}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let rule = json!({ "combinator": "all", "rules": [] });
+    let segment: Value = post("/api/segments", json!({ "name": "Everyone", "rule": rule }))
+        .await
+        .expect("segment")
+        .json()
+        .await
+        .expect("json");
+    let segment_id = segment["id"].as_str().expect("segment id").to_owned();
+    let campaign: Value = post(
+        "/api/campaigns",
+        json!({ "name": "Bench", "segment_id": segment_id, "channel": "email", "subject": "Hi {{first_name}}",
+                "message": "Dear {{name}}, you spent {{total_spend}}.", "rate_per_second": 10_000 }),
+    )
+    .await
+    .expect("campaign")
+    .json()
+    .await
+    .expect("json");
+    let id = campaign["id"].as_str().expect("campaign id").to_owned();
+
+    let communications = mongo.collection(collections::COMMUNICATIONS);
+    let started = Instant::now();
+    let reply = post(&format!("/api/campaigns/{id}/send-now"), json!({}))
+        .await
+        .expect("send now");
+    assert!(reply.status().is_success(), "{:?}", reply.text().await);
+    let mut first_sent = None;
+    loop {
+        if first_sent.is_none()
+            && communications
+                .count_documents(doc! { "status": "sent" })
+                .limit(1)
+                .await
+                .expect("count")
+                > 0
+        {
+            first_sent = Some(started.elapsed());
+        }
+        let stats: Value = client
+            .get(format!("{base_url}/api/campaigns/{id}/stats"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        if stats["status"] == "completed" {
+            let done = started.elapsed();
+            let first = first_sent.unwrap_or(done);
+            let processed =
+                stats["sent"].as_u64().unwrap_or(0) + stats["failed"].as_u64().unwrap_or(0);
+            println!("| audience | send now → first message sent | first message → completed | recipients/s | sent | failed |");
+            println!("|---:|---:|---:|---:|---:|---:|");
+            println!(
+                "| {} | {:.2} s | {:.1} s | {:.0} | {} | {} |",
+                stats["audience"],
+                first.as_secs_f64(),
+                (done - first).as_secs_f64(),
+                processed as f64 / (done - first).as_secs_f64().max(0.001),
+                stats["sent"],
+                stats["failed"],
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

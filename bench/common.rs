@@ -1,0 +1,98 @@
+//! Shared by the benchmarks: settings from the environment, percentiles, and generated customers stored the way
+//! the app stores them.
+
+// Each benchmark uses a part of this module.
+#![allow(dead_code)]
+
+use std::{env, time::Duration, time::Instant};
+
+use futures::{stream, StreamExt};
+use mongodb::bson::{doc, DateTime, Document};
+use realm::server::{
+    customers::{name_fields, text_key},
+    mongo::{collections, Mongo},
+};
+
+const CITIES: [&str; 8] = [
+    "Berlin", "Paris", "Rome", "Madrid", "Oslo", "Lisbon", "Vienna", "Prague",
+];
+const DAY_MS: i64 = 86_400_000;
+
+pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Customer `n` as the app stores it: spread spend, order counts, dates, cities and tags.
+pub fn customer(n: usize, now_ms: i64) -> Document {
+    let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let orders = (hash % 12) as i64;
+    let email = format!("bench{n}@example.com");
+    let name = format!("Customer{} Bench{}", n % 1_000, n);
+    let city = CITIES[(hash >> 8) as usize % CITIES.len()];
+    let tags: Vec<&str> = match (hash >> 16) % 10 {
+        0 => vec!["vip"],
+        1 => vec!["vip", "newsletter"],
+        2 => vec!["blocked"],
+        3 | 4 => vec!["newsletter"],
+        _ => vec![],
+    };
+    let mut document = name_fields(&name, &email);
+    document.extend(doc! {
+        "email": email,
+        "city": city,
+        "city_key": text_key(city),
+        "tags": tags,
+        "created_at": DateTime::from_millis(now_ms - ((hash >> 24) % 700) as i64 * DAY_MS),
+        "total_spend_cents": if orders == 0 { 0 } else { ((hash >> 32) % 500_000) as i64 },
+        "order_count": orders,
+    });
+    if orders > 0 {
+        document.insert(
+            "last_order_at",
+            DateTime::from_millis(now_ms - ((hash >> 40) % 365) as i64 * DAY_MS),
+        );
+        document.insert(
+            "first_order_at",
+            DateTime::from_millis(now_ms - ((hash >> 40) % 365 + 200) as i64 * DAY_MS),
+        );
+    }
+    document
+}
+
+/// Adds generated customers until the collection holds `target`.
+pub async fn fill_to(mongo: &Mongo, target: usize) {
+    let customers = mongo.collection(collections::CUSTOMERS);
+    let have = customers.count_documents(doc! {}).await.expect("count") as usize;
+    let now_ms = DateTime::now().timestamp_millis();
+    let started = Instant::now();
+    stream::iter((have..target).step_by(5_000))
+        .for_each_concurrent(2, |from| {
+            let customers = customers.clone();
+            async move {
+                let documents: Vec<Document> = (from..(from + 5_000).min(target))
+                    .map(|n| customer(n, now_ms))
+                    .collect();
+                customers
+                    .insert_many(documents)
+                    .ordered(false)
+                    .await
+                    .expect("insert customers");
+            }
+        })
+        .await;
+    eprintln!(
+        "filled to {target} customers in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,59 @@
+import { expect, test } from '@playwright/test';
+import { hydrated } from './accounts';
+
+test('a personalised campaign is previewed, sent now, followed live to completed, and its numbers add up', async ({ page }) => {
+  const tag = `camp${Date.now()}`;
+  await page.goto('/campaigns/new');
+  await hydrated(page);
+  const origin = new URL(page.url()).origin;
+
+  const customers = ['Avery Stone', 'Blake Moss', 'Casey Reed'].map((name, i) => ({
+    name,
+    email: `${name.split(' ')[0].toLowerCase()}-${tag}@example.com`,
+    city: i === 2 ? undefined : 'Lyon',
+    tags: [tag],
+    visits: 1,
+    totalSpending: 20 + i,
+  }));
+  const seeded = await page.request.post('/api/customers', { headers: { Origin: origin }, data: { customers } });
+  expect(seeded.status(), await seeded.text()).toBe(200);
+  const segment = await page.request.post('/api/segments', {
+    headers: { Origin: origin },
+    data: { name: `Campaign audience ${tag}`, rule: { combinator: 'all', rules: [{ kind: 'condition', field: 'tags', operator: 'has_any', value: tag }] } },
+  });
+  expect(segment.status(), await segment.text()).toBe(201);
+  const segmentId = (await segment.json()).id;
+
+  await page.reload();
+  await hydrated(page);
+  await page.getByLabel('Campaign name').fill(`Welcome ${tag}`);
+  await page.getByLabel('Segment', { exact: true }).selectOption(segmentId);
+  await expect(page.locator('[data-segment-live-size]')).toHaveText('3 customers in this segment now.');
+
+  const message = page.getByLabel('Message', { exact: true });
+  await message.fill('Hi {{nickname}}');
+  await expect(page.locator('#message-error')).toContainText('Unknown token “{{nickname}}”');
+  await message.fill('Hi {{first_name}} from {{city|your town}}!');
+  await expect(page.locator('#message-error')).toHaveText('');
+  const previews = page.locator('[data-message-preview]');
+  await expect(previews).toHaveCount(3);
+  await expect(previews.filter({ hasText: 'Hi Casey from your town!' })).toHaveCount(1);
+  await expect(previews.filter({ hasText: 'Hi Avery from Lyon!' })).toHaveCount(1);
+
+  await page.getByLabel('Send now').check();
+  await page.getByRole('button', { name: 'Save and send now' }).click();
+  await expect(page).toHaveURL(/\/campaigns\/[0-9a-f]{24}$/);
+  await hydrated(page);
+  // No reload: the page polls while the campaign is scheduled or sending.
+  await expect(page.locator('[data-campaign-status]')).toHaveText('completed', { timeout: 30_000 });
+  await expect(page.locator('[data-stat="Audience"]')).toHaveText('3');
+  const sent = Number(await page.locator('[data-stat="Sent"]').textContent());
+  const failed = Number(await page.locator('[data-stat="Failed"]').textContent());
+  expect(sent + failed).toBe(3);
+  const recipients = page.getByRole('table', { name: 'Recipients' });
+  await expect(recipients.locator('tbody tr')).toHaveCount(3);
+  await expect(recipients).toContainText('Hi Blake from Lyon!');
+
+  await page.goto('/campaigns');
+  await expect(page.locator(`tr[data-campaign="Welcome ${tag}"] [data-campaign-status]`)).toHaveText('completed');
+});

@@ -1,0 +1,332 @@
+//! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each job's
+//! recipients atomically (a recipient is claimed once), sends through the vendor at the campaign's rate, retries
+//! transient failures with backoff, records each outcome, and acknowledges the job after recording. Paused or
+//! cancelled campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use backon::{ExponentialBuilder, Retryable};
+use futures::{StreamExt, TryStreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use lapin::{
+    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    types::FieldTable,
+};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    communication,
+    scheduler::{DeliveryJob, SCHEDULER},
+    vendor::{OutgoingMessage, Vendor, VendorError},
+    Campaigns,
+};
+use crate::{
+    campaigns::{CampaignAction, CampaignStatus, Channel},
+    error::AppError,
+    server::{broker::Broker, customers::number, mongo::collections, mongo::Mongo},
+};
+
+const PREFETCH: u16 = 8;
+const CONCURRENT_JOBS: usize = 8;
+/// Attempts per recipient for failures the vendor calls transient.
+const MAX_ATTEMPTS: usize = 4;
+
+/// One rate limiter per campaign, shared by every worker of this process.
+#[derive(Clone, Default)]
+struct Limiters(Arc<Mutex<HashMap<ObjectId, (u32, Arc<DefaultDirectRateLimiter>)>>>);
+
+impl Limiters {
+    fn for_campaign(&self, campaign: ObjectId, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
+        let mut limiters = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rate = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let entry = limiters.entry(campaign).or_insert_with(|| {
+            (
+                per_second,
+                Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            )
+        });
+        if entry.0 != per_second {
+            *entry = (
+                per_second,
+                Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            );
+        }
+        entry.1.clone()
+    }
+}
+
+pub fn spawn(
+    mongo: Mongo,
+    broker: Broker,
+    vendor: Arc<dyn Vendor>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let limiters = Limiters::default();
+        while !shutdown.is_cancelled() {
+            let Some(channel) = broker.open_channel().await else {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                    () = shutdown.cancelled() => break,
+                }
+            };
+            let queue = broker.topology().deliveries_queue.clone();
+            let consumer = async {
+                channel
+                    .basic_qos(PREFETCH, BasicQosOptions::default())
+                    .await?;
+                channel
+                    .basic_consume(
+                        queue.as_str().into(),
+                        "realm-deliveries".into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+            };
+            let deliveries = match consumer.await {
+                Ok(deliveries) => deliveries,
+                Err(error) => {
+                    tracing::warn!("cannot consume {queue}: {error}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            deliveries
+                .take_until(shutdown.cancelled())
+                .take_while(|delivery| std::future::ready(delivery.is_ok()))
+                .filter_map(|delivery| std::future::ready(delivery.ok()))
+                .for_each_concurrent(CONCURRENT_JOBS, |delivery| {
+                    let (mongo, vendor, limiters, shutdown) =
+                        (&mongo, vendor.clone(), limiters.clone(), &shutdown);
+                    async move {
+                        let job: Result<DeliveryJob, _> = serde_json::from_slice(&delivery.data);
+                        let outcome = match job {
+                            Ok(job) => {
+                                run_job(mongo, vendor.as_ref(), &limiters, &job, shutdown).await
+                            }
+                            // Not a job of ours: nothing to deliver, and redelivering it would not change that.
+                            Err(error) => {
+                                tracing::warn!(
+                                    "dropping a message that is not a delivery job: {error}"
+                                );
+                                Ok(())
+                            }
+                        };
+                        let settled = match outcome {
+                            Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+                            Err(error) => {
+                                tracing::warn!("delivery job not finished, requeued: {error}");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                delivery
+                                    .nack(BasicNackOptions {
+                                        requeue: true,
+                                        ..BasicNackOptions::default()
+                                    })
+                                    .await
+                            }
+                        };
+                        if let Err(error) = settled {
+                            tracing::warn!("settling a delivery job failed: {error}");
+                        }
+                    }
+                })
+                .await;
+            let _ = channel.close(200, "delivery workers stopping".into()).await;
+        }
+    })
+}
+
+/// The campaign's status and rate, read again at most every half second while a job runs.
+struct CampaignWatch {
+    id: ObjectId,
+    status: CampaignStatus,
+    rate: u32,
+    read_at: tokio::time::Instant,
+}
+
+impl CampaignWatch {
+    async fn read(mongo: &Mongo, id: ObjectId) -> Result<Self, AppError> {
+        let campaign = mongo
+            .collection(collections::CAMPAIGNS)
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "status": 1, "rate_per_second": 1 })
+            .await?
+            .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
+        Ok(Self {
+            id,
+            status: CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
+                .unwrap_or(CampaignStatus::Failed),
+            rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
+            read_at: tokio::time::Instant::now(),
+        })
+    }
+
+    async fn sending(&mut self, mongo: &Mongo) -> Result<bool, AppError> {
+        if self.read_at.elapsed() > Duration::from_millis(500) {
+            *self = Self::read(mongo, self.id).await?;
+        }
+        Ok(self.status == CampaignStatus::Sending)
+    }
+}
+
+async fn run_job(
+    mongo: &Mongo,
+    vendor: &dyn Vendor,
+    limiters: &Limiters,
+    job: &DeliveryJob,
+    shutdown: &CancellationToken,
+) -> Result<(), AppError> {
+    let campaign = ObjectId::parse_str(&job.campaign_id)
+        .map_err(|_| AppError::NotFound("bad campaign id".to_owned()))?;
+    let mut watch = CampaignWatch::read(mongo, campaign).await?;
+    if watch.status != CampaignStatus::Sending {
+        return Ok(());
+    }
+    let ids: Vec<ObjectId> = job
+        .communication_ids
+        .iter()
+        .filter_map(|id| ObjectId::parse_str(id).ok())
+        .collect();
+    let communications = mongo.collection(collections::COMMUNICATIONS);
+    // Claim: only recipients still pending, marked with this job's token, so no other worker sends to them.
+    let claim = ObjectId::new();
+    communications
+        .update_many(
+            doc! { "_id": { "$in": &ids }, "status": communication::PENDING },
+            doc! { "$set": { "status": communication::SENDING, "claim": claim, "claimed_at": DateTime::now() } },
+        )
+        .await?;
+    let claimed: Vec<Document> = communications
+        .find(doc! { "claim": claim })
+        .await?
+        .try_collect()
+        .await?;
+    let limiter = limiters.for_campaign(campaign, watch.rate);
+    let channel = match mongo
+        .collection(collections::CAMPAIGNS)
+        .find_one(doc! { "_id": campaign })
+        .projection(doc! { "channel": 1 })
+        .await?
+        .and_then(|c| c.get_str("channel").ok().map(str::to_owned))
+        .as_deref()
+    {
+        Some("sms") => Channel::Sms,
+        _ => Channel::Email,
+    };
+
+    // Outcomes are written a few at a time, so that progress shows while a slow (rate-limited) job runs.
+    let mut outcomes = Vec::new();
+    let mut written_at = tokio::time::Instant::now();
+    let mut unsent = Vec::new();
+    for recipient in &claimed {
+        let Ok(id) = recipient.get_object_id("_id") else {
+            continue;
+        };
+        if shutdown.is_cancelled() || !watch.sending(mongo).await? {
+            unsent.push(id);
+            continue;
+        }
+        limiter.until_ready().await;
+        let message = OutgoingMessage {
+            idempotency_key: id.to_hex(),
+            channel,
+            to: recipient.get_str("to").unwrap_or_default().to_owned(),
+            subject: recipient.get_str("subject").ok().map(str::to_owned),
+            body: recipient.get_str("message").unwrap_or_default().to_owned(),
+        };
+        let mut attempts = 0_i64;
+        let result = (|| {
+            attempts += 1;
+            vendor.send(&message)
+        })
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_times(MAX_ATTEMPTS - 1),
+        )
+        .when(|error| matches!(error, VendorError::Transient(_)))
+        .await;
+        let set = match result {
+            Ok(vendor_id) => {
+                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
+            }
+            Err(error) => {
+                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
+            }
+        };
+        outcomes.push(doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } });
+        if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
+            record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+            written_at = tokio::time::Instant::now();
+        }
+    }
+    record_outcomes(mongo, campaign, outcomes).await?;
+    if !unsent.is_empty() {
+        // Paused, cancelled or stopping: these go back to waiting (a cancel then marks them cancelled).
+        communications
+            .update_many(
+                doc! { "_id": { "$in": unsent }, "claim": claim },
+                doc! { "$set": { "status": communication::PENDING }, "$unset": { "claim": "" } },
+            )
+            .await?;
+    }
+    complete_if_done(mongo, campaign).await
+}
+
+async fn record_outcomes(
+    mongo: &Mongo,
+    campaign: ObjectId,
+    outcomes: Vec<Document>,
+) -> Result<(), AppError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let count = outcomes.len() as i64;
+    mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": outcomes, "ordered": false },
+        )
+        .await?;
+    mongo
+        .collection(collections::CAMPAIGNS)
+        .update_one(
+            doc! { "_id": campaign },
+            doc! { "$inc": { "processed": count } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Completes a sending campaign once every recipient has an outcome.
+pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), AppError> {
+    let open = mongo
+        .collection(collections::COMMUNICATIONS)
+        .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [communication::PENDING, communication::SENDING] } })
+        .limit(1)
+        .await?;
+    if open == 0 {
+        Campaigns::new(mongo)
+            .transition(
+                campaign,
+                CampaignStatus::Sending,
+                CampaignAction::Complete,
+                SCHEDULER,
+                None,
+                doc! { "completed_at": DateTime::now() },
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `POST /api/receipts`: the vendor's reports of deliveries, opens and clicks. Each request is applied in one
+//! database command. Applying a receipt sets its event's time only where none is set yet, so a receipt sent twice
+//! counts once.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use serde::{Deserialize, Serialize};
+
+use super::vendor::{Receipt, ReceiptEvent};
+use crate::{
+    error::AppError,
+    server::{customers::number, mongo::collections, state::AppState},
+};
+
+const MAX_RECEIPTS_PER_REQUEST: usize = 10_000;
+
+#[derive(Deserialize)]
+pub struct ReceiptBatch {
+    receipts: Vec<Receipt>,
+}
+
+#[derive(Serialize)]
+pub struct Applied {
+    received: usize,
+    /// Receipts that changed a message; repeats and receipts for unknown messages change nothing.
+    applied: u64,
+}
+
+fn event_field(event: ReceiptEvent) -> &'static str {
+    match event {
+        ReceiptEvent::Delivered => "delivered_at",
+        ReceiptEvent::Opened => "opened_at",
+        ReceiptEvent::Clicked => "clicked_at",
+    }
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(batch): Json<ReceiptBatch>,
+) -> Result<(StatusCode, Json<Applied>), AppError> {
+    let token = headers
+        .get("x-realm-receipts-token")
+        .and_then(|value| value.to_str().ok());
+    if token != Some(state.receipts_token.as_ref()) {
+        return Err(AppError::Unauthorized(
+            "Receipts need the vendor's x-realm-receipts-token header.".to_owned(),
+        ));
+    }
+    if batch.receipts.len() > MAX_RECEIPTS_PER_REQUEST {
+        return Err(AppError::PayloadTooLarge(format!(
+            "at most {MAX_RECEIPTS_PER_REQUEST} receipts per request"
+        )));
+    }
+    let received = batch.receipts.len();
+    let applied = apply(&state.mongo, &batch.receipts).await?;
+    Ok((StatusCode::OK, Json(Applied { received, applied })))
+}
+
+pub async fn apply(
+    mongo: &crate::server::mongo::Mongo,
+    receipts: &[Receipt],
+) -> Result<u64, AppError> {
+    let updates: Vec<Document> = receipts
+        .iter()
+        .filter_map(|receipt| {
+            let id = ObjectId::parse_str(&receipt.message_id).ok()?;
+            let field = event_field(receipt.event);
+            Some(doc! {
+                "q": { "_id": id, field: null },
+                "u": { "$set": { field: DateTime::from_millis(receipt.at_ms) } },
+            })
+        })
+        .collect();
+    if updates.is_empty() {
+        return Ok(0);
+    }
+    let reply = mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
+        )
+        .await?;
+    Ok(number(&reply, "nModified") as u64)
+}

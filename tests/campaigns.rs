@@ -1,0 +1,399 @@
+//! Campaigns end to end against the real services: scheduling with two instances, delivery through RabbitMQ and
+//! the simulated vendor, receipts, pause and resume, a restart mid-send, and the original app's routes.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use common::{eventually, Credentials, TestApp};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use realm::server::mongo::collections;
+use serde_json::{json, Value};
+
+async fn seed_customers(app: &TestApp, key: &str, count: usize) {
+    let customers: Vec<Value> = (0..count)
+        .map(|i| json!({ "name": format!("Cora Camp{i}"), "email": format!("cora{i}@example.com"), "city": "Lyon", "totalSpending": 10 + i, "visits": 1 }))
+        .collect();
+    let reply = app
+        .post_json("/api/customers", &json!({ "customers": customers }), key)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+async fn everyone_segment(app: &TestApp, key: &str) -> String {
+    let rule = json!({ "combinator": "all", "rules": [{ "kind": "condition", "field": "order_count", "operator": "gte", "value": 1 }] });
+    let reply = app
+        .post_json(
+            "/api/segments",
+            &json!({ "name": "Buyers", "rule": rule }),
+            key,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn create_campaign(
+    app: &TestApp,
+    key: &str,
+    segment: &str,
+    rate: u32,
+    scheduled_for_ms: Option<i64>,
+) -> String {
+    let body = json!({
+        "name": "Autumn news", "segment_id": segment, "channel": "email",
+        "subject": "Hello {{first_name|there}}", "message": "Dear {{name}} from {{city|your city}}: you spent {{total_spend}}.",
+        "scheduled_for_ms": scheduled_for_ms, "rate_per_second": rate,
+    });
+    let reply = app.post_json("/api/campaigns", &body, key).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn stats(app: &TestApp, key: &str, id: &str) -> Value {
+    app.get(
+        &format!("/api/campaigns/{id}/stats"),
+        Credentials::Bearer(key),
+    )
+    .await
+    .json()
+}
+
+async fn wait_for_status(
+    app: &TestApp,
+    key: &str,
+    id: &str,
+    status: &str,
+    timeout: Duration,
+) -> Value {
+    let reached = eventually(timeout, || async {
+        stats(app, key, id).await["status"] == status
+    })
+    .await;
+    let last = stats(app, key, id).await;
+    assert!(reached, "campaign never became {status}: {last}");
+    last
+}
+
+async fn vendor_requests(app: &TestApp) -> (u64, i64) {
+    let accepted: Vec<Document> = app
+        .mongo()
+        .collection(collections::VENDOR_MESSAGES)
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let repeats = accepted
+        .iter()
+        .map(|m| m.get_i64("repeat_requests").unwrap_or(0))
+        .sum();
+    (accepted.len() as u64, repeats)
+}
+
+#[tokio::test]
+async fn a_campaign_due_in_a_second_starts_once_with_two_instances_and_every_recipient_gets_one_message(
+) {
+    let app = TestApp::start().await;
+    let second = TestApp::start_with(app.config.clone()).await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 40).await;
+    let segment = everyone_segment(&app, &key).await;
+    let due =
+        realm::server::mongo::bson_time(time::OffsetDateTime::now_utc()).timestamp_millis() + 1_000;
+    let id = create_campaign(&app, &key, &segment, 1_000, Some(due)).await;
+
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(done["audience"], 40);
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        40,
+        "{done}"
+    );
+    let campaign = app
+        .get(&format!("/api/campaigns/{id}"), Credentials::Bearer(&key))
+        .await
+        .json();
+    let launches = campaign["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "sending")
+        .count();
+    assert_eq!(launches, 1, "launched more than once: {campaign}");
+    let (accepted, repeats) = vendor_requests(&app).await;
+    assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
+
+    let log = app
+        .get(
+            &format!("/api/campaigns/{id}/log?status=sent"),
+            Credentials::Bearer(&key),
+        )
+        .await
+        .json();
+    let first = &log.as_array().unwrap()[0];
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dear Cora Camp"),
+        "{first}"
+    );
+    assert!(
+        first["message"].as_str().unwrap().contains("from Lyon"),
+        "{first}"
+    );
+
+    // The simulated vendor reports deliveries to /api/receipts shortly after accepting.
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            stats(&app, &key, &id).await["delivered"] == done["sent"]
+        })
+        .await
+    );
+    second.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 3).await;
+    let segment = everyone_segment(&app, &key).await;
+    let id = create_campaign(&app, &key, &segment, 100, None).await;
+    let sent = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/send-now"),
+            None,
+            &key,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
+
+    let rows: Vec<Document> = app
+        .mongo()
+        .collection(collections::COMMUNICATIONS)
+        .find(doc! { "status": "sent" })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let receipts: Vec<Value> = rows
+        .iter()
+        .map(|row| json!({ "receipt_id": format!("r-{}", row.get_object_id("_id").unwrap()), "message_id": row.get_object_id("_id").unwrap().to_hex(), "event": "opened", "at_ms": 1_790_000_000_000_i64 }))
+        .collect();
+    let post = |token: &str| {
+        axum::http::Request::post("/api/receipts")
+            .header("host", common::HOST)
+            .header("content-type", "application/json")
+            .header("x-realm-receipts-token", token)
+            .body(axum::body::Body::from(
+                json!({ "receipts": receipts }).to_string(),
+            ))
+            .unwrap()
+    };
+    assert_eq!(
+        app.send(post("wrong")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let token = app.state.receipts_token.to_string();
+    let opened_before = stats(&app, &key, &id).await["opened"].as_u64().unwrap();
+    let first = app.send(post(&token)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    app.send(post(&token)).await;
+    let opened = stats(&app, &key, &id).await["opened"].as_u64().unwrap();
+    assert_eq!(
+        opened,
+        rows.len() as u64,
+        "each sent message opened once (before: {opened_before})"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_paused_campaign_sends_nothing_until_resumed_and_then_finishes() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 30).await;
+    let segment = everyone_segment(&app, &key).await;
+    let id = create_campaign(&app, &key, &segment, 4, None).await;
+    app.send_json(
+        Method::POST,
+        &format!("/api/campaigns/{id}/send-now"),
+        None,
+        &key,
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            stats(&app, &key, &id).await["sent"].as_u64().unwrap_or(0) > 0
+        })
+        .await
+    );
+    let paused = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/pause"),
+            None,
+            &key,
+        )
+        .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let during = stats(&app, &key, &id).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let later = stats(&app, &key, &id).await;
+    assert_eq!(
+        (during["sent"].clone(), during["failed"].clone()),
+        (later["sent"].clone(), later["failed"].clone()),
+        "sent while paused"
+    );
+    assert!(later["pending"].as_u64().unwrap() > 0, "{later}");
+    let refused = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/pause"),
+            None,
+            &key,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+
+    app.send_json(
+        Method::POST,
+        &format!("/api/campaigns/{id}/resume"),
+        None,
+        &key,
+    )
+    .await;
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        30,
+        "{done}"
+    );
+    assert_eq!(vendor_requests(&app).await.1, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_app_restarted_mid_send_finishes_without_sending_twice() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 40).await;
+    let segment = everyone_segment(&app, &key).await;
+    let id = create_campaign(&app, &key, &segment, 15, None).await;
+    app.send_json(
+        Method::POST,
+        &format!("/api/campaigns/{id}/send-now"),
+        None,
+        &key,
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            stats(&app, &key, &id).await["sent"].as_u64().unwrap_or(0) >= 5
+        })
+        .await
+    );
+    let config = app.shut_down().await;
+
+    let restarted = TestApp::start_with(config).await;
+    let done = wait_for_status(&restarted, &key, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        40,
+        "{done}"
+    );
+    let (accepted, repeats) = vendor_requests(&restarted).await;
+    assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn the_original_routes_create_list_send_and_report() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 12).await;
+    let segment = everyone_segment(&app, &key).await;
+    let created = app
+        .post_json(
+            "/api/campaigns",
+            &json!({ "name": "Legacy", "segmentId": segment, "message": "Hi {{name}}" }),
+            &key,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let listed = app
+        .get(
+            &format!("/api/campaigns/segment/{segment}"),
+            Credentials::Bearer(&key),
+        )
+        .await
+        .json();
+    assert_eq!(listed[0]["id"], id.as_str());
+
+    let bad = app
+        .post_json(
+            "/api/campaigns",
+            &json!({ "name": "Bad", "segmentId": segment, "message": "Hi {{nickname}}" }),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("message"))
+    );
+
+    let sent = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/send/{id}"),
+            None,
+            &key,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            app.get(
+                &format!("/api/campaigns/statistics/{id}"),
+                Credentials::Bearer(&key),
+            )
+            .await
+            .json()["status"]
+                == "completed"
+        })
+        .await
+    );
+    let statistics = app
+        .get(
+            &format!("/api/campaigns/statistics/{id}"),
+            Credentials::Bearer(&key),
+        )
+        .await
+        .json();
+    for field in [
+        "audience",
+        "sent",
+        "delivered",
+        "failed",
+        "opened",
+        "clicked",
+    ] {
+        assert!(statistics[field].is_u64(), "{field} missing: {statistics}");
+    }
+    assert_eq!(
+        statistics["sent"].as_u64().unwrap() + statistics["failed"].as_u64().unwrap(),
+        12
+    );
+    app.stop().await;
+}
