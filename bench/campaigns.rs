@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fill_to, setting};
+use common::{fill_to, owner_api_key, setting};
 use mongodb::bson::doc;
 use realm::server::mongo::{collections, Mongo};
 use serde_json::{json, Value};
@@ -21,17 +21,7 @@ async fn main() {
 
     let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
     mongo.ensure_indexes().await.expect("indexes");
-    let accounts = realm::server::auth::Accounts::new(&mongo);
-    let owner = accounts
-        .users
-        .create_owner("Bench", "bench@example.com", "benchmark password")
-        .await
-        .expect("owner");
-    let (_, key) = accounts
-        .api_keys
-        .create("benchmark", owner.id)
-        .await
-        .expect("key");
+    let key = owner_api_key(&mongo).await;
     fill_to(&mongo, audience).await;
 
     let client = reqwest::Client::new();

@@ -96,3 +96,19 @@ pub async fn fill_to(mongo: &Mongo, target: usize) {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Creates the owner account (the database must be new) and an API key for it.
+pub async fn owner_api_key(mongo: &Mongo) -> String {
+    let accounts = realm::server::auth::Accounts::new(mongo);
+    let owner = accounts
+        .users
+        .create_owner("Bench", "bench@example.com", "benchmark password")
+        .await
+        .expect("owner");
+    accounts
+        .api_keys
+        .create("benchmark", owner.id)
+        .await
+        .expect("key")
+        .1
+}

@@ -2,26 +2,16 @@
 //! against the same database server, the raw `insert_many` rate as the ceiling to compare with.
 //! Run through `bench/ingest.sh`, which starts the server; settings come from the environment it sets.
 
-use std::{
-    env,
-    time::{Duration, Instant},
-};
+#[path = "common.rs"]
+mod common;
 
+use std::time::{Duration, Instant};
+
+use common::{owner_api_key, percentile, setting};
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::server::mongo::{collections, Mongo};
 use serde_json::{json, Value};
-
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn request_orders(request: usize, per_request: usize, customers: usize) -> Vec<Value> {
     (0..per_request)
@@ -93,17 +83,7 @@ async fn main() {
     let customers: usize = setting("BENCH_CUSTOMERS", 20_000);
 
     let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
-    let accounts = realm::server::auth::Accounts::new(&mongo);
-    let owner = accounts
-        .users
-        .create_owner("Bench", "bench@example.com", "benchmark password")
-        .await
-        .expect("owner");
-    let (_, key) = accounts
-        .api_keys
-        .create("benchmark", owner.id)
-        .await
-        .expect("key");
+    let key = owner_api_key(&mongo).await;
 
     let raw_rate = raw_insert_many(&mongo, total, per_request, concurrency).await;
 

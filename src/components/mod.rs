@@ -5,6 +5,7 @@ pub mod error_notice;
 pub mod file_picker;
 pub mod form;
 pub mod layout;
+pub mod links;
 pub mod local_time;
 pub mod page_header;
 pub mod record_summary;

@@ -9,6 +9,7 @@ use crate::{
         error_notice::ErrorNotice,
         file_picker::FilePicker,
         form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        links::query_href,
         page_header::PageHeader,
     },
     customers::{
@@ -222,23 +223,12 @@ fn CustomerList(refresh: ReadSignal<u32>) -> impl IntoView {
     let segments = Resource::new(|| (), |()| list_segments());
     // A page link keeps the filters and replaces the position.
     let page_href = move |key: &'static str, cursor: String| {
-        let mut pairs: Vec<(String, String)> = query
-            .get()
-            .into_iter()
-            .filter(|(k, _)| k != "after" && k != "before")
-            .map(|(k, v)| (k.into_owned(), v))
-            .collect();
-        pairs.push((key.to_owned(), cursor));
-        let encoded: Vec<String> = pairs
-            .into_iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect();
-        format!("/customers?{}", encoded.join("&"))
+        query_href(
+            "/customers",
+            &query.get(),
+            &["after", "before"],
+            (key, cursor),
+        )
     };
     let value = move |name: &'static str| move || param(name).unwrap_or_default();
 

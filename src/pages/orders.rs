@@ -11,6 +11,7 @@ use crate::{
         error_notice::ErrorNotice,
         file_picker::FilePicker,
         form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        links::query_href,
         page_header::PageHeader,
     },
     error::AppError,
@@ -538,23 +539,12 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
         },
     );
     let page_href = move |page: u64| {
-        let mut pairs: Vec<(String, String)> = query
-            .get()
-            .into_iter()
-            .filter(|(key, _)| key != "page")
-            .map(|(k, v)| (k.into_owned(), v))
-            .collect();
-        pairs.push(("page".to_owned(), page.to_string()));
-        let encoded: Vec<String> = pairs
-            .into_iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect();
-        format!("/orders?{}", encoded.join("&"))
+        query_href(
+            "/orders",
+            &query.get(),
+            &["page"],
+            ("page", page.to_string()),
+        )
     };
     let value = move |name: &'static str| move || param(name).unwrap_or_default();
 

@@ -186,6 +186,45 @@ impl Broker {
         connection.create_channel().await.ok()
     }
 
+    /// A consumer of `queue` on a channel of its own, with a prefetch window of `prefetch` messages. Waits while the
+    /// broker is unreachable; answers `None` only once `shutdown` fires.
+    pub async fn consume(
+        &self,
+        queue: &str,
+        tag: &str,
+        prefetch: u16,
+        shutdown: &CancellationToken,
+    ) -> Option<(Channel, lapin::Consumer)> {
+        use lapin::options::{BasicConsumeOptions, BasicQosOptions};
+        while !shutdown.is_cancelled() {
+            // While the supervisor is reconnecting (it logs why) there is no channel to open.
+            if let Some(channel) = self.open_channel().await {
+                let consumer = async {
+                    channel
+                        .basic_qos(prefetch, BasicQosOptions::default())
+                        .await?;
+                    channel
+                        .basic_consume(
+                            queue.into(),
+                            tag.into(),
+                            BasicConsumeOptions::default(),
+                            FieldTable::default(),
+                        )
+                        .await
+                };
+                match consumer.await {
+                    Ok(consumer) => return Some((channel, consumer)),
+                    Err(error) => tracing::warn!("cannot consume {queue}: {error}"),
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+        None
+    }
+
     /// Publishes a persistent message and waits until the broker has confirmed that it is queued.
     pub async fn publish_confirmed(
         &self,

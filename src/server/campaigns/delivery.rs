@@ -13,10 +13,7 @@ use std::{
 use backon::{ExponentialBuilder, Retryable};
 use futures::{StreamExt, TryStreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use lapin::{
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
-    types::FieldTable,
-};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -74,33 +71,12 @@ pub fn spawn(
     tokio::spawn(async move {
         let limiters = Limiters::default();
         while !shutdown.is_cancelled() {
-            let Some(channel) = broker.open_channel().await else {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                    () = shutdown.cancelled() => break,
-                }
-            };
             let queue = broker.topology().deliveries_queue.clone();
-            let consumer = async {
-                channel
-                    .basic_qos(PREFETCH, BasicQosOptions::default())
-                    .await?;
-                channel
-                    .basic_consume(
-                        queue.as_str().into(),
-                        "realm-deliveries".into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-            };
-            let deliveries = match consumer.await {
-                Ok(deliveries) => deliveries,
-                Err(error) => {
-                    tracing::warn!("cannot consume {queue}: {error}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+            let Some((channel, deliveries)) = broker
+                .consume(&queue, "realm-deliveries", PREFETCH, &shutdown)
+                .await
+            else {
+                break;
             };
             deliveries
                 .take_until(shutdown.cancelled())

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::{
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{BasicAckOptions, BasicNackOptions},
     types::{AMQPValue, FieldTable},
     BasicProperties,
 };
@@ -27,34 +27,12 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
     tokio::spawn(async move {
         let batches = Batches::new(&mongo);
         while !shutdown.is_cancelled() {
-            let Some(channel) = broker.open_channel().await else {
-                // The broker supervisor is reconnecting; it logs why.
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                    () = shutdown.cancelled() => break,
-                }
-            };
             let queue = broker.topology().orders_queue.clone();
-            let consumer = async {
-                channel
-                    .basic_qos(PREFETCH, BasicQosOptions::default())
-                    .await?;
-                channel
-                    .basic_consume(
-                        queue.as_str().into(),
-                        "realm-orders".into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-            };
-            let deliveries = match consumer.await {
-                Ok(deliveries) => deliveries,
-                Err(error) => {
-                    tracing::warn!("cannot consume {queue}: {error}");
-                    tokio::time::sleep(RETRY_DELAY).await;
-                    continue;
-                }
+            let Some((channel, deliveries)) = broker
+                .consume(&queue, "realm-orders", PREFETCH, &shutdown)
+                .await
+            else {
+                break;
             };
             tracing::info!(queue = %queue, "order consumer started");
             // On shutdown no new message is taken; the batches in hand are finished and acknowledged.
