@@ -15,6 +15,7 @@ const MAX_NAME_LENGTH: usize = 100;
 const MAX_SUBJECT_LENGTH: usize = 200;
 /// Days after delivery within which a recipient's orders count as the campaign's revenue.
 pub const DEFAULT_ATTRIBUTION_DAYS: u32 = 7;
+pub const MAX_ATTRIBUTION_DAYS: u32 = 90;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,10 +157,17 @@ pub struct CampaignDraft {
     pub scheduled_for_ms: Option<i64>,
     #[serde(default = "default_rate")]
     pub rate_per_second: u32,
+    /// Orders a recipient places within this many days after delivery count as the campaign's revenue.
+    #[serde(default = "default_attribution_days")]
+    pub attribution_days: u32,
 }
 
 fn default_rate() -> u32 {
     DEFAULT_RATE_PER_SECOND
+}
+
+fn default_attribution_days() -> u32 {
+    DEFAULT_ATTRIBUTION_DAYS
 }
 
 impl CampaignDraft {
@@ -199,6 +207,12 @@ impl CampaignDraft {
             return Err(AppError::invalid(
                 "rate_per_second",
                 format!("Send from 1 to {MAX_RATE_PER_SECOND} messages per second."),
+            ));
+        }
+        if !(1..=MAX_ATTRIBUTION_DAYS).contains(&self.attribution_days) {
+            return Err(AppError::invalid(
+                "attribution_days",
+                format!("Count revenue over 1 to {MAX_ATTRIBUTION_DAYS} days after delivery."),
             ));
         }
         Ok(Self {
@@ -253,6 +267,7 @@ mod tests {
             message: "Our sale starts now, {{name}}.".into(),
             scheduled_for_ms: None,
             rate_per_second: 50,
+            attribution_days: 7,
         }
     }
 
@@ -290,6 +305,13 @@ mod tests {
                 ..draft()
             }),
             "message"
+        );
+        assert_eq!(
+            field(CampaignDraft {
+                attribution_days: 0,
+                ..draft()
+            }),
+            "attribution_days"
         );
         assert_eq!(
             field(CampaignDraft {

@@ -8,7 +8,7 @@ use crate::{
     campaigns::{
         get_campaign, save_campaign,
         template::{RecipientFields, Template, Token},
-        CampaignDraft, Channel, DEFAULT_RATE_PER_SECOND,
+        CampaignDraft, Channel, DEFAULT_ATTRIBUTION_DAYS, DEFAULT_RATE_PER_SECOND,
     },
     components::{
         error_notice::ErrorNotice,
@@ -73,6 +73,7 @@ pub fn NewCampaignPage() -> impl IntoView {
         message: String::new(),
         scheduled_for_ms: None,
         rate_per_second: DEFAULT_RATE_PER_SECOND,
+        attribution_days: DEFAULT_ATTRIBUTION_DAYS,
     };
     view! {
         <PageHeader title="New campaign" subtitle="Choose the audience, write the message, and say when it goes out."/>
@@ -111,6 +112,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
     let subject = RwSignal::new(draft.subject);
     let message = RwSignal::new(draft.message);
     let rate = RwSignal::new(draft.rate_per_second.to_string());
+    let attribution = RwSignal::new(draft.attribution_days.to_string());
     let timing = RwSignal::new(if draft.scheduled_for_ms.is_some() {
         Timing::Later
     } else {
@@ -174,6 +176,13 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             )));
             return;
         };
+        let Ok(attribution_days) = attribution.get_untracked().trim().parse::<u32>() else {
+            failure.set(Some(AppError::invalid(
+                "attribution_days",
+                "Enter a whole number of days.",
+            )));
+            return;
+        };
         let draft = CampaignDraft {
             name: name.get_untracked(),
             segment_id: segment_id.get_untracked(),
@@ -182,6 +191,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             message: message.get_untracked(),
             scheduled_for_ms,
             rate_per_second,
+            attribution_days,
         };
         let send_now = timing.get_untracked() == Timing::Now;
         let (id, navigate) = (id.clone(), navigate.clone());
@@ -275,6 +285,11 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                         <span class="font-medium text-slate-700">"Send rate (messages per second)"</span>
                         <input type="number" min="1" class=INPUT_CLASS aria-describedby="rate-error" prop:value=move || rate.get() on:input=move |e| rate.set(event_target_value(&e))/>
                         <FieldMessage id="rate-error".to_owned() message=problem_for("rate_per_second")/>
+                    </label>
+                    <label class="block max-w-xs">
+                        <span class="font-medium text-slate-700">"Count revenue for (days after delivery)"</span>
+                        <input type="number" min="1" class=INPUT_CLASS aria-describedby="attribution-error" prop:value=move || attribution.get() on:input=move |e| attribution.set(event_target_value(&e))/>
+                        <FieldMessage id="attribution-error".to_owned() message=problem_for("attribution_days")/>
                     </label>
                 </section>
                 <FormAlert message=other_problem/>

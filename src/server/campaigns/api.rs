@@ -15,7 +15,8 @@ use super::Campaigns;
 use crate::{
     campaigns::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, DEFAULT_RATE_PER_SECOND,
+        CampaignSummary, Channel, CommunicationRow, DEFAULT_ATTRIBUTION_DAYS,
+        DEFAULT_RATE_PER_SECOND,
     },
     error::AppError,
     orders::parse_date,
@@ -66,6 +67,7 @@ fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
             message: text("message"),
             scheduled_for_ms,
             rate_per_second: DEFAULT_RATE_PER_SECOND,
+            attribution_days: DEFAULT_ATTRIBUTION_DAYS,
         });
     }
     serde_json::from_value(value).map_err(|e| AppError::invalid("body", format!("body: {e}")))

@@ -19,7 +19,7 @@ use mongodb::{
 use crate::{
     campaigns::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, StatusChange, DEFAULT_ATTRIBUTION_DAYS,
+        CampaignSummary, Channel, CommunicationRow, StatusChange,
     },
     error::AppError,
     server::{
@@ -64,6 +64,7 @@ fn draft_of(campaign: &Document) -> CampaignDraft {
             .ok()
             .map(|at| at.timestamp_millis()),
         rate_per_second: number(campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
+        attribution_days: number(campaign, "attribution_days").clamp(1, 365) as u32,
     }
 }
 
@@ -116,6 +117,7 @@ impl Campaigns {
             "message": &draft.message,
             "scheduled_for": draft.scheduled_for_ms.map(DateTime::from_millis),
             "rate_per_second": i64::from(draft.rate_per_second),
+            "attribution_days": i64::from(draft.attribution_days),
         }
     }
 
@@ -139,7 +141,6 @@ impl Campaigns {
             "created_at": DateTime::now(),
             "created_by": by,
             "updated_at": DateTime::now(),
-            "attribution_days": i64::from(DEFAULT_ATTRIBUTION_DAYS),
         });
         let inserted = self.campaigns.insert_one(campaign).await?;
         Ok(inserted
