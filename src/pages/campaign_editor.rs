@@ -138,8 +138,18 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             }
         },
     );
-    let template_problem =
-        move |text: RwSignal<String>| Signal::derive(move || Template::parse(&text.get()).err());
+    // A template is checked as it is typed; an empty one is left to the save, which names it.
+    let template_problem = move |text: RwSignal<String>| {
+        Signal::derive(move || {
+            text.with(|t| {
+                if t.trim().is_empty() {
+                    None
+                } else {
+                    Template::parse(t).err()
+                }
+            })
+        })
+    };
     let message_problem = template_problem(message);
     let subject_problem = template_problem(subject);
     let problem_for = move |field: &'static str| {
@@ -220,12 +230,12 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                     <h2 id="step-audience" class="font-semibold">"1. Name and audience"</h2>
                     <label class="block">
                         <span class="text-sm font-medium text-slate-700">"Campaign name"</span>
-                        <input class=INPUT_CLASS aria-describedby="name-error" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+                        <input class=INPUT_CLASS aria-label="Campaign name" aria-describedby="name-error" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
                         <FieldMessage id="name-error".to_owned() message=problem_for("name")/>
                     </label>
                     <label class="block">
                         <span class="text-sm font-medium text-slate-700">"Segment"</span>
-                        <select class=INPUT_CLASS aria-describedby="segment-error" prop:value=move || segment_id.get() on:change=move |e| segment_id.set(event_target_value(&e))>
+                        <select class=INPUT_CLASS aria-label="Segment" aria-describedby="segment-error" prop:value=move || segment_id.get() on:change=move |e| segment_id.set(event_target_value(&e))>
                             <option value="">"Choose a segment"</option>
                             <Suspense>
                                 {move || Suspend::new(async move {
@@ -261,13 +271,13 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                     {move || (channel.get() == Channel::Email).then(|| view! {
                         <label class="block">
                             <span class="text-sm font-medium text-slate-700">"Subject"</span>
-                            <input class=INPUT_CLASS aria-describedby="subject-error" prop:value=move || subject.get() on:input=move |e| subject.set(event_target_value(&e))/>
+                            <input class=INPUT_CLASS aria-label="Subject" aria-describedby="subject-error" prop:value=move || subject.get() on:input=move |e| subject.set(event_target_value(&e))/>
                             <FieldMessage id="subject-error".to_owned() message=Signal::derive(move || problem_for("subject").get().or_else(|| subject_problem.get()))/>
                         </label>
                     })}
                     <label class="block">
                         <span class="text-sm font-medium text-slate-700">"Message"</span>
-                        <textarea rows="5" class=INPUT_CLASS aria-describedby="message-error" prop:value=move || message.get() on:input=move |e| message.set(event_target_value(&e))></textarea>
+                        <textarea rows="5" class=INPUT_CLASS aria-label="Message" aria-describedby="message-error" prop:value=move || message.get() on:input=move |e| message.set(event_target_value(&e))></textarea>
                         <FieldMessage id="message-error".to_owned() message=Signal::derive(move || problem_for("message").get().or_else(|| message_problem.get()))/>
                     </label>
                     <p class="text-xs text-slate-500">
