@@ -159,6 +159,11 @@ impl TestApp {
             .expect("services start");
         let state = services.state(leptos_options(), &config);
         let router = realm::server::router(state.clone());
+        // Requests race the broker connection at start-up; tests that take RabbitMQ down go on after the wait.
+        eventually(Duration::from_secs(5), || async {
+            state.broker.is_connected()
+        })
+        .await;
         let served = router
             .clone()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
