@@ -51,7 +51,7 @@ test('every page says what it holds, from the database', async ({ page }) => {
     await expect(page.locator(`[data-stat="${label}"]`)).toHaveText(/^\d+$/);
   }
   await page.goto('/campaigns');
-  await expect(page.getByText(/No campaigns yet|\d+ campaigns? stored\./)).toBeVisible();
+  await expect(page.getByText('No campaigns yet').or(page.getByRole('table', { name: 'Campaigns' }))).toBeVisible();
 });
 
 test('an unknown address answers 404 with a page that leads back', async ({ page }) => {
