@@ -12,7 +12,9 @@ use crate::{
     },
     components::{
         error_notice::ErrorNotice,
-        form::{FieldMessage, FormAlert, INPUT_CLASS, PRIMARY_BUTTON_CLASS},
+        form::{
+            field_error, form_error, FieldMessage, FormAlert, INPUT_CLASS, PRIMARY_BUTTON_CLASS,
+        },
         page_header::PageHeader,
     },
     error::AppError,
@@ -125,7 +127,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             scheduled_local.set(ms_to_local_input(ms));
         }
     });
-    let failure = RwSignal::new(None::<AppError>);
+    let failure = RwSignal::new(None::<Result<(), AppError>>);
     let saving = RwSignal::new(false);
     let segments = Resource::new(|| (), |()| list_segments());
     let audience = Resource::new(
@@ -152,16 +154,8 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
     };
     let message_problem = template_problem(message);
     let subject_problem = template_problem(subject);
-    let problem_for = move |field: &'static str| {
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.for_field(field))))
-    };
-    let other_problem = Signal::derive(move || {
-        failure.with(|f| {
-            f.as_ref()
-                .filter(|e| !matches!(e, AppError::Invalid { .. }))
-                .map(ToString::to_string)
-        })
-    });
+    let problem_for = move |field: &'static str| field_error(failure, field);
+    let other_problem = form_error(failure);
     let navigate = use_navigate();
 
     let save = move |event: leptos::ev::SubmitEvent| {
@@ -170,27 +164,27 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             Timing::Later => match local_input_to_ms(&scheduled_local.get_untracked()) {
                 Some(ms) => Some(ms),
                 None => {
-                    failure.set(Some(AppError::invalid(
+                    failure.set(Some(Err(AppError::invalid(
                         "scheduled_for",
                         "Choose the date and time to send at.",
-                    )));
+                    ))));
                     return;
                 }
             },
             Timing::Draft | Timing::Now => None,
         };
         let Ok(rate_per_second) = rate.get_untracked().trim().parse::<u32>() else {
-            failure.set(Some(AppError::invalid(
+            failure.set(Some(Err(AppError::invalid(
                 "rate_per_second",
                 "Enter a whole number of messages per second.",
-            )));
+            ))));
             return;
         };
         let Ok(attribution_days) = attribution.get_untracked().trim().parse::<u32>() else {
-            failure.set(Some(AppError::invalid(
+            failure.set(Some(Err(AppError::invalid(
                 "attribution_days",
                 "Enter a whole number of days.",
-            )));
+            ))));
             return;
         };
         let draft = CampaignDraft {
@@ -211,7 +205,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             match save_campaign(id, draft, send_now).await {
                 Ok(saved) => navigate(&format!("/campaigns/{saved}"), NavigateOptions::default()),
                 Err(error) => {
-                    failure.set(Some(error));
+                    failure.set(Some(Err(error)));
                     saving.set(false);
                 }
             }

@@ -7,7 +7,9 @@ use leptos_router::{
 use crate::{
     components::{
         error_notice::ErrorNotice,
-        form::{FieldMessage, FormAlert, INPUT_CLASS, PRIMARY_BUTTON_CLASS},
+        form::{
+            field_error, form_error, FieldMessage, FormAlert, INPUT_CLASS, PRIMARY_BUTTON_CLASS,
+        },
         page_header::PageHeader,
         rule_builder::{GroupNode, LiveAudience, RuleBuilder},
     },
@@ -65,7 +67,7 @@ fn SegmentEditor(id: Option<String>, draft: SegmentDraft) -> impl IntoView {
     let root = GroupNode::from_rule(&draft.rule);
     let rule = Memo::new(move |_| root.snapshot());
     let saving = RwSignal::new(false);
-    let failure = RwSignal::new(None::<AppError>);
+    let failure = RwSignal::new(None::<Result<(), AppError>>);
     let navigate = use_navigate();
 
     let save = move |event: leptos::ev::SubmitEvent| {
@@ -83,22 +85,14 @@ fn SegmentEditor(id: Option<String>, draft: SegmentDraft) -> impl IntoView {
             match save_segment(id, draft).await {
                 Ok(saved) => navigate(&format!("/segments/{saved}"), NavigateOptions::default()),
                 Err(error) => {
-                    failure.set(Some(error));
+                    failure.set(Some(Err(error)));
                     saving.set(false);
                 }
             }
         });
     };
-    let field_problem = move |field: &'static str| {
-        Signal::derive(move || failure.with(|f| f.as_ref().and_then(|e| e.for_field(field))))
-    };
-    let other_problem = Signal::derive(move || {
-        failure.with(|f| {
-            f.as_ref()
-                .filter(|e| !matches!(e, AppError::Invalid { .. }))
-                .map(ToString::to_string)
-        })
-    });
+    let field_problem = move |field: &'static str| field_error(failure, field);
+    let other_problem = form_error(failure);
 
     view! {
         <form class="grid gap-6 lg:grid-cols-[1fr_18rem]" on:submit=save novalidate>

@@ -123,11 +123,12 @@ pub fn spawn(
     })
 }
 
-/// The campaign's status and rate, read again at most every half second while a job runs.
+/// The campaign's status, rate and channel, read again at most every half second while a job runs.
 struct CampaignWatch {
     id: ObjectId,
     status: CampaignStatus,
     rate: u32,
+    channel: Channel,
     read_at: tokio::time::Instant,
 }
 
@@ -136,7 +137,7 @@ impl CampaignWatch {
         let campaign = mongo
             .collection(collections::CAMPAIGNS)
             .find_one(doc! { "_id": id })
-            .projection(doc! { "status": 1, "rate_per_second": 1 })
+            .projection(doc! { "status": 1, "rate_per_second": 1, "channel": 1 })
             .await?
             .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
         Ok(Self {
@@ -144,6 +145,11 @@ impl CampaignWatch {
             status: CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
                 .unwrap_or(CampaignStatus::Failed),
             rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
+            channel: if campaign.get_str("channel") == Ok("sms") {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
             read_at: tokio::time::Instant::now(),
         })
     }
@@ -189,17 +195,7 @@ async fn run_job(
         .try_collect()
         .await?;
     let limiter = limiters.for_campaign(campaign, watch.rate);
-    let channel = match mongo
-        .collection(collections::CAMPAIGNS)
-        .find_one(doc! { "_id": campaign })
-        .projection(doc! { "channel": 1 })
-        .await?
-        .and_then(|c| c.get_str("channel").ok().map(str::to_owned))
-        .as_deref()
-    {
-        Some("sms") => Channel::Sms,
-        _ => Channel::Email,
-    };
+    let channel = watch.channel;
 
     // Outcomes are written a few at a time, so that progress shows while a slow (rate-limited) job runs.
     let mut outcomes = Vec::new();
