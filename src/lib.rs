@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod components;
 pub mod customers;
+pub mod dashboard;
 pub mod error;
 pub mod import;
 pub mod orders;

@@ -363,6 +363,15 @@ pub fn format_cents(cents: i64) -> String {
     format!("{sign}{}.{:02}", (cents / 100).abs(), (cents % 100).abs())
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Orders and revenue of one day.
+pub struct DailyOrders {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub orders: u64,
+    pub revenue_cents: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

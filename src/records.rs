@@ -1,9 +1,6 @@
-//! The kinds of records Realm keeps, and how many of each are stored.
+//! The kinds of records Realm keeps: their names and where their pages are.
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-
-use crate::error::AppError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordKind {
@@ -49,31 +46,6 @@ impl RecordKind {
             RecordKind::Campaigns => "/campaigns",
         }
     }
-
-    #[cfg(feature = "ssr")]
-    fn collection(self) -> &'static str {
-        use crate::server::mongo::collections;
-        match self {
-            RecordKind::Customers => collections::CUSTOMERS,
-            RecordKind::Orders => collections::ORDERS,
-            RecordKind::Segments => collections::SEGMENTS,
-            RecordKind::Campaigns => collections::CAMPAIGNS,
-        }
-    }
-}
-
-#[server]
-pub async fn count_records(kind: RecordKind) -> Result<u64, AppError> {
-    use crate::server::{auth::guard::require_user, state::AppState};
-    use mongodb::bson::doc;
-
-    require_user().await?;
-    let state = expect_context::<AppState>();
-    Ok(state
-        .mongo
-        .collection(kind.collection())
-        .count_documents(doc! {})
-        .await?)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 pub mod bar_chart;
+pub mod daily_orders;
 pub mod data_table;
 pub mod empty_state;
 pub mod error_notice;
@@ -8,6 +9,5 @@ pub mod layout;
 pub mod links;
 pub mod local_time;
 pub mod page_header;
-pub mod record_summary;
 pub mod rule_builder;
 pub mod stat_card;

@@ -13,6 +13,7 @@ use crate::{
         form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
         local_time::LocalTime,
         page_header::PageHeader,
+        stat_card::StatCard,
     },
     error::AppError,
     orders::format_cents,
@@ -175,13 +176,7 @@ fn CampaignOverview(
 #[component]
 fn CampaignFigures(stats: CampaignStats) -> impl IntoView {
     let figure = |label: &'static str, value: String, note: Option<String>| {
-        view! {
-            <div class="rounded-lg border border-slate-200 bg-white p-4">
-                <dt class="text-sm text-slate-600">{label}</dt>
-                <dd class="mt-1 text-2xl font-semibold tabular-nums" data-stat=label>{value}</dd>
-                {note.map(|note| view! { <dd class="text-xs text-slate-500">{note}</dd> })}
-            </div>
-        }
+        view! { <StatCard label value note/> }
     };
     let timeline: Vec<Bar> = stats
         .sent_per_minute

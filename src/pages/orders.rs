@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::{
     components::{
-        bar_chart::{Bar, BarChart},
+        daily_orders::DailyOrdersCharts,
         data_table::DataTable,
         empty_state::EmptyState,
         error_notice::ErrorNotice,
@@ -18,7 +18,7 @@ use crate::{
     import::parse_csv_rows,
     orders::{
         format_cents, parse_orders_json, validate_order, BatchAccepted, BatchStatus, BatchSummary,
-        RejectedOrder,
+        DailyOrders, RejectedOrder,
     },
 };
 
@@ -87,19 +87,12 @@ pub async fn list_orders(
     .await
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DailyOrders {
-    /// `YYYY-MM-DD`, UTC.
-    pub day: String,
-    pub orders: u64,
-    pub revenue_cents: i64,
-}
 
 #[server]
 pub async fn orders_per_day(days: u32) -> Result<Vec<DailyOrders>, AppError> {
-    use crate::server::{auth::guard::require_user, ingest::history, state::AppState};
+    use crate::server::{auth::guard::require_user, ingest::daily, state::AppState};
     require_user().await?;
-    history::per_day(&expect_context::<AppState>().mongo, days.clamp(1, 366)).await
+    daily::per_day(&expect_context::<AppState>().mongo, days.clamp(1, 366)).await
 }
 
 #[component]
@@ -474,32 +467,13 @@ fn DailyOrdersChart(refresh: ReadSignal<u32>) -> impl IntoView {
                             let orders: u64 = days.iter().map(|d| d.orders).sum();
                             let revenue: i64 = days.iter().map(|d| d.revenue_cents).sum();
                             let average = if orders > 0 { format_cents(revenue / orders as i64) } else { "–".to_owned() };
-                            let order_bars = days.iter().map(|d| Bar {
-                                label: d.day[5..].to_owned(),
-                                value: d.orders as f64,
-                                title: format!("{}: {} orders", d.day, d.orders),
-                            }).collect();
-                            let revenue_bars = days.iter().map(|d| Bar {
-                                label: d.day[5..].to_owned(),
-                                value: d.revenue_cents as f64 / 100.0,
-                                title: format!("{}: {} revenue", d.day, format_cents(d.revenue_cents)),
-                            }).collect();
                             view! {
                                 <dl class="mb-4 grid grid-cols-3 gap-4 text-sm">
                                     <div><dt class="text-slate-600">"Orders"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="orders-30d">{orders}</dd></div>
                                     <div><dt class="text-slate-600">"Revenue"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="revenue-30d">{format_cents(revenue)}</dd></div>
                                     <div><dt class="text-slate-600">"Average order value"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="aov-30d">{average}</dd></div>
                                 </dl>
-                                <div class="grid gap-6 lg:grid-cols-2">
-                                    <figure class="rounded-lg border border-slate-200 bg-white p-4">
-                                        <figcaption class="mb-2 text-sm font-medium">"Orders per day"</figcaption>
-                                        <BarChart caption="Orders per day, last 30 days".to_owned() bars=order_bars axis_label=|v| format!("{v:.0}")/>
-                                    </figure>
-                                    <figure class="rounded-lg border border-slate-200 bg-white p-4">
-                                        <figcaption class="mb-2 text-sm font-medium">"Revenue per day"</figcaption>
-                                        <BarChart caption="Revenue per day, last 30 days".to_owned() bars=revenue_bars axis_label=|v| format!("{v:.0}")/>
-                                    </figure>
-                                </div>
+                                <DailyOrdersCharts days/>
                             }.into_any()
                         }
                     }

@@ -5,6 +5,7 @@ pub mod broker;
 pub mod campaigns;
 pub mod config;
 pub mod customers;
+pub mod dashboard;
 pub mod health;
 pub mod http;
 pub mod ingest;
@@ -42,6 +43,10 @@ pub enum StartupError {
         uri: String,
         source: mongodb::error::Error,
     },
+    #[error("rebuilding the order day totals failed: {0}")]
+    Rebuild(crate::error::AppError),
+    #[error("unknown command {0:?}; the only command is rebuild-rollups (no command starts the app)")]
+    UnknownCommand(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -56,6 +61,15 @@ pub struct Services {
     tasks: Vec<JoinHandle<()>>,
 }
 
+async fn connect_mongo(config: &Config) -> Result<Mongo, StartupError> {
+    Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+        .await
+        .map_err(|source| StartupError::MongoUri {
+            uri: redact_uri(&config.mongodb_uri),
+            source,
+        })
+}
+
 impl Services {
     /// Starts without waiting for MongoDB or RabbitMQ: both are retried in the background, so the app serves
     /// `/readyz` (which says what is missing) while a dependency is still down.
@@ -64,12 +78,7 @@ impl Services {
         shutdown: &CancellationToken,
     ) -> Result<Self, StartupError> {
         let mongo_target = redact_uri(&config.mongodb_uri);
-        let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
-            .await
-            .map_err(|source| StartupError::MongoUri {
-                uri: mongo_target.clone(),
-                source,
-            })?;
+        let mongo = connect_mongo(config).await?;
         let broker = Broker::new(
             &config.amqp_url,
             Topology::with_prefix(&config.amqp_queue_prefix),
@@ -92,6 +101,7 @@ impl Services {
             segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
             campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
             campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
+            campaigns::figures::spawn(mongo.clone(), shutdown.clone()),
         ];
         Ok(Self {
             mongo,
@@ -248,7 +258,12 @@ pub fn init_tracing() {
 /// Runs the app until SIGINT or SIGTERM; used by `main`.
 pub async fn run() -> ExitCode {
     init_tracing();
-    match serve().await {
+    let outcome = match std::env::args().nth(1).as_deref() {
+        None => serve().await,
+        Some("rebuild-rollups") => rebuild_rollups().await,
+        Some(other) => Err(StartupError::UnknownCommand(other.to_owned())),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -283,6 +298,19 @@ async fn serve() -> Result<(), StartupError> {
     services.stopped().await;
     mongo.shutdown().await;
     tracing::info!("Realm stopped");
+    Ok(())
+}
+
+/// `realm rebuild-rollups`: recomputes the order totals per day from the stored orders, e.g. after orders were
+/// changed in the database by hand. Run it while no orders are being ingested.
+async fn rebuild_rollups() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    let mongo = connect_mongo(&config).await?;
+    let rebuilt = ingest::daily::rebuild(&mongo)
+        .await
+        .map_err(StartupError::Rebuild)?;
+    tracing::info!(days = rebuilt.days, batches = rebuilt.batches, "order day totals rebuilt");
+    mongo.shutdown().await;
     Ok(())
 }
 

@@ -12,6 +12,10 @@ use mongodb::{
 pub mod collections {
     pub const CUSTOMERS: &str = "customers";
     pub const ORDERS: &str = "orders";
+    /// Orders and revenue per UTC day, kept by the order consumer.
+    pub const ORDER_DAYS: &str = "order_days";
+    /// The batches already added to `order_days`.
+    pub const ORDER_DAYS_APPLIED: &str = "order_days_applied";
     pub const SEGMENTS: &str = "segments";
     /// One size per segment and day, kept by the snapshot task.
     pub const SEGMENT_SIZES: &str = "segment_sizes";

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod delivery;
+pub mod figures;
 pub mod receipts;
 pub mod scheduler;
 pub mod vendor;
@@ -21,6 +22,7 @@ use crate::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
         CampaignSummary, Channel, CommunicationRow, StatusChange,
     },
+    dashboard::CampaignFigures,
     error::AppError,
     server::{
         broker::Broker,
@@ -37,6 +39,35 @@ pub mod communication {
     pub const SENT: &str = "sent";
     pub const FAILED: &str = "failed";
     pub const CANCELLED: &str = "cancelled";
+}
+
+/// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
+pub fn message_counts(key: impl Into<Bson>) -> Document {
+    let status_is = |statuses: &[&str]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses] }, 1, 0] } };
+    let has = |field: &str| doc! { "$sum": { "$cond": [{ "$gt": [field, Bson::Null] }, 1, 0] } };
+    doc! {
+        "_id": key.into(),
+        "audience": { "$sum": 1 },
+        "sent": status_is(&[communication::SENT]),
+        "failed": status_is(&[communication::FAILED]),
+        "pending": status_is(&[communication::PENDING, communication::SENDING]),
+        "delivered": has("$delivered_at"),
+        "opened": has("$opened_at"),
+        "clicked": has("$clicked_at"),
+    }
+}
+
+/// The counts of a `message_counts` group, or of a campaign's stored `figures`.
+pub fn figures_of(counts: &Document) -> CampaignFigures {
+    let count = |key: &str| number(counts, key).max(0) as u64;
+    CampaignFigures {
+        audience: count("audience"),
+        sent: count("sent"),
+        failed: count("failed"),
+        delivered: count("delivered"),
+        opened: count("opened"),
+        clicked: count("clicked"),
+    }
 }
 
 fn status_of(campaign: &Document) -> CampaignStatus {
@@ -299,7 +330,16 @@ impl Campaigns {
         Ok(names)
     }
 
+    /// The newest campaigns first, of one segment or of all.
     pub async fn list(&self, segment: Option<ObjectId>) -> Result<Vec<CampaignSummary>, AppError> {
+        self.newest(segment, 200).await
+    }
+
+    pub async fn newest(
+        &self,
+        segment: Option<ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<CampaignSummary>, AppError> {
         let filter = segment
             .map(|id| doc! { "segment_id": id })
             .unwrap_or_default();
@@ -307,7 +347,7 @@ impl Campaigns {
             .campaigns
             .find(filter)
             .sort(doc! { "_id": -1 })
-            .limit(200)
+            .limit(limit)
             .await?
             .try_collect()
             .await?;
@@ -384,13 +424,7 @@ impl Campaigns {
         let pipeline = [
             doc! { "$match": { "campaign_id": oid } },
             doc! { "$facet": {
-                "statuses": [{ "$group": { "_id": "$status", "count": { "$sum": 1 } } }],
-                "events": [{ "$group": {
-                    "_id": Bson::Null,
-                    "delivered": { "$sum": { "$cond": [{ "$gt": ["$delivered_at", Bson::Null] }, 1, 0] } },
-                    "opened": { "$sum": { "$cond": [{ "$gt": ["$opened_at", Bson::Null] }, 1, 0] } },
-                    "clicked": { "$sum": { "$cond": [{ "$gt": ["$clicked_at", Bson::Null] }, 1, 0] } },
-                } }],
+                "counts": [{ "$group": message_counts(Bson::Null) }],
                 "reasons": [
                     { "$match": { "status": communication::FAILED } },
                     { "$group": { "_id": "$failure_reason", "count": { "$sum": 1 } } },
@@ -427,20 +461,15 @@ impl Campaigns {
             attribution_days,
             ..CampaignStats::default()
         };
-        for group in groups("statuses") {
-            let count = number(&group, "count") as u64;
-            stats.audience += count;
-            match group.get_str("_id").unwrap_or_default() {
-                communication::SENT => stats.sent += count,
-                communication::FAILED => stats.failed += count,
-                communication::PENDING | communication::SENDING => stats.pending += count,
-                _ => {}
-            }
-        }
-        if let Some(events) = groups("events").first() {
-            stats.delivered = number(events, "delivered") as u64;
-            stats.opened = number(events, "opened") as u64;
-            stats.clicked = number(events, "clicked") as u64;
+        if let Some(counts) = groups("counts").first() {
+            let figures = figures_of(counts);
+            stats.audience = figures.audience;
+            stats.sent = figures.sent;
+            stats.failed = figures.failed;
+            stats.delivered = figures.delivered;
+            stats.opened = figures.opened;
+            stats.clicked = figures.clicked;
+            stats.pending = number(counts, "pending") as u64;
         }
         stats.failures_by_reason = groups("reasons")
             .iter()

@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     error::AppError,
     orders::{format_cents, parse_date, parse_money},
-    pages::orders::{DailyOrders, OrderPage, OrderRow},
+    pages::orders::{OrderPage, OrderRow},
     server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
 };
 
@@ -197,51 +197,4 @@ pub async fn page(
         page,
         page_count,
     })
-}
-
-/// Orders and revenue for each of the last `days` days (UTC), today included, days without orders as zero.
-pub async fn per_day(mongo: &Mongo, days: u32) -> Result<Vec<DailyOrders>, AppError> {
-    let today = OffsetDateTime::now_utc().date();
-    let first_day = today - Duration::days(i64::from(days) - 1);
-    let start = bson_time(first_day.midnight().assume_utc());
-    let pipeline = [
-        doc! { "$match": { "ordered_at": { "$gte": start } } },
-        doc! { "$group": {
-            "_id": { "$dateTrunc": { "date": "$ordered_at", "unit": "day" } },
-            "orders": { "$sum": 1 },
-            "revenue": { "$sum": "$amount_cents" },
-        } },
-    ];
-    let mut totals: HashMap<i64, (u64, i64)> = HashMap::new();
-    let mut groups = mongo
-        .collection(collections::ORDERS)
-        .aggregate(pipeline)
-        .await?;
-    while let Some(group) = groups.try_next().await? {
-        let Ok(day) = group.get_datetime("_id") else {
-            continue;
-        };
-        let orders = group
-            .get_i32("orders")
-            .map(i64::from)
-            .or_else(|_| group.get_i64("orders"))
-            .unwrap_or(0);
-        let revenue = group
-            .get_i64("revenue")
-            .or_else(|_| group.get_i32("revenue").map(i64::from))
-            .unwrap_or(0);
-        totals.insert(day.timestamp_millis(), (orders.max(0) as u64, revenue));
-    }
-    Ok((0..days)
-        .map(|offset| {
-            let date = first_day + Duration::days(i64::from(offset));
-            let key = bson_time(date.midnight().assume_utc()).timestamp_millis();
-            let (orders, revenue_cents) = totals.get(&key).copied().unwrap_or((0, 0));
-            DailyOrders {
-                day: date.to_string(),
-                orders,
-                revenue_cents,
-            }
-        })
-        .collect())
 }

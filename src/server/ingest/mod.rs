@@ -4,6 +4,7 @@
 pub mod api;
 pub mod batches;
 pub mod consumer;
+pub mod daily;
 pub mod history;
 pub mod store;
 

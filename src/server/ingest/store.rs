@@ -10,7 +10,7 @@ use mongodb::{
     Collection,
 };
 
-use super::{batches::BatchOutcome, OrderBatchMessage};
+use super::{batches::BatchOutcome, daily, OrderBatchMessage};
 use crate::{
     customers::name_from_email,
     orders::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
@@ -151,6 +151,7 @@ pub async fn store_batch(
 
     let orders_inserted = started.elapsed();
     apply_customer_totals(&stores, &message.batch_id, &owned).await?;
+    daily::add_batch(mongo, &message.batch_id, &owned).await?;
     tracing::debug!(
         batch = %message.batch_id,
         customers_ms = customers_resolved.as_millis() as u64,

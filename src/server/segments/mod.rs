@@ -202,12 +202,26 @@ impl Segments {
         Ok(())
     }
 
+    /// The most recently changed segments first.
     pub async fn list(&self) -> Result<Vec<SegmentSummary>, AppError> {
+        self.listed(doc! { "updated_at": -1 }, MAX_LISTED).await
+    }
+
+    /// The `limit` segments with the most members when last counted.
+    pub async fn largest(&self, limit: i64) -> Result<Vec<SegmentSummary>, AppError> {
+        self.listed(doc! { "last_size": -1, "_id": 1 }, limit).await
+    }
+
+    pub async fn recent(&self, limit: i64) -> Result<Vec<SegmentSummary>, AppError> {
+        self.listed(doc! { "updated_at": -1 }, limit).await
+    }
+
+    async fn listed(&self, sort: Document, limit: i64) -> Result<Vec<SegmentSummary>, AppError> {
         let found: Vec<Document> = self
             .segments
             .find(doc! {})
-            .sort(doc! { "updated_at": -1 })
-            .limit(MAX_LISTED)
+            .sort(sort)
+            .limit(limit)
             .await?
             .try_collect()
             .await?;
