@@ -7,6 +7,7 @@
 use std::{env, time::Duration, time::Instant};
 
 use futures::{stream, StreamExt};
+use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, DateTime, Document};
 use realm::server::{
     customers::{name_fields, text_key},
@@ -97,12 +98,15 @@ pub async fn fill_to(mongo: &Mongo, target: usize) {
     );
 }
 
+pub const OWNER_EMAIL: &str = "bench@example.com";
+pub const OWNER_PASSWORD: &str = "benchmark password";
+
 /// Creates the owner account (the database must be new) and an API key for it.
 pub async fn owner_api_key(mongo: &Mongo) -> String {
     let accounts = realm::server::auth::Accounts::new(mongo);
     let owner = accounts
         .users
-        .create_owner("Bench", "bench@example.com", "benchmark password")
+        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
         .await
         .expect("owner");
     accounts
@@ -111,4 +115,27 @@ pub async fn owner_api_key(mongo: &Mongo) -> String {
         .await
         .expect("key")
         .1
+}
+
+/// Signs the owner in at a running Realm and answers the session cookie to send with server-function calls.
+async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String {
+    let response = client
+        .post(format!("{base_url}{}", realm::pages::sign_in::SignIn::PATH))
+        .header("origin", base_url)
+        .form(&[
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("realm_session="))
+        .expect("session cookie");
+    cookie.split(';').next().unwrap_or_default().to_owned()
 }

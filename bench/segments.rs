@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{fill_to, ms, percentile, setting};
+use common::{fill_to, ms, percentile, session_cookie, setting, OWNER_EMAIL, OWNER_PASSWORD};
 use leptos::server_fn::ServerFn;
 use realm::{
     segments::{rules::RuleGroup, PreviewSegment},
@@ -18,9 +18,6 @@ use realm::{
     },
 };
 use serde_json::{json, Value};
-
-const OWNER_EMAIL: &str = "bench@example.com";
-const OWNER_PASSWORD: &str = "benchmark password";
 
 fn condition(field: &str, operator: &str, value: &str) -> Value {
     json!({ "kind": "condition", "field": field, "operator": operator, "value": value })
@@ -61,28 +58,6 @@ fn rules() -> Vec<(&'static str, RuleGroup)> {
         .into_iter()
         .map(|(label, rule)| (label, serde_json::from_value(rule).expect("rule")))
         .collect()
-}
-
-async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String {
-    let response = client
-        .post(format!("{base_url}{}", realm::pages::sign_in::SignIn::PATH))
-        .header("origin", base_url)
-        .form(&[
-            ("email", OWNER_EMAIL),
-            ("password", OWNER_PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("realm_session="))
-        .expect("session cookie");
-    cookie.split(';').next().unwrap_or_default().to_owned()
 }
 
 #[tokio::main]

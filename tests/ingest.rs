@@ -29,6 +29,25 @@ async fn count(app: &TestApp, collection: &str, filter: Document) -> u64 {
         .unwrap()
 }
 
+/// Orders and revenue over every day the consumer has added batches to.
+async fn day_totals(app: &TestApp) -> (i64, i64) {
+    let days: Vec<Document> = app
+        .mongo()
+        .collection(collections::ORDER_DAYS)
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    days.iter().fold((0, 0), |(orders, revenue), day| {
+        (
+            orders + day.get_i64("orders").unwrap(),
+            revenue + day.get_i64("revenue_cents").unwrap(),
+        )
+    })
+}
+
 #[tokio::test]
 async fn accepted_orders_are_stored_and_customer_totals_follow_them() {
     let app = TestApp::start().await;
@@ -363,6 +382,7 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
     assert_eq!(resent_batch["status"], "completed");
 
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
+    assert_eq!(day_totals(&app).await, (2, 5_000));
     let gus = customer(&app, "gus@example.com").await;
     assert_eq!(
         (
@@ -572,6 +592,7 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
         "{batch}"
     );
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 100);
+    assert_eq!(day_totals(&app).await, (100, 100_000));
     for i in 0..10 {
         let customer = customer(&app, &format!("k{i}@example.com")).await;
         assert_eq!(
