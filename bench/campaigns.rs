@@ -7,20 +7,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fill_to, owner_api_key, setting};
+use common::{bench_database, fill_to, owner_api_key, setting};
 use mongodb::bson::doc;
-use realm::server::mongo::{collections, Mongo};
+use realm::server::mongo::collections;
 use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() {
-    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
-    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
-    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let audience: usize = setting("BENCH_AUDIENCE", 100_000);
-
-    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
-    mongo.ensure_indexes().await.expect("indexes");
+    let (base_url, mongo) = bench_database().await;
     let key = owner_api_key(&mongo).await;
     fill_to(&mongo, audience).await;
 

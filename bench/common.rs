@@ -101,13 +101,30 @@ pub async fn fill_to(mongo: &Mongo, target: usize) {
 pub const OWNER_EMAIL: &str = "bench@example.com";
 pub const OWNER_PASSWORD: &str = "benchmark password";
 
-/// Creates the owner account (the database must be new) and an API key for it.
+/// The running app's address (`BENCH_BASE_URL`) and its database (`REALM_MONGODB_URI`, `REALM_MONGODB_DB`, as
+/// `bench/lib.sh` set them for the app), with the indexes in place and the owner account created.
+pub async fn bench_database() -> (String, Mongo) {
+    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
+    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
+    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
+    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
+    mongo.ensure_indexes().await.expect("indexes");
+    realm::server::auth::Accounts::new(&mongo)
+        .users
+        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
+        .await
+        .expect("owner");
+    (base_url, mongo)
+}
+
+/// A new API key of the owner.
 pub async fn owner_api_key(mongo: &Mongo) -> String {
     let accounts = realm::server::auth::Accounts::new(mongo);
     let owner = accounts
         .users
-        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
+        .find_by_email(OWNER_EMAIL)
         .await
+        .expect("owner lookup")
         .expect("owner");
     accounts
         .api_keys
@@ -118,7 +135,7 @@ pub async fn owner_api_key(mongo: &Mongo) -> String {
 }
 
 /// Signs the owner in at a running Realm and answers the session cookie to send with server-function calls.
-async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String {
+pub async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String {
     let response = client
         .post(format!("{base_url}{}", realm::pages::sign_in::SignIn::PATH))
         .header("origin", base_url)

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{fill_to, ms, percentile, session_cookie, setting, OWNER_EMAIL, OWNER_PASSWORD};
+use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
 use futures::{stream, StreamExt, TryStreamExt};
 use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
@@ -139,22 +139,13 @@ async fn count_segments(mongo: &Mongo) {
 
 #[tokio::main]
 async fn main() {
-    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
-    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
-    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let customer_count: usize = setting("BENCH_CUSTOMERS", 100_000);
     let order_count: usize = setting("BENCH_ORDERS", 1_000_000);
     let campaign_count: usize = setting("BENCH_CAMPAIGNS", 10);
     let messages: usize = setting("BENCH_MESSAGES", 10_000);
     let runs: usize = setting("BENCH_RUNS", 50);
 
-    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
-    mongo.ensure_indexes().await.expect("indexes");
-    realm::server::auth::Accounts::new(&mongo)
-        .users
-        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .expect("owner");
+    let (base_url, mongo) = bench_database().await;
     fill_to(&mongo, customer_count).await;
     let customers = customer_ids(&mongo).await;
     store_orders(&mongo, &customers, order_count).await;

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{owner_api_key, percentile, setting};
+use common::{bench_database, owner_api_key, percentile, setting};
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::server::mongo::{collections, Mongo};
@@ -74,15 +74,12 @@ async fn raw_insert_many(
 
 #[tokio::main]
 async fn main() {
-    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
-    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
-    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let total: usize = setting("BENCH_ORDERS", 200_000);
     let per_request: usize = setting("BENCH_ORDERS_PER_REQUEST", 1_000);
     let concurrency: usize = setting("BENCH_CONCURRENCY", 4);
     let customers: usize = setting("BENCH_CUSTOMERS", 20_000);
 
-    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
+    let (base_url, mongo) = bench_database().await;
     let key = owner_api_key(&mongo).await;
 
     let raw_rate = raw_insert_many(&mongo, total, per_request, concurrency).await;

@@ -8,12 +8,12 @@ mod common;
 
 use std::time::Instant;
 
-use common::{fill_to, ms, percentile, session_cookie, setting, OWNER_EMAIL, OWNER_PASSWORD};
+use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
 use leptos::server_fn::ServerFn;
 use realm::{
     segments::{rules::RuleGroup, PreviewSegment},
     server::{
-        mongo::{collections, Mongo},
+        mongo::collections,
         segments::rule_filter,
     },
 };
@@ -62,22 +62,13 @@ fn rules() -> Vec<(&'static str, RuleGroup)> {
 
 #[tokio::main]
 async fn main() {
-    let base_url: String = setting("BENCH_BASE_URL", "http://127.0.0.1:3200".to_owned());
-    let mongo_uri: String = setting("REALM_MONGODB_URI", "mongodb://127.0.0.1:27017".to_owned());
-    let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let sizes: Vec<usize> = setting("BENCH_CUSTOMER_SIZES", "100000,1000000".to_owned())
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
         .collect();
     let runs: usize = setting("BENCH_RUNS", 30);
 
-    let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
-    mongo.ensure_indexes().await.expect("indexes");
-    realm::server::auth::Accounts::new(&mongo)
-        .users
-        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .expect("owner");
+    let (base_url, mongo) = bench_database().await;
     let client = reqwest::Client::new();
     let cookie = session_cookie(&client, &base_url).await;
     let customers = mongo.collection(collections::CUSTOMERS);

@@ -8,7 +8,7 @@ use common::{Credentials, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
 use leptos::server_fn::ServerFn;
 use realm::{
     auth::{Role, SignOut},
-    records::CountRecords,
+    dashboard::LoadDashboard,
 };
 
 #[tokio::test]
@@ -88,8 +88,8 @@ async fn unauthenticated_server_functions_and_api_calls_are_refused_with_401() {
 
     let server_fn = app
         .post_form(
-            CountRecords::PATH,
-            &[("kind", "Customers")],
+            LoadDashboard::PATH,
+            &[("days", "30")],
             Credentials::None,
         )
         .await;
@@ -110,13 +110,13 @@ async fn unauthenticated_server_functions_and_api_calls_are_refused_with_401() {
     let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
     let counted = app
         .post_form(
-            CountRecords::PATH,
-            &[("kind", "Customers")],
+            LoadDashboard::PATH,
+            &[("days", "30")],
             Credentials::Cookie(&cookie),
         )
         .await;
     assert_eq!(counted.status, StatusCode::OK, "{}", counted.body);
-    assert_eq!(counted.body, "0");
+    assert_eq!(counted.json()["customers"], 0, "{}", counted.body);
 
     app.stop().await;
 }

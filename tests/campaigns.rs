@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use common::{eventually, Credentials, TestApp};
-use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::doc;
 use realm::server::mongo::collections;
 use serde_json::{json, Value};
 
@@ -78,15 +77,7 @@ async fn wait_for_status(
 }
 
 async fn vendor_requests(app: &TestApp) -> (u64, i64) {
-    let accepted: Vec<Document> = app
-        .mongo()
-        .collection(collections::VENDOR_MESSAGES)
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let accepted = app.documents(collections::VENDOR_MESSAGES, doc! {}).await;
     let repeats = accepted
         .iter()
         .map(|m| m.get_i64("repeat_requests").unwrap_or(0))
@@ -176,15 +167,9 @@ async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
 
-    let rows: Vec<Document> = app
-        .mongo()
-        .collection(collections::COMMUNICATIONS)
-        .find(doc! { "status": "sent" })
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = app
+        .documents(collections::COMMUNICATIONS, doc! { "status": "sent" })
+        .await;
     let receipts: Vec<Value> = rows
         .iter()
         .map(|row| json!({ "receipt_id": format!("r-{}", row.get_object_id("_id").unwrap()), "message_id": row.get_object_id("_id").unwrap().to_hex(), "event": "opened", "at_ms": 1_790_000_000_000_i64 }))

@@ -31,15 +31,7 @@ async fn count(app: &TestApp, collection: &str, filter: Document) -> u64 {
 
 /// Orders and revenue over every day the consumer has added batches to.
 async fn day_totals(app: &TestApp) -> (i64, i64) {
-    let days: Vec<Document> = app
-        .mongo()
-        .collection(collections::ORDER_DAYS)
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let days = app.documents(collections::ORDER_DAYS, doc! {}).await;
     days.iter().fold((0, 0), |(orders, revenue), day| {
         (
             orders + day.get_i64("orders").unwrap(),

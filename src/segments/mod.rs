@@ -148,8 +148,8 @@ pub async fn save_segment(id: Option<String>, draft: SegmentDraft) -> Result<Str
     let user = require_user().await?;
     let segments = Segments::new(&expect_context::<AppState>().mongo);
     match id {
-        None => segments.create(draft, &user.email).await,
-        Some(id) => segments.update(&id, draft).await.map(|()| id),
+        None => segments.create(draft, &user.email).await.map(|(id, _)| id),
+        Some(id) => segments.update(&id, draft).await.map(|_| id),
     }
 }
 

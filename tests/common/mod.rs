@@ -359,6 +359,23 @@ impl TestApp {
     pub fn mongo(&self) -> &realm::server::mongo::Mongo {
         &self.state.mongo
     }
+
+    /// Every document of `collection` that matches `filter`.
+    pub async fn documents(
+        &self,
+        collection: &str,
+        filter: mongodb::bson::Document,
+    ) -> Vec<mongodb::bson::Document> {
+        use futures::TryStreamExt;
+        self.mongo()
+            .collection(collection)
+            .find(filter)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    }
 }
 
 impl TestApp {

@@ -77,9 +77,13 @@ fn draft_of(body: &Value) -> Result<SegmentDraft, AppError> {
     })
 }
 
-async fn saved(segments: &Segments, id: String) -> Result<SavedSegment, AppError> {
+/// The segment as stored, with `size` when it was just counted, or counted now.
+async fn saved(segments: &Segments, id: String, size: Option<u64>) -> Result<SavedSegment, AppError> {
     let detail = segments.detail(&id).await?;
-    let size = segments.preview(&detail.rule, 0).await?.count;
+    let size = match size {
+        Some(size) => size,
+        None => segments.preview(&detail.rule, 0).await?.count,
+    };
     Ok(SavedSegment { id, detail, size })
 }
 
@@ -94,15 +98,15 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<SavedSegment>), AppError> {
     let draft = draft_of(&json_body(&body)?)?;
     let segments = Segments::new(&state.mongo);
-    let id = segments.create(draft, &principal.describe()).await?;
-    Ok((StatusCode::CREATED, Json(saved(&segments, id).await?)))
+    let (id, size) = segments.create(draft, &principal.describe()).await?;
+    Ok((StatusCode::CREATED, Json(saved(&segments, id, Some(size)).await?)))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SavedSegment>, AppError> {
-    Ok(Json(saved(&Segments::new(&state.mongo), id).await?))
+    Ok(Json(saved(&Segments::new(&state.mongo), id, None).await?))
 }
 
 pub async fn update(
@@ -112,8 +116,8 @@ pub async fn update(
 ) -> Result<Json<SavedSegment>, AppError> {
     let draft = draft_of(&json_body(&body)?)?;
     let segments = Segments::new(&state.mongo);
-    segments.update(&id, draft).await?;
-    Ok(Json(saved(&segments, id).await?))
+    let size = segments.update(&id, draft).await?;
+    Ok(Json(saved(&segments, id, Some(size)).await?))
 }
 
 pub async fn delete(

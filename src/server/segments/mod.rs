@@ -115,7 +115,12 @@ impl Segments {
         })
     }
 
-    pub async fn create(&self, draft: SegmentDraft, created_by: &str) -> Result<String, AppError> {
+    /// Saves a new segment and counts it; answers its id and size.
+    pub async fn create(
+        &self,
+        draft: SegmentDraft,
+        created_by: &str,
+    ) -> Result<(String, u64), AppError> {
         let draft = draft.cleaned()?;
         let filter = rule_filter(&draft.rule)?;
         let now = DateTime::now();
@@ -136,12 +141,13 @@ impl Segments {
             .inserted_id
             .as_object_id()
             .ok_or_else(|| AppError::Unavailable("no id for the new segment".to_owned()))?;
-        self.record_size(id, self.customers.count_documents(filter).await?)
-            .await?;
-        Ok(id.to_hex())
+        let size = self.customers.count_documents(filter).await?;
+        self.record_size(id, size).await?;
+        Ok((id.to_hex(), size))
     }
 
-    pub async fn update(&self, id: &str, draft: SegmentDraft) -> Result<(), AppError> {
+    /// Saves a segment's new fields and counts it again; answers its size.
+    pub async fn update(&self, id: &str, draft: SegmentDraft) -> Result<u64, AppError> {
         let oid = parse_id(id, "segment")?;
         let draft = draft.cleaned()?;
         let filter = rule_filter(&draft.rule)?;
@@ -157,8 +163,9 @@ impl Segments {
         if result.matched_count == 0 {
             return Err(AppError::NotFound(format!("No segment has the id {id:?}.")));
         }
-        self.record_size(oid, self.customers.count_documents(filter).await?)
-            .await
+        let size = self.customers.count_documents(filter).await?;
+        self.record_size(oid, size).await?;
+        Ok(size)
     }
 
     pub async fn duplicate(&self, id: &str, created_by: &str) -> Result<String, AppError> {
@@ -175,7 +182,7 @@ impl Segments {
                 .to_owned(),
             rule: stored_rule(&segment)?,
         };
-        self.create(draft, created_by).await
+        Ok(self.create(draft, created_by).await?.0)
     }
 
     /// Deletes a segment no scheduled or sending campaign needs.
