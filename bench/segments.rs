@@ -1,4 +1,4 @@
-//! Segment preview latency: the audience count (and sample) of a rule through the `preview_segment` server
+//! Segment preview latency: the audience count of a rule through the `count_audience` server
 //! function of a running Realm, beside the raw `count_documents` of the same compiled filter against the same
 //! database server in the same run, at each customer count of `BENCH_CUSTOMER_SIZES` (default 100,000 and
 //! 1,000,000). Run through `bench/segments.sh`, which starts the server.
@@ -11,7 +11,7 @@ use std::time::Instant;
 use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
 use leptos::server_fn::ServerFn;
 use realm::{
-    segments::{rules::RuleGroup, PreviewSegment},
+    segments::{rules::RuleGroup, CountAudience},
     server::{
         mongo::collections,
         segments::rule_filter,
@@ -85,7 +85,7 @@ async fn main() {
             for round in 0..runs + 2 {
                 let started = Instant::now();
                 let response = client
-                    .post(format!("{base_url}{}", PreviewSegment::PATH))
+                    .post(format!("{base_url}{}", CountAudience::PATH))
                     .header("cookie", &cookie)
                     .header("origin", &base_url)
                     .header("content-type", "application/json")
@@ -98,14 +98,14 @@ async fn main() {
                     "{:?}",
                     response.text().await
                 );
-                let preview: Value = response.json().await.expect("preview JSON");
+                let counted: Value = response.json().await.expect("count JSON");
                 let app_time = started.elapsed();
 
                 let filter = rule_filter(&rule).expect("rule");
                 let started = Instant::now();
                 let count = customers.count_documents(filter).await.expect("count");
                 let raw_time = started.elapsed();
-                assert_eq!(preview["count"].as_u64(), Some(count), "{label}");
+                assert_eq!(counted.as_u64(), Some(count), "{label}");
                 matching = count;
                 if round >= 2 {
                     through_app.push(app_time);

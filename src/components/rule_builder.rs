@@ -13,12 +13,11 @@ use crate::{
     customers::CustomerRow,
     error::AppError,
     segments::{
-        preview_segment,
+        count_audience, sample_audience,
         rules::{
             check_condition, check_rule, Combinator, Condition, Field, FieldKind, Operator, Rule,
             RuleGroup, MAX_DEPTH,
         },
-        AudiencePreview,
     },
 };
 
@@ -335,7 +334,8 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
 pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
     let latest = StoredValue::new(0_u64);
     let counting = RwSignal::new(true);
-    let preview = RwSignal::new(None::<Result<AudiencePreview, AppError>>);
+    let count = RwSignal::new(None::<Result<u64, AppError>>);
+    let sample = RwSignal::new(Vec::<CustomerRow>::new());
     let rule_problem = RwSignal::new(false);
     Effect::new(move |_| {
         let current = rule.get();
@@ -353,13 +353,23 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
             if latest.get_value() != version {
                 return;
             }
-            let answer = preview_segment(current).await;
+            // The size first, as soon as it is counted; then a few of the customers.
+            let counted = count_audience(current.clone()).await;
             // A newer version of the rule is being counted; this answer is stale.
             if latest.get_value() != version {
                 return;
             }
-            preview.set(Some(answer));
+            let matched = counted.as_ref().is_ok_and(|n| *n > 0);
+            count.set(Some(counted));
             counting.set(false);
+            let found = if matched {
+                sample_audience(current).await.unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            if latest.get_value() == version {
+                sample.set(found);
+            }
         });
     });
 
@@ -367,9 +377,9 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
         <aside class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="audience-heading" data-counting=move || counting.get().to_string()>
             <h2 id="audience-heading" class="text-sm font-medium text-slate-600">"Audience size"</h2>
             <p class="mt-1 flex items-center gap-2 text-3xl font-semibold tabular-nums" aria-live="polite">
-                <span data-audience-count=move || preview.with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).map(|p| p.count.to_string()))>
-                    {move || preview.with(|p| match p {
-                        Some(Ok(preview)) => preview.count.to_string(),
+                <span data-audience-count=move || count.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).map(u64::to_string))>
+                    {move || count.with(|c| match c {
+                        Some(Ok(count)) => count.to_string(),
                         _ => "–".to_owned(),
                     })}
                 </span>
@@ -380,9 +390,12 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
             {move || rule_problem.get().then(|| view! {
                 <p class="mt-1 text-sm text-amber-700">"Fix the conditions marked in red to count the audience."</p>
             })}
-            {move || preview.with(|p| match p {
+            {move || count.with(|c| match c {
                 Some(Err(error)) => Some(view! { <p role="alert" class="mt-1 text-sm text-red-700">{error.to_string()}</p> }.into_any()),
-                Some(Ok(preview)) if !preview.sample.is_empty() => Some(view! { <AudienceSample sample=preview.sample.clone()/> }.into_any()),
+                Some(Ok(n)) if *n > 0 => {
+                    let shown = sample.get();
+                    (!shown.is_empty()).then(|| view! { <AudienceSample sample=shown/> }.into_any())
+                }
                 _ => None,
             })}
         </aside>

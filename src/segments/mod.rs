@@ -104,12 +104,23 @@ pub struct SegmentAnalytics {
     pub daily_sizes: Vec<(String, u64)>,
 }
 
+/// How many customers `rule` matches now. The builder shows this first, and asks for a sample after.
 #[server(input = leptos::server_fn::codec::Json)]
-pub async fn preview_segment(rule: RuleGroup) -> Result<AudiencePreview, AppError> {
+pub async fn count_audience(rule: RuleGroup) -> Result<u64, AppError> {
     use crate::server::{auth::guard::require_user, segments::Segments, state::AppState};
     require_user().await?;
     Segments::new(&expect_context::<AppState>().mongo)
-        .preview(&rule, 5)
+        .count(&rule)
+        .await
+}
+
+/// A few customers `rule` matches.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn sample_audience(rule: RuleGroup) -> Result<Vec<CustomerRow>, AppError> {
+    use crate::server::{auth::guard::require_user, segments::Segments, state::AppState};
+    require_user().await?;
+    Segments::new(&expect_context::<AppState>().mongo)
+        .sample(&rule, 5)
         .await
 }
 

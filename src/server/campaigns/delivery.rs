@@ -6,7 +6,10 @@
 use std::{
     collections::HashMap,
     num::NonZeroU32,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -32,6 +35,8 @@ use crate::{
 
 const PREFETCH: u16 = 8;
 const CONCURRENT_JOBS: usize = 8;
+/// Messages of one job in flight at once.
+const SENDS_PER_JOB: usize = 8;
 /// Attempts per recipient for failures the vendor calls transient.
 const MAX_ATTEMPTS: usize = 4;
 
@@ -197,47 +202,25 @@ async fn run_job(
     let limiter = limiters.for_campaign(campaign, watch.rate);
     let channel = watch.channel;
 
-    // Outcomes are written a few at a time, so that progress shows while a slow (rate-limited) job runs.
+    // Several messages of a job are in flight at once, so that one waiting out a transient failure's backoff does
+    // not hold up the others; the limiter keeps the campaign's rate. Outcomes are written a few at a time, so that
+    // progress shows while a slow (rate-limited) job runs.
+    let stop = AtomicBool::new(shutdown.is_cancelled() || !watch.sending(mongo).await?);
+    let mut sends = futures::stream::iter(claimed)
+        .map(|recipient: Document| send_one(vendor, &limiter, channel, claim, recipient, &stop))
+        .buffer_unordered(SENDS_PER_JOB);
     let mut outcomes = Vec::new();
     let mut written_at = tokio::time::Instant::now();
     let mut unsent = Vec::new();
-    for recipient in &claimed {
-        let Ok(id) = recipient.get_object_id("_id") else {
-            continue;
-        };
-        if shutdown.is_cancelled() || !watch.sending(mongo).await? {
-            unsent.push(id);
-            continue;
+    while let Some(sent) = sends.next().await {
+        match sent {
+            Sent::Outcome(outcome) => outcomes.push(outcome),
+            Sent::NotSent(id) => unsent.push(id),
+            Sent::Unreadable => {}
         }
-        limiter.until_ready().await;
-        let message = OutgoingMessage {
-            idempotency_key: id.to_hex(),
-            channel,
-            to: recipient.get_str("to").unwrap_or_default().to_owned(),
-            subject: recipient.get_str("subject").ok().map(str::to_owned),
-            body: recipient.get_str("message").unwrap_or_default().to_owned(),
-        };
-        let mut attempts = 0_i64;
-        let result = (|| {
-            attempts += 1;
-            vendor.send(&message)
-        })
-        .retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(100))
-                .with_max_times(MAX_ATTEMPTS - 1),
-        )
-        .when(|error| matches!(error, VendorError::Transient(_)))
-        .await;
-        let set = match result {
-            Ok(vendor_id) => {
-                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
-            }
-            Err(error) => {
-                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
-            }
-        };
-        outcomes.push(doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } });
+        if shutdown.is_cancelled() || !watch.sending(mongo).await? {
+            stop.store(true, Ordering::Relaxed);
+        }
         if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
             record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
             written_at = tokio::time::Instant::now();
@@ -254,6 +237,62 @@ async fn run_job(
             .await?;
     }
     complete_if_done(mongo, campaign).await
+}
+
+enum Sent {
+    /// The update recording the vendor's answer.
+    Outcome(Document),
+    /// Not sent: the campaign was paused or cancelled, or the app is stopping.
+    NotSent(ObjectId),
+    Unreadable,
+}
+
+async fn send_one(
+    vendor: &dyn Vendor,
+    limiter: &DefaultDirectRateLimiter,
+    channel: Channel,
+    claim: ObjectId,
+    recipient: Document,
+    stop: &AtomicBool,
+) -> Sent {
+    let Ok(id) = recipient.get_object_id("_id") else {
+        return Sent::Unreadable;
+    };
+    if stop.load(Ordering::Relaxed) {
+        return Sent::NotSent(id);
+    }
+    limiter.until_ready().await;
+    if stop.load(Ordering::Relaxed) {
+        return Sent::NotSent(id);
+    }
+    let message = OutgoingMessage {
+        idempotency_key: id.to_hex(),
+        channel,
+        to: recipient.get_str("to").unwrap_or_default().to_owned(),
+        subject: recipient.get_str("subject").ok().map(str::to_owned),
+        body: recipient.get_str("message").unwrap_or_default().to_owned(),
+    };
+    let mut attempts = 0_i64;
+    let result = (|| {
+        attempts += 1;
+        vendor.send(&message)
+    })
+    .retry(
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_times(MAX_ATTEMPTS - 1),
+    )
+    .when(|error| matches!(error, VendorError::Transient(_)))
+    .await;
+    let set = match result {
+        Ok(vendor_id) => {
+            doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
+        }
+        Err(error) => {
+            doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
+        }
+    };
+    Sent::Outcome(doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } })
 }
 
 async fn record_outcomes(
@@ -283,6 +322,14 @@ async fn record_outcomes(
 
 /// Completes a sending campaign once every recipient has an outcome.
 pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), AppError> {
+    // While the launch is still freezing the audience, the recipients not yet written are not open either.
+    let launched = mongo
+        .collection(collections::CAMPAIGNS)
+        .count_documents(doc! { "_id": campaign, "jobs_queued": true })
+        .await?;
+    if launched == 0 {
+        return Ok(());
+    }
     let open = mongo
         .collection(collections::COMMUNICATIONS)
         .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [communication::PENDING, communication::SENDING] } })

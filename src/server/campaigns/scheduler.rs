@@ -156,6 +156,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         .await?;
     let mut chunk = Vec::with_capacity(INSERT_CHUNK);
     let mut audience = 0_i64;
+    let mut relaunch = false;
     loop {
         let member = members.try_next().await?;
         if let Some(member) = &member {
@@ -169,15 +170,15 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
             ));
         }
         if chunk.len() == INSERT_CHUNK || (member.is_none() && !chunk.is_empty()) {
-            if let Err(error) = communications
-                .insert_many(std::mem::take(&mut chunk))
-                .ordered(false)
-                .await
-            {
-                // Frozen by an earlier attempt at this launch: those stay as they are.
-                if !is_duplicate_key(&error) {
-                    return Err(error.into());
-                }
+            let frozen = std::mem::take(&mut chunk);
+            match communications.insert_many(&frozen).ordered(false).await {
+                // Queued as soon as they are written, so the first messages go out while the rest of a large
+                // audience is still being frozen.
+                Ok(_) => publish_jobs(broker, id, pending_ids(&frozen)).await?,
+                // Frozen by an earlier attempt at this launch: those stay as they are, and every recipient still
+                // pending is queued at the end.
+                Err(error) if is_duplicate_key(&error) => relaunch = true,
+                Err(error) => return Err(error.into()),
             }
         }
         if member.is_none() {
@@ -191,7 +192,10 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
             doc! { "$set": { "audience": audience } },
         )
         .await?;
-    publish_pending(mongo, broker, id).await?;
+    if relaunch {
+        // A queued recipient queued again is harmless: workers claim each recipient once.
+        publish_pending(mongo, broker, id).await?;
+    }
     mongo
         .collection(collections::CAMPAIGNS)
         .update_one(doc! { "_id": id }, doc! { "$set": { "jobs_queued": true } })
@@ -216,6 +220,7 @@ fn communication_of(
         Channel::Sms => member.get_str("phone").ok(),
     };
     let mut row = doc! {
+        "_id": ObjectId::new(),
         "campaign_id": campaign,
         "customer_id": member.get_object_id("_id").ok(),
         "name": &fields.name,
@@ -235,7 +240,32 @@ fn communication_of(
     row
 }
 
-/// Queues a job for every recipient of the campaign still waiting; used at launch and on resume.
+fn pending_ids(communications: &[Document]) -> Vec<ObjectId> {
+    communications
+        .iter()
+        .filter(|row| row.get_str("status") == Ok(communication::PENDING))
+        .filter_map(|row| row.get_object_id("_id").ok())
+        .collect()
+}
+
+/// Queues jobs of `JOB_SIZE` recipients.
+async fn publish_jobs(broker: &Broker, campaign: ObjectId, recipients: Vec<ObjectId>) -> Result<(), AppError> {
+    for ids in recipients.chunks(JOB_SIZE) {
+        let job = DeliveryJob {
+            campaign_id: campaign.to_hex(),
+            communication_ids: ids.iter().map(|id| id.to_hex()).collect(),
+        };
+        let payload = serde_json::to_vec(&job).map_err(|e| AppError::Transport(e.to_string()))?;
+        let properties = BasicProperties::default().with_content_type("application/json".into());
+        broker
+            .publish_confirmed("", &broker.topology().deliveries_queue, &payload, properties)
+            .await
+            .map_err(|error| AppError::Unavailable(format!("delivery jobs not queued: {error}")))?;
+    }
+    Ok(())
+}
+
+/// Queues a job for every recipient of the campaign still waiting; used on resume and after an interrupted launch.
 pub async fn publish_pending(
     mongo: &Mongo,
     broker: &Broker,
@@ -247,36 +277,13 @@ pub async fn publish_pending(
         .projection(doc! { "_id": 1 })
         .await?;
     let mut ids = Vec::with_capacity(JOB_SIZE);
-    loop {
-        let next = pending.try_next().await?;
-        if let Some(id) = next.as_ref().and_then(|row| row.get_object_id("_id").ok()) {
-            ids.push(id.to_hex());
-        }
-        if ids.len() == JOB_SIZE || (next.is_none() && !ids.is_empty()) {
-            let job = DeliveryJob {
-                campaign_id: campaign.to_hex(),
-                communication_ids: std::mem::take(&mut ids),
-            };
-            let payload =
-                serde_json::to_vec(&job).map_err(|e| AppError::Transport(e.to_string()))?;
-            let properties =
-                BasicProperties::default().with_content_type("application/json".into());
-            broker
-                .publish_confirmed(
-                    "",
-                    &broker.topology().deliveries_queue,
-                    &payload,
-                    properties,
-                )
-                .await
-                .map_err(|error| {
-                    AppError::Unavailable(format!("delivery jobs not queued: {error}"))
-                })?;
-        }
-        if next.is_none() {
-            return Ok(());
+    while let Some(row) = pending.try_next().await? {
+        ids.extend(row.get_object_id("_id").ok());
+        if ids.len() == JOB_SIZE {
+            publish_jobs(broker, campaign, std::mem::take(&mut ids)).await?;
         }
     }
+    publish_jobs(broker, campaign, ids).await
 }
 
 /// Finishes launches interrupted by a crash, and gives communications lost with a worker back to the queue.

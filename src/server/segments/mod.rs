@@ -11,6 +11,7 @@ use mongodb::{
 };
 
 use crate::{
+    customers::CustomerRow,
     error::AppError,
     segments::{
         rules::{check_rule, RuleGroup},
@@ -99,20 +100,24 @@ impl Segments {
         rule: &RuleGroup,
         sample_size: i64,
     ) -> Result<AudiencePreview, AppError> {
-        let filter = rule_filter(rule)?;
         // Counting and sampling are independent reads: run them together.
-        let (count, sample) = tokio::join!(self.customers.count_documents(filter.clone()), async {
-            self.customers
-                .find(filter.clone())
-                .limit(sample_size)
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        },);
-        Ok(AudiencePreview {
-            count: count?,
-            sample: sample?.iter().map(customer_row).collect(),
-        })
+        let (count, sample) = tokio::try_join!(self.count(rule), self.sample(rule, sample_size))?;
+        Ok(AudiencePreview { count, sample })
+    }
+
+    pub async fn count(&self, rule: &RuleGroup) -> Result<u64, AppError> {
+        Ok(self.customers.count_documents(rule_filter(rule)?).await?)
+    }
+
+    pub async fn sample(&self, rule: &RuleGroup, size: i64) -> Result<Vec<CustomerRow>, AppError> {
+        let found: Vec<Document> = self
+            .customers
+            .find(rule_filter(rule)?)
+            .limit(size)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found.iter().map(customer_row).collect())
     }
 
     /// Saves a new segment and counts it; answers its id and size.
