@@ -149,6 +149,34 @@ async fn a_campaign_due_in_a_second_starts_once_with_two_instances_and_every_rec
     app.stop().await;
 }
 
+/// More recipients than one launch chunk and more messages in flight than database connections: the first chunks
+/// go out while later ones are frozen, and every recipient gets one message.
+#[tokio::test]
+async fn a_large_audience_is_sent_in_full_while_it_is_still_being_frozen() {
+    let mut config = common::isolated_config();
+    config.vendor.latency_ms = 0;
+    let app = TestApp::start_with(config).await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 2_500).await;
+    let segment = everyone_segment(&app, &key).await;
+    let id = create_campaign(&app, &key, &segment, 10_000, None).await;
+    let sent = app
+        .send_json(Method::POST, &format!("/api/campaigns/{id}/send-now"), None, &key)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(180)).await;
+    assert_eq!(done["audience"], 2_500);
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        2_500,
+        "{done}"
+    );
+    let (accepted, repeats) = vendor_requests(&app).await;
+    assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
     let app = TestApp::start().await;

@@ -206,27 +206,40 @@ async fn run_job(
     // not hold up the others; the limiter keeps the campaign's rate. Outcomes are written a few at a time, so that
     // progress shows while a slow (rate-limited) job runs.
     let stop = AtomicBool::new(shutdown.is_cancelled() || !watch.sending(mongo).await?);
-    let mut sends = futures::stream::iter(claimed)
+    // Sending and recording run side by side in this task: a send in flight holds a database connection, so the
+    // sends must go on being polled while an outcome is written, or the pool runs dry and both wait for ever.
+    let (results, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let sending = futures::stream::iter(claimed)
         .map(|recipient: Document| send_one(vendor, &limiter, channel, claim, recipient, &stop))
-        .buffer_unordered(SENDS_PER_JOB);
-    let mut outcomes = Vec::new();
-    let mut written_at = tokio::time::Instant::now();
-    let mut unsent = Vec::new();
-    while let Some(sent) = sends.next().await {
-        match sent {
-            Sent::Outcome(outcome) => outcomes.push(outcome),
-            Sent::NotSent(id) => unsent.push(id),
-            Sent::Unreadable => {}
+        .buffer_unordered(SENDS_PER_JOB)
+        .for_each(move |sent| {
+            // Only refused once recording has failed; the job is then retried as a whole.
+            let _ = results.send(sent);
+            std::future::ready(())
+        });
+    let recording = async {
+        let mut outcomes = Vec::new();
+        let mut written_at = tokio::time::Instant::now();
+        let mut unsent = Vec::new();
+        while let Some(sent) = received.recv().await {
+            match sent {
+                Sent::Outcome(outcome) => outcomes.push(outcome),
+                Sent::NotSent(id) => unsent.push(id),
+                Sent::Unreadable => {}
+            }
+            if shutdown.is_cancelled() || !watch.sending(mongo).await? {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
+                record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                written_at = tokio::time::Instant::now();
+            }
         }
-        if shutdown.is_cancelled() || !watch.sending(mongo).await? {
-            stop.store(true, Ordering::Relaxed);
-        }
-        if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
-            record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
-            written_at = tokio::time::Instant::now();
-        }
-    }
-    record_outcomes(mongo, campaign, outcomes).await?;
+        record_outcomes(mongo, campaign, outcomes).await?;
+        Ok::<_, AppError>(unsent)
+    };
+    let ((), unsent) = tokio::join!(sending, recording);
+    let unsent = unsent?;
     if !unsent.is_empty() {
         // Paused, cancelled or stopping: these go back to waiting (a cancel then marks them cancelled).
         communications
