@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::{
+    bson::{doc, DateTime, Document},
+    error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT},
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
@@ -49,6 +52,12 @@ fn increments(days: &BTreeMap<DateTime, (i64, i64)>) -> Vec<Document> {
         .collect()
 }
 
+/// Concurrent batches mostly add to the same day (today), and two transactions writing one document conflict: the
+/// batches of this process take turns, which costs little since each transaction is a handful of writes.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Retries of a transaction that conflicted with another app instance's.
+const MAX_ATTEMPTS: u32 = 8;
+
 /// Adds a batch's orders to their days, unless this batch was added before. `orders` must be every order the batch
 /// owns, also those stored by an earlier, interrupted delivery of it.
 pub async fn add_batch(
@@ -60,6 +69,29 @@ pub async fn add_batch(
     if days.is_empty() {
         return Ok(());
     }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut attempt = 1;
+    loop {
+        match add_once(mongo, batch_id, &days).await {
+            // Retrying is safe even when a commit's outcome is unknown: a committed batch finds its marker.
+            Err(error)
+                if attempt < MAX_ATTEMPTS
+                    && (error.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                        || error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn add_once(
+    mongo: &Mongo,
+    batch_id: &str,
+    days: &BTreeMap<DateTime, (i64, i64)>,
+) -> mongodb::error::Result<()> {
     let database = mongo.database();
     let mut session = database.client().start_session().await?;
     session.start_transaction().await?;
@@ -77,10 +109,18 @@ pub async fn add_batch(
         }
         Err(error) => return Err(error),
     }
-    database
-        .run_command(doc! { "update": collections::ORDER_DAYS, "updates": increments(&days), "ordered": false })
+    let reply = database
+        .run_command(doc! { "update": collections::ORDER_DAYS, "updates": increments(days), "ordered": false })
         .session(&mut session)
         .await?;
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        if !errors.is_empty() {
+            let _ = session.abort_transaction().await;
+            return Err(mongodb::error::Error::custom(format!(
+                "day totals not updated: {errors:?}"
+            )));
+        }
+    }
     session.commit_transaction().await
 }
 
