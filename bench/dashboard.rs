@@ -78,7 +78,12 @@ async fn store_orders(mongo: &Mongo, customers: &[ObjectId], count: usize) {
     );
 }
 
-async fn launch_campaigns(mongo: &Mongo, customers: &[ObjectId], campaigns: usize, messages: usize) {
+async fn launch_campaigns(
+    mongo: &Mongo,
+    customers: &[ObjectId],
+    campaigns: usize,
+    messages: usize,
+) {
     for c in 0..campaigns {
         let id = ObjectId::new();
         mongo
@@ -183,11 +188,18 @@ async fn main() {
                 .send()
                 .await
                 .expect("dashboard");
-            assert!(response.status().is_success(), "{:?}", response.text().await);
+            assert!(
+                response.status().is_success(),
+                "{:?}",
+                response.text().await
+            );
             let dashboard: Value = response.json().await.expect("dashboard JSON");
             let elapsed = started.elapsed();
             assert_eq!(dashboard["customers"].as_u64(), Some(customer_count as u64));
-            assert_eq!(dashboard["daily"].as_array().map(Vec::len), Some(days as usize));
+            assert_eq!(
+                dashboard["daily"].as_array().map(Vec::len),
+                Some(days as usize)
+            );
             // The first rounds warm caches and connections and are not counted.
             if round >= 3 {
                 times.push(elapsed);

@@ -12,10 +12,7 @@ use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
 use leptos::server_fn::ServerFn;
 use realm::{
     segments::{rules::RuleGroup, CountAudience},
-    server::{
-        mongo::collections,
-        segments::rule_filter,
-    },
+    server::{mongo::collections, segments::rule_filter},
 };
 use serde_json::{json, Value};
 

@@ -4,10 +4,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    campaigns::CampaignSummary,
-    error::AppError,
-    orders::DailyOrders,
-    segments::SegmentSummary,
+    campaigns::CampaignSummary, error::AppError, orders::DailyOrders, segments::SegmentSummary,
 };
 
 /// The spans the orders charts can show.
@@ -178,7 +175,10 @@ mod tests {
         let daily = days(&[(1, 100), (2, 200), (3, 300), (4, 400), (5, 500)]);
         let today = PeriodFigures::ending_today(&daily, 1);
         assert_eq!((today.orders, today.revenue_cents), (5, 500));
-        assert_eq!((today.previous_orders, today.previous_revenue_cents), (4, 400));
+        assert_eq!(
+            (today.previous_orders, today.previous_revenue_cents),
+            (4, 400)
+        );
         let two = PeriodFigures::ending_today(&daily, 2);
         assert_eq!((two.orders, two.previous_orders), (9, 5));
         // The list ends before a whole previous period: the missing days count as zero.

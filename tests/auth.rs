@@ -87,11 +87,7 @@ async fn unauthenticated_server_functions_and_api_calls_are_refused_with_401() {
     app.create_owner().await;
 
     let server_fn = app
-        .post_form(
-            LoadDashboard::PATH,
-            &[("days", "30")],
-            Credentials::None,
-        )
+        .post_form(LoadDashboard::PATH, &[("days", "30")], Credentials::None)
         .await;
     assert_eq!(
         server_fn.status,

@@ -161,7 +161,12 @@ async fn a_large_audience_is_sent_in_full_while_it_is_still_being_frozen() {
     let segment = everyone_segment(&app, &key).await;
     let id = create_campaign(&app, &key, &segment, 10_000, None).await;
     let sent = app
-        .send_json(Method::POST, &format!("/api/campaigns/{id}/send-now"), None, &key)
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/send-now"),
+            None,
+            &key,
+        )
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
 

@@ -48,7 +48,9 @@ fn expected_between(from: i64, to: i64) -> (u64, i64) {
     ORDERS
         .iter()
         .filter(|(ago, _)| (to..=from).contains(ago))
-        .fold((0, 0), |(orders, revenue), (_, cents)| (orders + 1, revenue + cents))
+        .fold((0, 0), |(orders, revenue), (_, cents)| {
+            (orders + 1, revenue + cents)
+        })
 }
 
 async fn ingest_orders(app: &TestApp, key: &str, now: OffsetDateTime) {
@@ -107,7 +109,8 @@ async fn insert_campaign(
     messages: &[(&str, bool, bool)],
 ) {
     let id = ObjectId::new();
-    let mut campaign = doc! { "_id": id, "name": name, "status": status, "channel": "email", "history": [] };
+    let mut campaign =
+        doc! { "_id": id, "name": name, "status": status, "channel": "email", "history": [] };
     if let Some(minutes) = launched_minutes_ago {
         let at = DateTime::now().timestamp_millis() - minutes * 60_000;
         campaign.insert("launched_at", DateTime::from_millis(at));
@@ -121,7 +124,8 @@ async fn insert_campaign(
     let communications: Vec<Document> = messages
         .iter()
         .map(|(status, delivered, opened)| {
-            let mut message = doc! { "campaign_id": id, "customer_id": ObjectId::new(), "status": *status };
+            let mut message =
+                doc! { "campaign_id": id, "customer_id": ObjectId::new(), "status": *status };
             if *delivered {
                 message.insert("delivered_at", DateTime::now());
             }
@@ -144,14 +148,28 @@ fn check_orders(dashboard: &Dashboard, days: u32) {
     let periods: Vec<(u32, u64, i64, u64, i64)> = dashboard
         .periods
         .iter()
-        .map(|p| (p.days, p.orders, p.revenue_cents, p.previous_orders, p.previous_revenue_cents))
+        .map(|p| {
+            (
+                p.days,
+                p.orders,
+                p.revenue_cents,
+                p.previous_orders,
+                p.previous_revenue_cents,
+            )
+        })
         .collect();
     let expected: Vec<(u32, u64, i64, u64, i64)> = [1_i64, 7, 30]
         .into_iter()
         .map(|span| {
             let (orders, revenue) = expected_between(span - 1, 0);
             let (previous_orders, previous_revenue) = expected_between(2 * span - 1, span);
-            (span as u32, orders, revenue, previous_orders, previous_revenue)
+            (
+                span as u32,
+                orders,
+                revenue,
+                previous_orders,
+                previous_revenue,
+            )
         })
         .collect();
     assert_eq!(periods, expected);
@@ -168,7 +186,11 @@ fn check_orders(dashboard: &Dashboard, days: u32) {
         let ago = i64::from(days) - 1 - index as i64;
         assert_eq!(day.day, (today - Duration::days(ago)).to_string());
         let (orders, revenue) = per_day.get(&ago).copied().unwrap_or((0, 0));
-        assert_eq!((day.orders, day.revenue_cents), (orders, revenue), "{ago} days ago");
+        assert_eq!(
+            (day.orders, day.revenue_cents),
+            (orders, revenue),
+            "{ago} days ago"
+        );
     }
 }
 
@@ -196,7 +218,11 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
         "Going out",
         "sending",
         Some(10),
-        &[("sent", true, true), ("sent", false, false), ("pending", false, false)],
+        &[
+            ("sent", true, true),
+            ("sent", false, false),
+            ("pending", false, false),
+        ],
     )
     .await;
     insert_campaign(
@@ -219,20 +245,50 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
         check_orders(&dashboard, days);
 
         assert_eq!(dashboard.customers, 9);
-        assert_eq!((dashboard.new_customers_7d, dashboard.new_customers_30d), (6, 7));
+        assert_eq!(
+            (dashboard.new_customers_7d, dashboard.new_customers_30d),
+            (6, 7)
+        );
 
-        assert_eq!((dashboard.campaigns_scheduled, dashboard.campaigns_sending), (1, 1));
+        assert_eq!(
+            (dashboard.campaigns_scheduled, dashboard.campaigns_sending),
+            (1, 1)
+        );
         let performance: Vec<(&str, CampaignFigures)> = dashboard
             .campaign_performance
             .iter()
             .map(|c| (c.name.as_str(), c.figures.clone()))
             .collect();
-        let going_out = CampaignFigures { audience: 3, sent: 2, failed: 0, delivered: 1, opened: 1, clicked: 0 };
-        let done = CampaignFigures { audience: 4, sent: 3, failed: 1, delivered: 3, opened: 1, clicked: 0 };
-        assert_eq!(performance, vec![("Done", done.clone()), ("Going out", going_out.clone())]);
+        let going_out = CampaignFigures {
+            audience: 3,
+            sent: 2,
+            failed: 0,
+            delivered: 1,
+            opened: 1,
+            clicked: 0,
+        };
+        let done = CampaignFigures {
+            audience: 4,
+            sent: 3,
+            failed: 1,
+            delivered: 3,
+            opened: 1,
+            clicked: 0,
+        };
+        assert_eq!(
+            performance,
+            vec![("Done", done.clone()), ("Going out", going_out.clone())]
+        );
         assert_eq!(
             dashboard.all_campaigns,
-            CampaignFigures { audience: 7, sent: 5, failed: 1, delivered: 4, opened: 2, clicked: 0 }
+            CampaignFigures {
+                audience: 7,
+                sent: 5,
+                failed: 1,
+                delivered: 4,
+                opened: 2,
+                clicked: 0
+            }
         );
         assert_eq!(dashboard.all_campaigns.delivery_rate(), Some(80.0));
 
@@ -242,14 +298,26 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
             .iter()
             .map(|s| (s.name.as_str(), s.size))
             .collect();
-        assert_eq!(largest, vec![("One order or more", Some(5)), ("Three orders or more", Some(4))]);
-        let recent_campaigns: Vec<&str> = dashboard.recent_campaigns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            largest,
+            vec![
+                ("One order or more", Some(5)),
+                ("Three orders or more", Some(4))
+            ]
+        );
+        let recent_campaigns: Vec<&str> = dashboard
+            .recent_campaigns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(recent_campaigns, ["Done", "Going out", "Later"]);
         assert_eq!(dashboard.recent_segments.len(), 2);
     }
 
     // The first paint comes from the server with the figures in it.
-    let cookie = app.signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD).await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
     let page = app.get("/", Credentials::Cookie(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
     let (today_orders, _) = expected_between(0, 0);
@@ -279,10 +347,16 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
 async fn only_the_offered_chart_spans_are_served() {
     let app = TestApp::start().await;
     app.api_key().await;
-    let cookie = app.signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD).await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
     let page = app.get("/?days=90", Credentials::Cookie(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Orders per day, last 90 days"), "{}", page.body);
+    assert!(
+        page.body.contains("Orders per day, last 90 days"),
+        "{}",
+        page.body
+    );
     assert!(realm::dashboard::check_span(7).is_err());
     app.stop().await;
 }

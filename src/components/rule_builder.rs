@@ -13,11 +13,12 @@ use crate::{
     customers::CustomerRow,
     error::AppError,
     segments::{
-        count_audience, sample_audience,
+        count_audience,
         rules::{
             check_condition, check_rule, Combinator, Condition, Field, FieldKind, Operator, Rule,
             RuleGroup, MAX_DEPTH,
         },
+        sample_audience,
     },
 };
 

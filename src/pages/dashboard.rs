@@ -94,12 +94,13 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
     let period = |index: usize| dashboard.periods.get(index).cloned();
-    let orders_card = |label: &'static str, period: Option<PeriodFigures>| {
-        period.map(|p| {
+    let orders_card =
+        |label: &'static str, period: Option<PeriodFigures>| {
+            period.map(|p| {
             let note = change_text(p.orders as f64, p.previous_orders as f64, &p.previous_label());
             view! { <StatCard label value=p.orders.to_string() note=Some(note) href="/orders"/> }
         })
-    };
+        };
     let revenue_card = |label: &'static str, period: Option<PeriodFigures>| {
         period.map(|p| {
             let note = change_text(p.revenue_cents as f64, p.previous_revenue_cents as f64, &p.previous_label());
@@ -107,9 +108,14 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
         })
     };
     let average_card = period(2).map(|p| {
-        let value = p.average_order_cents().map(format_cents).unwrap_or_else(|| "–".to_owned());
+        let value = p
+            .average_order_cents()
+            .map(format_cents)
+            .unwrap_or_else(|| "–".to_owned());
         let note = match (p.average_order_cents(), p.previous_average_order_cents()) {
-            (Some(now), Some(before)) => change_text(now as f64, before as f64, &p.previous_label()),
+            (Some(now), Some(before)) => {
+                change_text(now as f64, before as f64, &p.previous_label())
+            }
             _ => format!("over the {}", p.label()),
         };
         view! { <StatCard label="Average order, 30 days" value note=Some(note)/> }
@@ -128,7 +134,10 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
                 label: short(&campaign.name),
                 values: vec![f.delivered as f64, f.failed as f64, f.opened as f64],
                 titles: vec![
-                    format!("{}: {} delivered of {}", campaign.name, f.delivered, f.audience),
+                    format!(
+                        "{}: {} delivered of {}",
+                        campaign.name, f.delivered, f.audience
+                    ),
                     format!("{}: {} failed", campaign.name, f.failed),
                     format!("{}: {} opened", campaign.name, f.opened),
                 ],

@@ -87,7 +87,6 @@ pub async fn list_orders(
     .await
 }
 
-
 #[server]
 pub async fn orders_per_day(days: u32) -> Result<Vec<DailyOrders>, AppError> {
     use crate::server::{auth::guard::require_user, ingest::daily, state::AppState};

@@ -25,7 +25,8 @@ pub async fn load(mongo: &Mongo, days: u32) -> Result<Dashboard, AppError> {
     let now = OffsetDateTime::now_utc();
     let customers = mongo.collection(collections::CUSTOMERS);
     let campaigns = mongo.collection(collections::CAMPAIGNS);
-    let created_since = |days: i64| doc! { "created_at": { "$gte": bson_time(now - Duration::days(days)) } };
+    let created_since =
+        |days: i64| doc! { "created_at": { "$gte": bson_time(now - Duration::days(days)) } };
     let status_is = |status: CampaignStatus| doc! { "status": status.key() };
     let segments = Segments::new(mongo);
     let campaign_list = Campaigns::new(mongo);
@@ -46,8 +47,20 @@ pub async fn load(mongo: &Mongo, days: u32) -> Result<Dashboard, AppError> {
         async { Ok::<_, AppError>(customers.count_documents(created_since(7)).await?) },
         async { Ok::<_, AppError>(customers.count_documents(created_since(30)).await?) },
         daily::per_day(mongo, days.max(FIGURE_DAYS)),
-        async { Ok::<_, AppError>(campaigns.count_documents(status_is(CampaignStatus::Scheduled)).await?) },
-        async { Ok::<_, AppError>(campaigns.count_documents(status_is(CampaignStatus::Sending)).await?) },
+        async {
+            Ok::<_, AppError>(
+                campaigns
+                    .count_documents(status_is(CampaignStatus::Scheduled))
+                    .await?,
+            )
+        },
+        async {
+            Ok::<_, AppError>(
+                campaigns
+                    .count_documents(status_is(CampaignStatus::Sending))
+                    .await?,
+            )
+        },
         recently_launched(mongo),
         all_campaign_figures(mongo),
         segments.largest(RECENT),

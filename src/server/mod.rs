@@ -45,7 +45,9 @@ pub enum StartupError {
     },
     #[error("rebuilding the order day totals failed: {0}")]
     Rebuild(crate::error::AppError),
-    #[error("unknown command {0:?}; the only command is rebuild-rollups (no command starts the app)")]
+    #[error(
+        "unknown command {0:?}; the only command is rebuild-rollups (no command starts the app)"
+    )]
     UnknownCommand(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -309,7 +311,11 @@ async fn rebuild_rollups() -> Result<(), StartupError> {
     let rebuilt = ingest::daily::rebuild(&mongo)
         .await
         .map_err(StartupError::Rebuild)?;
-    tracing::info!(days = rebuilt.days, batches = rebuilt.batches, "order day totals rebuilt");
+    tracing::info!(
+        days = rebuilt.days,
+        batches = rebuilt.batches,
+        "order day totals rebuilt"
+    );
     mongo.shutdown().await;
     Ok(())
 }

@@ -305,7 +305,9 @@ async fn send_one(
             doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
         }
     };
-    Sent::Outcome(doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } })
+    Sent::Outcome(
+        doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } },
+    )
 }
 
 async fn record_outcomes(

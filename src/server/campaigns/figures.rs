@@ -42,7 +42,8 @@ pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
 /// many it tallied.
 pub async fn refresh(mongo: &Mongo) -> Result<usize, AppError> {
     let campaigns = mongo.collection(collections::CAMPAIGNS);
-    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - FOLLOW_DAYS * 86_400_000);
+    let since =
+        DateTime::from_millis(DateTime::now().timestamp_millis() - FOLLOW_DAYS * 86_400_000);
     let moving = [CampaignStatus::Sending.key(), CampaignStatus::Paused.key()];
     let ids: Vec<ObjectId> = campaigns
         .find(doc! { "$or": [

@@ -43,7 +43,8 @@ pub mod communication {
 
 /// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
 pub fn message_counts(key: impl Into<Bson>) -> Document {
-    let status_is = |statuses: &[&str]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses] }, 1, 0] } };
+    let status_is =
+        |statuses: &[&str]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses] }, 1, 0] } };
     let has = |field: &str| doc! { "$sum": { "$cond": [{ "$gt": [field, Bson::Null] }, 1, 0] } };
     doc! {
         "_id": key.into(),

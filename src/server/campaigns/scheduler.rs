@@ -249,7 +249,11 @@ fn pending_ids(communications: &[Document]) -> Vec<ObjectId> {
 }
 
 /// Queues jobs of `JOB_SIZE` recipients.
-async fn publish_jobs(broker: &Broker, campaign: ObjectId, recipients: Vec<ObjectId>) -> Result<(), AppError> {
+async fn publish_jobs(
+    broker: &Broker,
+    campaign: ObjectId,
+    recipients: Vec<ObjectId>,
+) -> Result<(), AppError> {
     for ids in recipients.chunks(JOB_SIZE) {
         let job = DeliveryJob {
             campaign_id: campaign.to_hex(),
@@ -258,7 +262,12 @@ async fn publish_jobs(broker: &Broker, campaign: ObjectId, recipients: Vec<Objec
         let payload = serde_json::to_vec(&job).map_err(|e| AppError::Transport(e.to_string()))?;
         let properties = BasicProperties::default().with_content_type("application/json".into());
         broker
-            .publish_confirmed("", &broker.topology().deliveries_queue, &payload, properties)
+            .publish_confirmed(
+                "",
+                &broker.topology().deliveries_queue,
+                &payload,
+                properties,
+            )
             .await
             .map_err(|error| AppError::Unavailable(format!("delivery jobs not queued: {error}")))?;
     }

@@ -27,10 +27,15 @@ fn day_of(at: DateTime) -> DateTime {
 }
 
 /// Orders and revenue in cents per day (midnight UTC), of the given order documents.
-fn totals_by_day<'a>(orders: impl IntoIterator<Item = &'a Document>) -> BTreeMap<DateTime, (i64, i64)> {
+fn totals_by_day<'a>(
+    orders: impl IntoIterator<Item = &'a Document>,
+) -> BTreeMap<DateTime, (i64, i64)> {
     let mut days: BTreeMap<DateTime, (i64, i64)> = BTreeMap::new();
     for order in orders {
-        let (Ok(at), Ok(amount)) = (order.get_datetime("ordered_at"), order.get_i64("amount_cents")) else {
+        let (Ok(at), Ok(amount)) = (
+            order.get_datetime("ordered_at"),
+            order.get_i64("amount_cents"),
+        ) else {
             continue;
         };
         let day = days.entry(day_of(*at)).or_default();
@@ -197,7 +202,10 @@ pub async fn per_day(mongo: &Mongo, days: u32) -> Result<Vec<DailyOrders>, AppEr
         if let Ok(at) = day.get_datetime("_id") {
             stored.insert(
                 at.timestamp_millis(),
-                (number(&day, "orders").max(0) as u64, number(&day, "revenue_cents")),
+                (
+                    number(&day, "orders").max(0) as u64,
+                    number(&day, "revenue_cents"),
+                ),
             );
         }
     }

@@ -78,7 +78,11 @@ fn draft_of(body: &Value) -> Result<SegmentDraft, AppError> {
 }
 
 /// The segment as stored, with `size` when it was just counted, or counted now.
-async fn saved(segments: &Segments, id: String, size: Option<u64>) -> Result<SavedSegment, AppError> {
+async fn saved(
+    segments: &Segments,
+    id: String,
+    size: Option<u64>,
+) -> Result<SavedSegment, AppError> {
     let detail = segments.detail(&id).await?;
     let size = match size {
         Some(size) => size,
@@ -99,7 +103,10 @@ pub async fn create(
     let draft = draft_of(&json_body(&body)?)?;
     let segments = Segments::new(&state.mongo);
     let (id, size) = segments.create(draft, &principal.describe()).await?;
-    Ok((StatusCode::CREATED, Json(saved(&segments, id, Some(size)).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(saved(&segments, id, Some(size)).await?),
+    ))
 }
 
 pub async fn get(
