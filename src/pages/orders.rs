@@ -14,6 +14,7 @@ use crate::{
         links::query_href,
         page_header::PageHeader,
     },
+    dashboard::PeriodFigures,
     error::AppError,
     import::parse_csv_rows,
     orders::{
@@ -463,9 +464,9 @@ fn DailyOrdersChart(refresh: ReadSignal<u32>) -> impl IntoView {
                     match days.await {
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         Ok(days) => {
-                            let orders: u64 = days.iter().map(|d| d.orders).sum();
-                            let revenue: i64 = days.iter().map(|d| d.revenue_cents).sum();
-                            let average = if orders > 0 { format_cents(revenue / orders as i64) } else { "–".to_owned() };
+                            let period = PeriodFigures::ending_today(&days, 30);
+                            let (orders, revenue) = (period.orders, period.revenue_cents);
+                            let average = period.average_order_cents().map(format_cents).unwrap_or_else(|| "–".to_owned());
                             view! {
                                 <dl class="mb-4 grid grid-cols-3 gap-4 text-sm">
                                     <div><dt class="text-slate-600">"Orders"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="orders-30d">{orders}</dd></div>

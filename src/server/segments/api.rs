@@ -86,7 +86,7 @@ async fn saved(
     let detail = segments.detail(&id).await?;
     let size = match size {
         Some(size) => size,
-        None => segments.preview(&detail.rule, 0).await?.count,
+        None => segments.count(&detail.rule).await?,
     };
     Ok(SavedSegment { id, detail, size })
 }
