@@ -166,8 +166,8 @@ async fn main() {
     let client = reqwest::Client::new();
     let cookie = session_cookie(&client, &base_url).await;
     println!(
-        "Data: {customer_count} customers, {order_count} orders over 365 days ({} day totals, {} batches), {campaign_count} campaigns × {messages} messages, 20 segments.",
-        rebuilt.days, rebuilt.batches
+        "Data: {customer_count} customers, {order_count} orders over 365 days ({} day totals), {campaign_count} campaigns × {messages} messages, 20 segments.",
+        rebuilt.days
     );
     println!(
         "Rebuilding the day totals from the orders (`realm rebuild-rollups`): {:.1} s. Tallying the campaigns' messages (one background pass): {:.0} ms.\n",

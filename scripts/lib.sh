@@ -101,6 +101,21 @@ ensure_rabbitmq() {
   echo "started"
 }
 
+# The MongoDB-compatible daemon for this machine, printed as its path: SecantusDB's Rust build when it is on PATH,
+# otherwise its Python build, installed into .services/venv when missing.
+mongodb_daemon() {
+  if command -v secantusd-rs >/dev/null; then
+    command -v secantusd-rs
+    return
+  fi
+  if [ ! -x "$SERVICES_DIR/venv/bin/secantusd-py" ]; then
+    echo "installing SecantusDB (a MongoDB-compatible server) into $SERVICES_DIR/venv" >&2
+    python3 -m venv "$SERVICES_DIR/venv" >&2
+    "$SERVICES_DIR/venv/bin/pip" install --quiet --pre secantusdb >&2
+  fi
+  echo "$SERVICES_DIR/venv/bin/secantusd-py"
+}
+
 # A local MongoDB-compatible server (SecantusDB) when nothing answers at the configured URI.
 ensure_mongodb() {
   local host port
@@ -109,16 +124,7 @@ ensure_mongodb() {
   if port_open "$host" "$port"; then echo "already running"; return; fi
   is_local_host "$host" || fail "MongoDB at $host:$port does not answer, and it is not on this machine to start"
   local daemon
-  if command -v secantusd-rs >/dev/null; then
-    daemon="$(command -v secantusd-rs)"
-  else
-    if [ ! -x "$SERVICES_DIR/venv/bin/secantusd-py" ]; then
-      echo "installing SecantusDB (a MongoDB-compatible server) into $SERVICES_DIR/venv"
-      python3 -m venv "$SERVICES_DIR/venv"
-      "$SERVICES_DIR/venv/bin/pip" install --quiet --pre secantusdb
-    fi
-    daemon="$SERVICES_DIR/venv/bin/secantusd-py"
-  fi
+  daemon="$(mongodb_daemon)"
   # One data folder per build and port: the two builds need not read each other's files.
   local data="$SERVICES_DIR/mongo-data-$(basename "$daemon")-$port"
   mkdir -p "$data"

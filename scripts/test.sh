@@ -13,6 +13,8 @@ ensure_mongodb
 
 export REALM_TEST_MONGODB_URI="$REALM_MONGODB_URI"
 export REALM_TEST_AMQP_URL="$REALM_AMQP_URL"
+# The outage test starts and stops a database server of its own.
+export REALM_TEST_MONGOD="${REALM_TEST_MONGOD:-$(mongodb_daemon)}"
 
 step "Rust unit and integration tests"
 cargo test --release --no-default-features --features ssr

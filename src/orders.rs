@@ -115,6 +115,20 @@ pub struct BatchSummary {
     pub processing_ms: Option<i64>,
     /// Why the batch failed, for `failed`.
     pub error: Option<String>,
+    /// When the batch's orders were added to their customers' totals and the daily figures; until then a finished
+    /// batch's customers do not show its orders yet.
+    #[serde(default)]
+    pub totals_applied_at: Option<String>,
+}
+
+impl BatchSummary {
+    /// Whether nothing more will change: processed and added to the totals, or failed.
+    pub fn settled(&self) -> bool {
+        match self.status {
+            BatchStatus::Failed => true,
+            status => !status.in_flight() && self.totals_applied_at.is_some(),
+        }
+    }
 }
 
 /// The answer to an accepted submission (`202 Accepted`).

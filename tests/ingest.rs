@@ -666,3 +666,187 @@ async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the_totals_exactly_once(
+) {
+    use realm::server::ingest::{
+        daily,
+        totals::{self, CustomerPart, DayPart, PendingTotals},
+    };
+    // No app: nothing folds behind the test's back.
+    let config = common::isolated_config();
+    let mongo = realm::server::mongo::Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+        .await
+        .unwrap();
+    mongo.ensure_indexes().await.unwrap();
+    let now = mongodb::bson::DateTime::now();
+    let today = totals::day_of(now);
+    let customers = mongo.collection(collections::CUSTOMERS);
+    let ada = customers
+        .insert_one(doc! { "email": "ada@example.com", "name": "Ada", "total_spend_cents": 1_000_i64, "order_count": 2_i64,
+            "first_order_at": today, "last_order_at": today })
+        .await
+        .unwrap()
+        .inserted_id
+        .as_object_id()
+        .unwrap();
+    mongo
+        .collection(collections::ORDER_DAYS)
+        .insert_one(doc! { "_id": today, "orders": 2_i64, "revenue_cents": 1_000_i64 })
+        .await
+        .unwrap();
+    let pending = PendingTotals {
+        customers: vec![CustomerPart {
+            customer_id: ada,
+            spend_cents: 350,
+            orders: 1,
+            first_order_at: now,
+            last_order_at: now,
+        }],
+        days: vec![DayPart {
+            day: today,
+            orders: 1,
+            revenue_cents: 350,
+        }],
+    };
+    mongo
+        .collection(collections::ORDER_BATCHES)
+        .insert_one(
+            doc! { "_id": "pending-batch", "status": "completed", "received_at": now,
+            "totals_pending": true, "pending_totals": mongodb::bson::to_bson(&pending).unwrap() },
+        )
+        .await
+        .unwrap();
+
+    let before = daily::per_day(&mongo, 7).await.unwrap();
+    let today_figures = before.last().unwrap();
+    assert_eq!(
+        (today_figures.orders, today_figures.revenue_cents),
+        (3, 1_350),
+        "a pending batch counts in the day figures"
+    );
+
+    // Two folds at once, as two app instances would run them: the batch is added by one of them only.
+    let (first, second) = tokio::join!(totals::fold_pending(&mongo), totals::fold_pending(&mongo));
+    assert_eq!(first.unwrap() + second.unwrap(), 1);
+    assert_eq!(totals::fold_pending(&mongo).await.unwrap(), 0);
+
+    let folded = customers
+        .find_one(doc! { "_id": ada })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            folded.get_i64("total_spend_cents").unwrap(),
+            folded.get_i64("order_count").unwrap(),
+            *folded.get_datetime("last_order_at").unwrap(),
+        ),
+        (1_350, 3, now)
+    );
+    assert_eq!(daily::per_day(&mongo, 7).await.unwrap(), before);
+    let day = mongo
+        .collection(collections::ORDER_DAYS)
+        .find_one(doc! { "_id": today })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(day.get_i64("orders").unwrap(), 3);
+    let batch = mongo
+        .collection(collections::ORDER_BATCHES)
+        .find_one(doc! { "_id": "pending-batch" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(batch.get_datetime("totals_applied_at").is_ok(), "{batch}");
+    assert!(!batch.contains_key("pending_totals") && !batch.contains_key("totals_pending"));
+
+    common::drop_database(&config).await;
+}
+
+#[tokio::test]
+async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
+    let mut mongod = common::OwnMongod::start().await;
+    let config = realm::server::config::Config {
+        mongodb_uri: mongod.uri(),
+        ..common::isolated_config()
+    };
+    let app = TestApp::start_with(config).await;
+    let key = app.api_key().await;
+    let before = app
+        .post_json("/api/orders", &json!({ "orders": [{ "customer_email": "una@example.com", "amount": "5.00", "items": 1 }] }), &key)
+        .await;
+    assert_eq!(before.status, StatusCode::ACCEPTED, "{}", before.body);
+    app.finished_batch(before.json()["status_url"].as_str().unwrap(), &key)
+        .await;
+    // A batch accepted just before the outage, whose message is still on the queue when the database goes away.
+    app.mongo()
+        .collection(collections::ORDER_BATCHES)
+        .insert_one(doc! { "_id": "outage-batch", "status": "queued", "total": 40_i64, "stored": 0_i64, "duplicates": 0_i64,
+            "rejected": [], "source": "api", "submitted_by": "tests", "received_at": mongodb::bson::DateTime::now() })
+        .await
+        .unwrap();
+    let orders: Vec<Value> = (0..40)
+        .map(|i| json!({ "customer_email": format!("o{}@example.com", i % 4), "amount": "2.50", "items": 1, "order_id": format!("O-{i}") }))
+        .collect();
+    let message = realm::server::ingest::OrderBatchMessage {
+        batch_id: "outage-batch".to_owned(),
+        received_at_ms: 1_790_000_000_000,
+        orders,
+    };
+
+    mongod.stop();
+    app.state
+        .broker
+        .publish_confirmed(
+            "",
+            &app.state.broker.topology().orders_queue,
+            &serde_json::to_vec(&message).unwrap(),
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap();
+    // New submissions are refused while the batch cannot be recorded, and the consumer keeps the queued one.
+    let refused = app
+        .post_json("/api/orders", &json!({ "orders": [{ "customer_email": "una@example.com", "amount": "1.00", "items": 1 }] }), &key)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("database"),
+        "{}",
+        refused.body
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    mongod.start_again().await;
+    let batch = app
+        .finished_batch("/api/orders/batches/outage-batch", &key)
+        .await;
+    assert_eq!(batch["status"], "completed", "{batch}");
+    assert_eq!(
+        (batch["stored"].as_u64(), batch["duplicates"].as_u64()),
+        (Some(40), Some(0)),
+        "{batch}"
+    );
+    assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 41);
+    for i in 0..4 {
+        let customer = customer(&app, &format!("o{i}@example.com")).await;
+        assert_eq!(
+            (
+                customer.get_i64("total_spend_cents").unwrap(),
+                customer.get_i64("order_count").unwrap()
+            ),
+            (2_500, 10)
+        );
+    }
+    app.stop().await;
+}

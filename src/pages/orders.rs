@@ -345,15 +345,15 @@ fn rejected_csv(rejected: &[RejectedOrder]) -> String {
 fn BatchList(refresh: ReadSignal<u32>, on_settled: Callback<()>) -> impl IntoView {
     let (tick, set_tick) = signal(0_u32);
     let batches = Resource::new(move || (refresh.get(), tick.get()), |_| recent_batches());
-    // Poll only while something is still queued or processing; effects run in the browser only. The effect's
-    // state is the set of finished batches, so that a batch that finished since the last look is noticed even if
-    // it was never seen in flight.
+    // Poll only while something is still queued, processing or being added to the totals; effects run in the
+    // browser only. The effect's state is the set of settled batches, so that a batch that settled since the last
+    // look is noticed even if it was never seen in flight.
     Effect::new(move |finished_before: Option<Option<Vec<String>>>| {
         let finished_before = finished_before.flatten();
         let Some(Ok(list)) = batches.get() else {
             return finished_before;
         };
-        if list.iter().any(|batch| batch.status.in_flight()) {
+        if list.iter().any(|batch| !batch.settled()) {
             spawn_local(async move {
                 gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
                 set_tick.update(|n| *n += 1);
@@ -361,7 +361,7 @@ fn BatchList(refresh: ReadSignal<u32>, on_settled: Callback<()>) -> impl IntoVie
         }
         let finished: Vec<String> = list
             .iter()
-            .filter(|batch| !batch.status.in_flight())
+            .filter(|batch| batch.settled())
             .map(|batch| batch.batch_id.clone())
             .collect();
         if finished_before
@@ -420,6 +420,9 @@ fn BatchRow(batch: BatchSummary) -> impl IntoView {
                     {format!("{} stored · {} duplicates · {} rejected · {} total", batch.stored, batch.duplicates, rejected_count, batch.total)}
                 </span>
                 {batch.processing_ms.map(|ms| view! { <span class="text-slate-500">{format!("{ms} ms")}</span> })}
+                {(!batch.settled() && !batch.status.in_flight()).then(|| view! {
+                    <span class="text-slate-500" data-totals-pending>"updating customer totals…"</span>
+                })}
                 {(rejected_count > 0).then(|| view! {
                     <button type="button" class="text-indigo-700 underline" on:click=move |_| set_open.update(|o| *o = !*o)>
                         {move || if open.get() { "Hide rejected rows" } else { "Show rejected rows" }}

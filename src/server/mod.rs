@@ -92,6 +92,7 @@ impl Services {
                 config.vendor.clone(),
                 shutdown.clone(),
             ));
+        let totals_due = ingest::totals::FoldSignal::default();
         let tasks = vec![
             tokio::spawn(prepare_database(
                 mongo.clone(),
@@ -99,7 +100,13 @@ impl Services {
                 shutdown.clone(),
             )),
             broker.clone().spawn_supervisor(shutdown.clone()),
-            ingest::consumer::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
+            ingest::consumer::spawn(
+                mongo.clone(),
+                broker.clone(),
+                totals_due.clone(),
+                shutdown.clone(),
+            ),
+            ingest::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
             segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
             campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
             campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
@@ -313,7 +320,7 @@ async fn rebuild_rollups() -> Result<(), StartupError> {
         .map_err(StartupError::Rebuild)?;
     tracing::info!(
         days = rebuilt.days,
-        batches = rebuilt.batches,
+        folded_batches = rebuilt.folded_batches,
         "order day totals rebuilt"
     );
     mongo.shutdown().await;

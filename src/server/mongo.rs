@@ -12,10 +12,8 @@ use mongodb::{
 pub mod collections {
     pub const CUSTOMERS: &str = "customers";
     pub const ORDERS: &str = "orders";
-    /// Orders and revenue per UTC day, kept by the order consumer.
+    /// Orders and revenue per UTC day, kept by the folder of batch totals.
     pub const ORDER_DAYS: &str = "order_days";
-    /// The batches already added to `order_days`.
-    pub const ORDER_DAYS_APPLIED: &str = "order_days_applied";
     pub const SEGMENTS: &str = "segments";
     /// One size per segment and day, kept by the snapshot task.
     pub const SEGMENT_SIZES: &str = "segment_sizes";
@@ -116,6 +114,15 @@ fn index(keys: Document, name: &str) -> IndexModel {
         .build()
 }
 
+/// The indexes the app keeps on one collection, e.g. for a benchmark that writes the same documents elsewhere.
+pub fn indexes_of(collection: &str) -> Vec<IndexModel> {
+    required_indexes()
+        .into_iter()
+        .filter(|(name, _)| *name == collection)
+        .map(|(_, index)| index)
+        .collect()
+}
+
 fn required_indexes() -> Vec<(&'static str, IndexModel)> {
     vec![
         // A customer is identified by their normalised email across imports and order ingestion.
@@ -144,6 +151,14 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (
             collections::ORDER_BATCHES,
             index(doc! { "received_at": -1 }, "received_at"),
+        ),
+        // The folder's search for batches whose totals are not folded in yet, oldest first.
+        (
+            collections::ORDER_BATCHES,
+            index(
+                doc! { "totals_pending": 1, "received_at": 1 },
+                "totals_pending_received_at",
+            ),
         ),
         // The customer list's orders, each with `_id` to page by position (keyset), and segment conditions.
         (

@@ -339,13 +339,15 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// Polls a batch until it has finished processing, and gives its final status.
+    /// Polls a batch until it has finished processing and its totals are folded into its customers and days, and
+    /// gives its final status.
     pub async fn finished_batch(&self, status_url: &str, key: &str) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let batch = self.get(status_url, Credentials::Bearer(key)).await.json();
             let status = batch["status"].as_str().unwrap_or_default().to_owned();
-            if !["queued", "processing"].contains(&status.as_str()) {
+            let settled = status == "failed" || !batch["totals_applied_at"].is_null();
+            if !["queued", "processing"].contains(&status.as_str()) && settled {
                 return batch;
             }
             assert!(
@@ -384,5 +386,86 @@ impl TestApp {
         self.shutdown.cancel();
         self.services.stopped().await;
         self.config
+    }
+}
+
+/// A MongoDB-compatible server of the test's own, which the test can stop and start again on the same data, to
+/// take the database away from a running app. The daemon is the one the test script uses
+/// (`REALM_TEST_MONGOD`, e.g. `secantusd-rs` or `secantusd-py`; both take `--host --port --storage-path`).
+pub struct OwnMongod {
+    daemon: String,
+    port: u16,
+    storage: std::path::PathBuf,
+    process: Option<std::process::Child>,
+}
+
+impl OwnMongod {
+    pub async fn start() -> Self {
+        let daemon = std::env::var("REALM_TEST_MONGOD").expect(
+            "REALM_TEST_MONGOD names the MongoDB-compatible daemon to start (scripts/test.sh sets it)",
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let storage = std::env::temp_dir().join(unique("realm_own_mongod"));
+        std::fs::create_dir_all(&storage).expect("storage folder");
+        let mut server = Self {
+            daemon,
+            port,
+            storage,
+            process: None,
+        };
+        server.start_again().await;
+        server
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+    }
+
+    /// Starts the daemon on the same port and data, and waits until it accepts connections.
+    pub async fn start_again(&mut self) {
+        assert!(self.process.is_none(), "already running");
+        let log = std::fs::File::create(self.storage.with_extension("log")).expect("log file");
+        let process = std::process::Command::new(&self.daemon)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--storage-path",
+            ])
+            .arg(&self.storage)
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.daemon));
+        self.process = Some(process);
+        let listening = eventually(Duration::from_secs(60), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+        })
+        .await;
+        assert!(listening, "{} did not listen on {}", self.daemon, self.port);
+    }
+
+    /// Stops the daemon as a service manager would (SIGTERM), and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = std::process::Command::new("kill")
+                .arg(process.id().to_string())
+                .status();
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for OwnMongod {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.storage);
+        let _ = std::fs::remove_file(self.storage.with_extension("log"));
     }
 }

@@ -7,6 +7,7 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::totals::PendingTotals;
 use crate::{
     error::AppError,
     orders::{BatchStatus, BatchSummary, RejectedOrder},
@@ -32,6 +33,9 @@ pub struct BatchRecord {
     pub finished_at: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When the batch's orders were added to their customers' and days' totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals_applied_at: Option<DateTime>,
 }
 
 /// What processing one batch came to.
@@ -40,6 +44,8 @@ pub struct BatchOutcome {
     pub stored: u64,
     pub duplicates: u64,
     pub rejected: Vec<RejectedOrder>,
+    /// What the batch's orders add to the customer and day totals.
+    pub totals: PendingTotals,
 }
 
 fn rfc3339(time: DateTime) -> String {
@@ -66,6 +72,7 @@ impl From<BatchRecord> for BatchSummary {
                     finished.timestamp_millis() - started.timestamp_millis()
                 }),
             error: record.error,
+            totals_applied_at: record.totals_applied_at.map(rfc3339),
         }
     }
 }
@@ -112,32 +119,55 @@ impl Batches {
             .map(|_| ())
     }
 
-    /// Writes the outcome. Processing the same message again gives the same outcome, so this may run twice.
+    /// Writes the outcome, and what the batch adds to the totals for the folder to take in. Processing the same
+    /// message again gives the same outcome, so this may run twice: a batch whose totals were already folded in
+    /// is not made pending again, and one still pending gets the same part again.
     pub async fn finish(&self, id: &str, outcome: &BatchOutcome) -> mongodb::error::Result<()> {
-        let rejected = mongodb::bson::to_bson(&outcome.rejected)?;
-        self.batches
+        let now = DateTime::now();
+        let finished = doc! {
+            "status": BatchStatus::finished(outcome.rejected.len()).label(),
+            "stored": outcome.stored as i64,
+            "duplicates": outcome.duplicates as i64,
+            "rejected": mongodb::bson::to_bson(&outcome.rejected)?,
+            "finished_at": now,
+            "error": null,
+        };
+        if outcome.totals.is_empty() {
+            return self
+                .batches
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": finished, "$min": { "started_at": now, "totals_applied_at": now } },
+                )
+                .await
+                .map(|_| ());
+        }
+        let mut with_totals = finished.clone();
+        with_totals.insert("totals_pending", true);
+        with_totals.insert("pending_totals", mongodb::bson::to_bson(&outcome.totals)?);
+        let not_folded = self
+            .batches
             .update_one(
-                doc! { "_id": id },
-                doc! {
-                    "$set": {
-                        "status": BatchStatus::finished(outcome.rejected.len()).label(),
-                        "stored": outcome.stored as i64,
-                        "duplicates": outcome.duplicates as i64,
-                        "rejected": rejected,
-                        "finished_at": DateTime::now(),
-                        "error": null,
-                    },
-                    "$min": { "started_at": DateTime::now() },
-                },
+                doc! { "_id": id, "totals_applied_at": { "$exists": false } },
+                doc! { "$set": with_totals, "$min": { "started_at": now } },
             )
-            .await
-            .map(|_| ())
+            .await?;
+        if not_folded.matched_count == 0 {
+            self.batches
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": finished, "$min": { "started_at": now } },
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn summary(&self, id: &str) -> Result<Option<BatchSummary>, AppError> {
         Ok(self
             .batches
             .find_one(doc! { "_id": id })
+            .projection(doc! { "pending_totals": 0 })
             .await?
             .map(BatchSummary::from))
     }
@@ -147,6 +177,7 @@ impl Batches {
         let options = FindOptions::builder()
             .sort(doc! { "received_at": -1 })
             .limit(limit)
+            .projection(doc! { "pending_totals": 0 })
             .build();
         let records: Vec<BatchRecord> = self
             .batches

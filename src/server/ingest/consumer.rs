@@ -13,7 +13,12 @@ use lapin::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{batches::Batches, store::store_batch, OrderBatchMessage};
+use super::{
+    batches::Batches,
+    store::{store_batch, KnownCustomers},
+    totals::FoldSignal,
+    OrderBatchMessage,
+};
 use crate::server::{broker::Broker, mongo::Mongo};
 
 /// Batches stored at the same time: their round trips to MongoDB overlap.
@@ -23,9 +28,15 @@ const PREFETCH: u16 = 16;
 /// How long to wait before retrying a batch that could not be stored (database down).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinHandle<()> {
+pub fn spawn(
+    mongo: Mongo,
+    broker: Broker,
+    stored: FoldSignal,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let batches = Batches::new(&mongo);
+        let known = KnownCustomers::default();
         while !shutdown.is_cancelled() {
             let queue = broker.topology().orders_queue.clone();
             let Some((channel, deliveries)) = broker
@@ -46,7 +57,9 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
                 })
                 .filter_map(|delivery| std::future::ready(delivery.ok()))
                 .for_each_concurrent(CONCURRENT_BATCHES, |delivery| {
-                    handle(&mongo, &broker, &batches, delivery, &shutdown)
+                    handle(
+                        &mongo, &broker, &batches, &known, &stored, delivery, &shutdown,
+                    )
                 })
                 .await;
             // Closing the channel hands the prefetched, unacknowledged messages back to the queue.
@@ -60,6 +73,8 @@ async fn handle(
     mongo: &Mongo,
     broker: &Broker,
     batches: &Batches,
+    known: &KnownCustomers,
+    stored: &FoldSignal,
     delivery: Delivery,
     shutdown: &CancellationToken,
 ) {
@@ -72,13 +87,14 @@ async fn handle(
     let batch_id = message.batch_id.clone();
     let result = async {
         batches.mark_processing(&batch_id).await?;
-        let outcome = store_batch(mongo, &message).await?;
+        let outcome = store_batch(mongo, known, &message).await?;
         batches.finish(&batch_id, &outcome).await?;
         Ok::<_, super::store::StoreError>(outcome)
     }
     .await;
     match result {
         Ok(outcome) => {
+            stored.batch_stored();
             if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
                 // The orders are stored; a redelivery will find them and change nothing.
                 tracing::warn!(batch = %batch_id, "acknowledging failed: {error}");

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod daily;
 pub mod history;
 pub mod store;
+pub mod totals;
 
 use lapin::BasicProperties;
 use mongodb::bson::{oid::ObjectId, DateTime};
@@ -76,6 +77,7 @@ pub async fn accept_batch(
             started_at: None,
             finished_at: None,
             error: None,
+            totals_applied_at: None,
         })
         .await?;
 

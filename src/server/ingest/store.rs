@@ -1,7 +1,11 @@
 //! Storing the orders of one queued batch. Running it twice on the same message gives the same result: orders
-//! are keyed by `order_id`, and each customer records the batches already added to their totals.
+//! are keyed by `order_id`, and what the batch adds to the totals is computed from every order it owns, also
+//! those an interrupted delivery stored (the folder in `totals` adds it once).
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use futures::TryStreamExt;
 use mongodb::{
@@ -10,7 +14,7 @@ use mongodb::{
     Collection,
 };
 
-use super::{batches::BatchOutcome, daily, OrderBatchMessage};
+use super::{batches::BatchOutcome, totals::PendingTotals, OrderBatchMessage};
 use crate::{
     customers::name_from_email,
     orders::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
@@ -47,17 +51,16 @@ fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> {
 }
 
 struct Stores {
-    database: mongodb::Database,
     orders: Collection<Document>,
     customers: Collection<Document>,
 }
 
 pub async fn store_batch(
     mongo: &Mongo,
+    known: &KnownCustomers,
     message: &OrderBatchMessage,
 ) -> Result<BatchOutcome, StoreError> {
     let stores = Stores {
-        database: mongo.database().clone(),
         orders: mongo.collection(collections::ORDERS),
         customers: mongo.collection(collections::CUSTOMERS),
     };
@@ -93,7 +96,7 @@ pub async fn store_batch(
     }
 
     let started = std::time::Instant::now();
-    let customer_ids = resolve_customers(&stores, &valid).await?;
+    let customer_ids = resolve_customers(&stores, known, &valid).await?;
     let customers_resolved = started.elapsed();
     let mut documents = Vec::with_capacity(valid.len());
     for (index, order_id, order) in &valid {
@@ -149,14 +152,11 @@ pub async fn store_batch(
     outcome.stored = owned.len() as u64;
     outcome.duplicates += stored_elsewhere.len() as u64;
 
-    let orders_inserted = started.elapsed();
-    apply_customer_totals(&stores, &message.batch_id, &owned).await?;
-    daily::add_batch(mongo, &message.batch_id, &owned).await?;
+    outcome.totals = PendingTotals::of_orders(owned.iter().copied());
     tracing::debug!(
         batch = %message.batch_id,
         customers_ms = customers_resolved.as_millis() as u64,
-        insert_ms = (orders_inserted - customers_resolved).as_millis() as u64,
-        totals_ms = (started.elapsed() - orders_inserted).as_millis() as u64,
+        insert_ms = (started.elapsed() - customers_resolved).as_millis() as u64,
         "batch timings"
     );
     outcome.rejected.sort_by_key(|rejected| rejected.index);
@@ -198,17 +198,58 @@ fn order_document(
     document
 }
 
+/// How many customer references the consumer remembers.
+const KNOWN_CUSTOMERS: usize = 500_000;
+
+/// Customer ids by the reference orders give (an id or an email), remembered across batches so that a customer
+/// seen before costs no lookup. A remembered mapping stays true: customers are not deleted, and a customer's
+/// email never changes (it is what imports and orders find them by).
+#[derive(Clone)]
+pub struct KnownCustomers(Arc<quick_cache::sync::Cache<CustomerRef, ObjectId>>);
+
+impl Default for KnownCustomers {
+    fn default() -> Self {
+        Self(Arc::new(quick_cache::sync::Cache::new(KNOWN_CUSTOMERS)))
+    }
+}
+
 /// Maps each customer reference of the batch to a customer id: ids that exist, and emails, creating the customers
 /// that are new. Unknown ids are left out.
 async fn resolve_customers(
     stores: &Stores,
+    known: &KnownCustomers,
     orders: &[(usize, String, ValidOrder)],
+) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
+    let mut resolved = HashMap::new();
+    let mut unknown = Vec::new();
+    for (_, _, order) in orders {
+        match known.0.get(&order.customer) {
+            Some(id) => {
+                resolved.insert(order.customer.clone(), id);
+            }
+            None => unknown.push(order),
+        }
+    }
+    if !unknown.is_empty() {
+        let found = look_up_customers(stores, &unknown).await?;
+        for (reference, id) in &found {
+            known.0.insert(reference.clone(), *id);
+        }
+        resolved.extend(found);
+    }
+    Ok(resolved)
+}
+
+/// Finds the customers of `orders` in the database, creating those given by an email that is new.
+async fn look_up_customers(
+    stores: &Stores,
+    orders: &[&ValidOrder],
 ) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
     let mut resolved = HashMap::new();
 
     let wanted_ids: Vec<ObjectId> = orders
         .iter()
-        .filter_map(|(_, _, order)| match &order.customer {
+        .filter_map(|order| match &order.customer {
             CustomerRef::Id(id) => ObjectId::parse_str(id).ok(),
             CustomerRef::Email(_) => None,
         })
@@ -229,7 +270,7 @@ async fn resolve_customers(
     }
 
     let mut names_by_email: HashMap<&str, Option<&str>> = HashMap::new();
-    for (_, _, order) in orders {
+    for order in orders {
         if let CustomerRef::Email(email) = &order.customer {
             let name = names_by_email.entry(email).or_default();
             if name.is_none() {
@@ -324,74 +365,4 @@ async fn batch_of_orders(
         }
     }
     Ok(owners)
-}
-
-/// What one batch adds to one customer.
-struct Contribution {
-    spend_cents: i64,
-    orders: i64,
-    first: DateTime,
-    last: DateTime,
-}
-
-/// How many recent batch ids a customer remembers, to recognise a redelivered batch. Redelivery follows a failure
-/// within seconds, long before a customer appears in this many later batches.
-const REMEMBERED_BATCHES: i32 = 50;
-
-/// Adds this batch's orders to its customers' totals, once: each customer update is atomic and skipped when the
-/// customer already lists the batch as applied. A batch whose earlier attempt stored orders but died before this
-/// step applies them now, since `documents` holds every order the batch owns, not only the ones inserted this time.
-async fn apply_customer_totals(
-    stores: &Stores,
-    batch_id: &str,
-    documents: &[&Document],
-) -> Result<(), StoreError> {
-    let mut contributions: HashMap<ObjectId, Contribution> = HashMap::new();
-    for order in documents {
-        let (Ok(customer), Ok(amount), Ok(at)) = (
-            order.get_object_id("customer_id"),
-            order.get_i64("amount_cents"),
-            order.get_datetime("ordered_at"),
-        ) else {
-            continue;
-        };
-        let entry = contributions.entry(customer).or_insert(Contribution {
-            spend_cents: 0,
-            orders: 0,
-            first: *at,
-            last: *at,
-        });
-        entry.spend_cents += amount;
-        entry.orders += 1;
-        entry.first = entry.first.min(*at);
-        entry.last = entry.last.max(*at);
-    }
-    if contributions.is_empty() {
-        return Ok(());
-    }
-    let updates: Vec<Document> = contributions
-        .into_iter()
-        .map(|(customer, c)| {
-            doc! {
-                "q": { "_id": customer, "applied_batches": { "$ne": batch_id } },
-                "u": {
-                    "$inc": { "total_spend_cents": c.spend_cents, "order_count": c.orders },
-                    "$min": { "first_order_at": c.first },
-                    "$max": { "last_order_at": c.last },
-                    "$push": { "applied_batches": { "$each": [batch_id], "$slice": -REMEMBERED_BATCHES } },
-                },
-            }
-        })
-        .collect();
-    // One `update` command with a statement per customer: a single round trip for the whole batch.
-    let reply = stores
-        .database
-        .run_command(
-            doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false },
-        )
-        .await?;
-    match reply.get_array("writeErrors") {
-        Ok(errors) if !errors.is_empty() => Err(StoreError::Write(format!("{errors:?}"))),
-        _ => Ok(()),
-    }
 }
