@@ -7,35 +7,50 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{bench_database, owner_api_key, percentile, setting};
+use common::{bench_database, fill_to, owner_api_key, percentile, setting};
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use realm::server::mongo::{collections, indexes_of, Mongo};
+use realm::server::mongo::{bson_time, collections, indexes_of, Mongo};
 use serde_json::{json, Value};
+
+/// Order `n` of the run: its customer, amount in cents, item count and date (2026, spread over the year).
+fn order_values(n: usize, customers: usize) -> (usize, i64, usize, (u8, u8)) {
+    let cents = (5 + n % 200) as i64 * 100 + (n % 100) as i64;
+    (
+        n % customers,
+        cents,
+        1 + n % 4,
+        ((1 + n % 11) as u8, (1 + n % 28) as u8),
+    )
+}
 
 fn request_orders(request: usize, per_request: usize, customers: usize) -> Vec<Value> {
     (0..per_request)
         .map(|i| {
             let n = request * per_request + i;
+            let (customer, cents, items, (month, day)) = order_values(n, customers);
             json!({
-                "customer_email": format!("bench{}@example.com", n % customers),
-                "amount": format!("{}.{:02}", 5 + n % 200, n % 100),
-                "items": 1 + n % 4,
-                "date": format!("2026-{:02}-{:02}T12:00:00Z", 1 + n % 11, 1 + n % 28),
+                "customer_email": format!("bench{customer}@example.com"),
+                "amount": format!("{}.{:02}", cents / 100, cents % 100),
+                "items": items,
+                "date": format!("2026-{month:02}-{day:02}T12:00:00Z"),
             })
         })
         .collect()
 }
 
-/// The documents the consumer would store, inserted directly into a collection with the given indexes: the ceiling
-/// for the pipeline.
+/// The documents the consumer would store for the same orders (the same customers, amounts and dates, so the indexes
+/// see the same keys), inserted directly into a collection with the given indexes: the ceiling for the pipeline.
 async fn raw_insert_many(
     mongo: &Mongo,
     indexes: Vec<mongodb::IndexModel>,
     total: usize,
     per_request: usize,
     concurrency: usize,
+    customers: usize,
 ) -> f64 {
+    let customer_ids: Vec<ObjectId> = (0..customers).map(|_| ObjectId::new()).collect();
+    let customer_ids = &customer_ids;
     let raw = mongo.collection("bench_raw_orders");
     raw.drop().await.ok();
     raw.create_indexes(indexes).await.expect("indexes");
@@ -44,14 +59,21 @@ async fn raw_insert_many(
         .for_each_concurrent(concurrency, |request| {
             let raw = raw.clone();
             async move {
+                let batch_id = ObjectId::new().to_hex();
                 let documents: Vec<Document> = (0..per_request)
                     .map(|i| {
                         let n = request * per_request + i;
+                        let (customer, cents, items, (month, day)) = order_values(n, customers);
+                        let ordered_at = time::Date::from_calendar_date(2026, month.try_into().unwrap(), day)
+                            .unwrap()
+                            .with_hms(12, 0, 0)
+                            .unwrap()
+                            .assume_utc();
                         doc! {
-                            "order_id": format!("raw-{n}"), "batch_id": "raw", "customer_id": ObjectId::new(),
-                            "amount_cents": (500 + n % 20_000) as i64, "item_count": (1 + n % 4) as i64, "items": [],
-                            "ordered_at": DateTime::now(), "stored_at": DateTime::now(),
-                            "customer_email": format!("bench{}@example.com", n % 20_000),
+                            "order_id": format!("{batch_id}-{i}"), "batch_id": &batch_id,
+                            "customer_id": customer_ids[customer], "amount_cents": cents, "item_count": items as i64,
+                            "items": [], "ordered_at": bson_time(ordered_at), "stored_at": DateTime::now(),
+                            "customer_email": format!("bench{customer}@example.com"),
                         }
                     })
                     .collect();
@@ -70,9 +92,14 @@ async fn main() {
     let per_request: usize = setting("BENCH_ORDERS_PER_REQUEST", 1_000);
     let concurrency: usize = setting("BENCH_CONCURRENCY", 4);
     let customers: usize = setting("BENCH_CUSTOMERS", 20_000);
+    // Whether the customers are imported before the orders arrive, or created by them.
+    let customers_exist: bool = setting("BENCH_CUSTOMERS_EXIST", false);
 
     let (base_url, mongo) = bench_database().await;
     let key = owner_api_key(&mongo).await;
+    if customers_exist {
+        fill_to(&mongo, customers).await;
+    }
 
     // The ceiling: the same documents into a collection with the orders' indexes. The unique order id alone is
     // the ceiling earlier runs used, kept for comparison.
@@ -82,14 +109,22 @@ async fn main() {
         total,
         per_request,
         concurrency,
+        customers,
     )
     .await;
     let unique_id_only = indexes_of(collections::ORDERS)
         .into_iter()
         .filter(|index| index.keys == doc! { "order_id": 1 })
         .collect();
-    let raw_unique_id_rate =
-        raw_insert_many(&mongo, unique_id_only, total, per_request, concurrency).await;
+    let raw_unique_id_rate = raw_insert_many(
+        &mongo,
+        unique_id_only,
+        total,
+        per_request,
+        concurrency,
+        customers,
+    )
+    .await;
 
     let client = reqwest::Client::new();
     let requests = total / per_request;
@@ -155,7 +190,8 @@ async fn main() {
     println!("| orders | per request | concurrent requests | customers | raw insert_many, orders' indexes (docs/s) | raw insert_many, unique order id only (docs/s) | pipeline end-to-end (orders/s) | pipeline / raw (orders' indexes) | pipeline / raw (unique id only) | POST p50 | POST p95 | all posted after | all stored after | all totals folded in after |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {total} | {per_request} | {concurrency} | {customers} | {raw_rate:.0} | {raw_unique_id_rate:.0} | {pipeline_rate:.0} | {:.0} % | {:.0} % | {:.1} ms | {:.1} ms | {:.1} s | {:.1} s | {:.1} s |",
+        "| {total} | {per_request} | {concurrency} | {customers} {} | {raw_rate:.0} | {raw_unique_id_rate:.0} | {pipeline_rate:.0} | {:.0} % | {:.0} % | {:.1} ms | {:.1} ms | {:.1} s | {:.1} s | {:.1} s |",
+        if customers_exist { "imported first" } else { "created by the orders" },
         100.0 * pipeline_rate / raw_rate,
         100.0 * pipeline_rate / raw_unique_id_rate,
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,

@@ -78,6 +78,7 @@ async fn handle(
     delivery: Delivery,
     shutdown: &CancellationToken,
 ) {
+    let _in_hand = stored.batch_in_hand();
     let message: OrderBatchMessage = match serde_json::from_slice(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
@@ -86,9 +87,19 @@ async fn handle(
     };
     let batch_id = message.batch_id.clone();
     let result = async {
+        let started = std::time::Instant::now();
         batches.mark_processing(&batch_id).await?;
+        let marked = started.elapsed();
         let outcome = store_batch(mongo, known, &message).await?;
+        let stored_at = started.elapsed();
         batches.finish(&batch_id, &outcome).await?;
+        tracing::debug!(
+            batch = %batch_id,
+            mark_ms = marked.as_millis() as u64,
+            store_ms = (stored_at - marked).as_millis() as u64,
+            finish_ms = (started.elapsed() - stored_at).as_millis() as u64,
+            "batch steps"
+        );
         Ok::<_, super::store::StoreError>(outcome)
     }
     .await;

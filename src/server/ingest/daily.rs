@@ -32,7 +32,7 @@ pub struct Rebuilt {
 pub async fn rebuild(mongo: &Mongo) -> Result<Rebuilt, AppError> {
     let mut folded_batches = 0;
     loop {
-        match totals::fold_pending(mongo).await? {
+        match totals::fold_pending(mongo).await?.batches {
             0 => break,
             folded => folded_batches += folded,
         }

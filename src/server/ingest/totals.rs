@@ -9,7 +9,10 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -152,24 +155,67 @@ const UPDATES_PER_COMMAND: usize = 5_000;
 /// Retries of a fold that conflicted with another instance's fold or another write to the same customers.
 const MAX_ATTEMPTS: u32 = 8;
 
-/// After a batch has been stored the folder waits this long for the batches stored around it, so that one fold
-/// takes them all.
-const GATHER: Duration = Duration::from_millis(200);
+/// The folder gives way to ingestion, which it would otherwise slow down: it starts a round once the consumer has
+/// had no batch in hand for `QUIET`, or once it has waited `MAX_WAIT`, whichever comes first. Customer totals so
+/// follow a round after ingestion pauses, and at most `MAX_WAIT` plus a round behind under steady load.
+const QUIET: Duration = Duration::from_millis(200);
+const MAX_WAIT: Duration = Duration::from_secs(30);
 /// How often the folder looks for pending batches it was not told about: stored by another instance, or before a
 /// restart.
-const SWEEP_EVERY: Duration = Duration::from_secs(2);
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
-/// Tells the folder that a batch is waiting; a notice sent while it is busy is kept for its next round.
+/// What the consumer tells the folder: that a batch was stored, and how many it has in hand.
 #[derive(Clone, Default)]
-pub struct FoldSignal(Arc<Notify>);
+pub struct FoldSignal {
+    stored: Arc<Notify>,
+    in_hand: Arc<AtomicUsize>,
+}
 
 impl FoldSignal {
+    /// A notice sent while the folder is busy is kept for its next round.
     pub fn batch_stored(&self) {
-        self.0.notify_one();
+        self.stored.notify_one();
+    }
+
+    /// Counts a batch as in hand until the guard is dropped.
+    pub fn batch_in_hand(&self) -> BatchInHand {
+        self.in_hand.fetch_add(1, Ordering::SeqCst);
+        BatchInHand(self.clone())
+    }
+
+    fn consumer_busy(&self) -> bool {
+        self.in_hand.load(Ordering::SeqCst) > 0
+    }
+
+    /// Waits for a moment when ingestion is quiet, for at most `MAX_WAIT`; false on shutdown.
+    async fn quiet_moment(&self, shutdown: &CancellationToken) -> bool {
+        let waiting_since = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(QUIET) => {
+                    if !self.consumer_busy() {
+                        return true;
+                    }
+                }
+                () = self.stored.notified() => {}
+            }
+            if waiting_since.elapsed() >= MAX_WAIT {
+                return true;
+            }
+        }
     }
 }
 
-/// The background task folding pending batches in. On shutdown it finishes the fold in hand; whatever is still
+pub struct BatchInHand(FoldSignal);
+
+impl Drop for BatchInHand {
+    fn drop(&mut self) {
+        self.0.in_hand.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The background task folding pending batches in. On shutdown it finishes the round in hand; whatever is still
 /// pending stays on the batch records for the next start.
 pub fn spawn(mongo: Mongo, signal: FoldSignal, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -178,31 +224,39 @@ pub fn spawn(mongo: Mongo, signal: FoldSignal, shutdown: CancellationToken) -> J
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = signal.0.notified() => {
-                    tokio::select! {
-                        () = tokio::time::sleep(GATHER) => {},
-                        () = shutdown.cancelled() => return,
-                    }
-                }
+                () = signal.stored.notified() => {}
                 _ = sweeps.tick() => {}
             }
-            while !shutdown.is_cancelled() {
-                match fold_pending(&mongo).await {
-                    Ok(0) => break,
-                    Ok(batches) => tracing::debug!(batches, "batch totals folded in"),
-                    Err(error) => {
-                        tracing::warn!("batch totals not folded in, will retry: {error}");
-                        break;
+            if !signal.quiet_moment(&shutdown).await {
+                return;
+            }
+            match fold_pending(&mongo).await {
+                Ok(round) => {
+                    if round.batches > 0 {
+                        tracing::debug!(batches = round.batches, "batch totals folded in");
+                    }
+                    // A backlog larger than one round is taken in the next, after the next quiet moment.
+                    if round.more_pending {
+                        signal.batch_stored();
                     }
                 }
+                Err(error) => tracing::warn!("batch totals not folded in, will retry: {error}"),
             }
         }
     })
 }
 
-/// Folds the oldest pending batches into the customer and day totals; answers how many it folded (0: none was
-/// pending).
-pub async fn fold_pending(mongo: &Mongo) -> mongodb::error::Result<usize> {
+/// What one round of folding did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoldRound {
+    /// Batches folded in (0: none was pending).
+    pub batches: usize,
+    /// Whether batches may be pending beyond what one round takes.
+    pub more_pending: bool,
+}
+
+/// Folds the oldest pending batches into the customer and day totals, as many as one round takes.
+pub async fn fold_pending(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
     let mut attempt = 1;
     loop {
         match fold_once(mongo).await {
@@ -221,7 +275,7 @@ pub async fn fold_pending(mongo: &Mongo) -> mongodb::error::Result<usize> {
     }
 }
 
-async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<usize> {
+async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
     let database = mongo.database();
     let mut session = database.client().start_session().await?;
     session.start_transaction().await?;
@@ -232,12 +286,14 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<usize> {
         doc! { "pending_totals": 1 },
     )
     .await?;
+    let mut more_pending = pending.len() as i64 == MAX_BATCHES_PER_FOLD;
     let mut sum = Sum::default();
     let mut folded = Vec::new();
     for (batch_id, totals) in pending {
         if !folded.is_empty()
             && sum.customers.len() + totals.customers.len() > MAX_CUSTOMERS_PER_FOLD
         {
+            more_pending = true;
             break;
         }
         sum.add(&totals);
@@ -245,7 +301,10 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<usize> {
     }
     if folded.is_empty() {
         session.abort_transaction().await?;
-        return Ok(0);
+        return Ok(FoldRound {
+            batches: 0,
+            more_pending: false,
+        });
     }
     let totals = sum.into_parts();
 
@@ -292,7 +351,10 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<usize> {
         .session(&mut session)
         .await?;
     session.commit_transaction().await?;
-    Ok(folded.len())
+    Ok(FoldRound {
+        batches: folded.len(),
+        more_pending,
+    })
 }
 
 /// Sends `updates` as one `update` command in the session's transaction; a refused statement fails the whole
