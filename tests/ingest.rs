@@ -29,6 +29,20 @@ async fn count(app: &TestApp, collection: &str, filter: Document) -> u64 {
         .unwrap()
 }
 
+/// Puts a message on the orders queue as RabbitMQ would redeliver it.
+async fn queue_message(app: &TestApp, payload: &[u8]) {
+    app.state
+        .broker
+        .publish_confirmed(
+            "",
+            &app.state.broker.topology().orders_queue,
+            payload,
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap();
+}
+
 /// Orders and revenue over every day the consumer has added batches to.
 async fn day_totals(app: &TestApp) -> (i64, i64) {
     let days = app.documents(collections::ORDER_DAYS, doc! {}).await;
@@ -314,16 +328,7 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
         "received_at_ms": 1_790_000_000_000_i64,
         "orders": orders["orders"],
     });
-    app.state
-        .broker
-        .publish_confirmed(
-            "",
-            &app.state.broker.topology().orders_queue,
-            message.to_string().as_bytes(),
-            BasicProperties::default(),
-        )
-        .await
-        .unwrap();
+    queue_message(&app, message.to_string().as_bytes()).await;
     let settled = common::eventually(Duration::from_secs(15), || async {
         let channel = app.state.broker.channel().unwrap();
         let queue = app.state.broker.topology().orders_queue.clone();
@@ -392,16 +397,7 @@ async fn a_poison_message_is_dead_lettered_with_its_reason_and_the_consumer_goes
     let app = TestApp::start().await;
     let key = app.api_key().await;
     let topology = app.state.broker.topology().clone();
-    app.state
-        .broker
-        .publish_confirmed(
-            "",
-            &topology.orders_queue,
-            b"\x00 not json",
-            BasicProperties::default(),
-        )
-        .await
-        .unwrap();
+    queue_message(&app, b"\x00 not json").await;
 
     let next = app.post_json("/api/orders", &json!({ "orders": [{ "customer_email": "hal@example.com", "amount": 1, "items": 1 }] }), &key).await.json();
     assert_eq!(
@@ -565,16 +561,7 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
         .unwrap();
 
     // RabbitMQ redelivers the whole message.
-    app.state
-        .broker
-        .publish_confirmed(
-            "",
-            &app.state.broker.topology().orders_queue,
-            &serde_json::to_vec(&message).unwrap(),
-            BasicProperties::default(),
-        )
-        .await
-        .unwrap();
+    queue_message(&app, &serde_json::to_vec(&message).unwrap()).await;
     let batch = app
         .finished_batch("/api/orders/batches/crashed-batch", &key)
         .await;
@@ -797,16 +784,7 @@ async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
     };
 
     mongod.stop();
-    app.state
-        .broker
-        .publish_confirmed(
-            "",
-            &app.state.broker.topology().orders_queue,
-            &serde_json::to_vec(&message).unwrap(),
-            BasicProperties::default(),
-        )
-        .await
-        .unwrap();
+    queue_message(&app, &serde_json::to_vec(&message).unwrap()).await;
     // New submissions are refused while the batch cannot be recorded, and the consumer keeps the queued one.
     let refused = app
         .post_json("/api/orders", &json!({ "orders": [{ "customer_email": "una@example.com", "amount": "1.00", "items": 1 }] }), &key)
