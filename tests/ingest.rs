@@ -21,6 +21,14 @@ async fn customer(app: &TestApp, email: &str) -> Document {
         .expect(email)
 }
 
+/// A customer's total spend in cents and order count.
+fn spend_and_orders(customer: &Document) -> (i64, i64) {
+    (
+        customer.get_i64("total_spend_cents").unwrap(),
+        customer.get_i64("order_count").unwrap(),
+    )
+}
+
 async fn count(app: &TestApp, collection: &str, filter: Document) -> u64 {
     app.mongo()
         .collection(collection)
@@ -109,13 +117,7 @@ async fn accepted_orders_are_stored_and_customer_totals_follow_them() {
         "2026-11-20T00:00:00Z"
     );
     let bob = customer(&app, "bob@example.com").await;
-    assert_eq!(
-        (
-            bob.get_i64("total_spend_cents").unwrap(),
-            bob.get_i64("order_count").unwrap()
-        ),
-        (1_000, 1)
-    );
+    assert_eq!(spend_and_orders(&bob), (1_000, 1));
     assert_eq!(
         bob.get_str("name").unwrap(),
         "bob",
@@ -381,13 +383,7 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
     assert_eq!(day_totals(&app).await, (2, 5_000));
     let gus = customer(&app, "gus@example.com").await;
-    assert_eq!(
-        (
-            gus.get_i64("total_spend_cents").unwrap(),
-            gus.get_i64("order_count").unwrap()
-        ),
-        (5_000, 2)
-    );
+    assert_eq!(spend_and_orders(&gus), (5_000, 2));
 
     app.stop().await;
 }
@@ -574,13 +570,7 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
     assert_eq!(day_totals(&app).await, (100, 100_000));
     for i in 0..10 {
         let customer = customer(&app, &format!("k{i}@example.com")).await;
-        assert_eq!(
-            (
-                customer.get_i64("total_spend_cents").unwrap(),
-                customer.get_i64("order_count").unwrap()
-            ),
-            (10_000, 10)
-        );
+        assert_eq!(spend_and_orders(&customer), (10_000, 10));
     }
     app.stop().await;
 }
@@ -818,13 +808,7 @@ async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 41);
     for i in 0..4 {
         let customer = customer(&app, &format!("o{i}@example.com")).await;
-        assert_eq!(
-            (
-                customer.get_i64("total_spend_cents").unwrap(),
-                customer.get_i64("order_count").unwrap()
-            ),
-            (2_500, 10)
-        );
+        assert_eq!(spend_and_orders(&customer), (2_500, 10));
     }
     app.stop().await;
 }

@@ -31,7 +31,7 @@ const RETRY_DELAY: Duration = Duration::from_secs(1);
 pub fn spawn(
     mongo: Mongo,
     broker: Broker,
-    stored: FoldSignal,
+    folder: FoldSignal,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -58,7 +58,7 @@ pub fn spawn(
                 .filter_map(|delivery| std::future::ready(delivery.ok()))
                 .for_each_concurrent(CONCURRENT_BATCHES, |delivery| {
                     handle(
-                        &mongo, &broker, &batches, &known, &stored, delivery, &shutdown,
+                        &mongo, &broker, &batches, &known, &folder, delivery, &shutdown,
                     )
                 })
                 .await;
@@ -74,11 +74,11 @@ async fn handle(
     broker: &Broker,
     batches: &Batches,
     known: &KnownCustomers,
-    stored: &FoldSignal,
+    folder: &FoldSignal,
     delivery: Delivery,
     shutdown: &CancellationToken,
 ) {
-    let _in_hand = stored.batch_in_hand();
+    let _in_hand = folder.batch_in_hand();
     let message: OrderBatchMessage = match serde_json::from_slice(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
@@ -105,7 +105,7 @@ async fn handle(
     .await;
     match result {
         Ok(outcome) => {
-            stored.batch_stored();
+            folder.batch_stored();
             if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
                 // The orders are stored; a redelivery will find them and change nothing.
                 tracing::warn!(batch = %batch_id, "acknowledging failed: {error}");
