@@ -156,3 +156,91 @@ pub async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String 
         .expect("session cookie");
     cookie.split(';').next().unwrap_or_default().to_owned()
 }
+
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat`; `None` when the process is not
+/// on this machine or not named.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // The fields after the command name, which is in parentheses and may itself contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Seconds all cores together have been idle so far, from the `cpu` line of `/proc/stat` (idle and iowait).
+fn machine_idle_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    Some((fields.get(3)? + fields.get(4)?) / clock_ticks_per_second())
+}
+
+/// Where the machine's CPU time goes while a phase of a benchmark runs: the named processes, and idle time.
+pub struct CpuMeter {
+    processes: Vec<(&'static str, Option<u32>)>,
+    start: Vec<Option<f64>>,
+    idle_start: Option<f64>,
+    started: Instant,
+}
+
+impl CpuMeter {
+    /// Processes by label and pid (from the environment variable `BENCH_<LABEL>_PID`, as `bench/lib.sh` sets
+    /// them); the benchmark's own process is always counted.
+    pub fn start(labels: &[(&'static str, &str)]) -> Self {
+        let mut processes: Vec<(&'static str, Option<u32>)> = labels
+            .iter()
+            .map(|&(label, variable)| (label, env::var(variable).ok().and_then(|pid| pid.parse().ok())))
+            .collect();
+        processes.push(("load generator", Some(std::process::id())));
+        Self {
+            start: processes.iter().map(|&(_, pid)| cpu_seconds(pid)).collect(),
+            processes,
+            idle_start: machine_idle_seconds(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The table header of `row`.
+    pub fn header(&self) -> String {
+        let labels: Vec<&str> = self.processes.iter().map(|&(label, _)| label).collect();
+        format!(
+            "| phase | wall time | {} | idle (all cores) |\n|---|---:|{}---:|",
+            labels.join(" | "),
+            "---:|".repeat(labels.len())
+        )
+    }
+
+    /// A table row of the CPU seconds used since `start` ("n/a" where a process could not be read).
+    pub fn row(&self, phase: &str) -> String {
+        let seconds = |now: Option<f64>, start: Option<f64>| match (now, start) {
+            (Some(now), Some(start)) => format!("{:.1} s", now - start),
+            _ => "n/a".to_owned(),
+        };
+        let used: Vec<String> = self
+            .processes
+            .iter()
+            .zip(&self.start)
+            .map(|(&(_, pid), &start)| seconds(cpu_seconds(pid), start))
+            .collect();
+        format!(
+            "| {phase} | {:.1} s | {} | {} |",
+            self.started.elapsed().as_secs_f64(),
+            used.join(" | "),
+            seconds(machine_idle_seconds(), self.idle_start)
+        )
+    }
+}

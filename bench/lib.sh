@@ -7,7 +7,8 @@ cd "$REPO_ROOT"
 start_release_realm() {
   ensure_rabbitmq
   ensure_mongodb
-  cargo leptos build --release >/dev/null
+  # The benchmarks speak HTTP to the API and the server functions; they need the server build, not the site's.
+  cargo build --release --no-default-features --features ssr >/dev/null
   export REALM_MONGODB_DB="realm_bench_$(date +%s)"
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
   export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
@@ -18,4 +19,10 @@ start_release_realm() {
   for _ in $(seq 100); do curl -fs http://127.0.0.1:3200/readyz >/dev/null && break; sleep 0.2; done
   curl -fs http://127.0.0.1:3200/readyz >/dev/null || fail "Realm did not become ready"
   export BENCH_BASE_URL=http://127.0.0.1:3200
+  # For the benchmarks that report CPU time: the app, and the database server when it runs on this machine.
+  export BENCH_APP_PID=$REALM_PID
+  BENCH_DB_PID="$(pgrep -f "secantusd.* --port $(uri_port "$REALM_MONGODB_URI" 27017)" | head -n 1 || true)"
+  export BENCH_DB_PID
+  BENCH_BROKER_PID="$(pgrep -f "beam.smp.* -s rabbit boot" | head -n 1 || true)"
+  export BENCH_BROKER_PID
 }
