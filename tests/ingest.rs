@@ -648,6 +648,7 @@ async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
 async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the_totals_exactly_once(
 ) {
     use realm::server::ingest::{
+        batches::{BatchOutcome, Batches},
         daily,
         totals::{self, CustomerPart, DayPart, PendingTotals},
     };
@@ -687,10 +688,24 @@ async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the
             revenue_cents: 350,
         }],
     };
-    mongo
-        .collection(collections::ORDER_BATCHES)
+    let batches = mongo.collection(collections::ORDER_BATCHES);
+    batches
+        .insert_one(doc! { "_id": "pending-batch", "status": "processing", "received_at": now })
+        .await
+        .unwrap();
+    let outcome = BatchOutcome {
+        stored: 1,
+        totals: pending.clone(),
+        ..BatchOutcome::default()
+    };
+    Batches::new(&mongo)
+        .finish("pending-batch", &outcome)
+        .await
+        .unwrap();
+    // A record written before the parts had a collection of their own.
+    batches
         .insert_one(
-            doc! { "_id": "pending-batch", "status": "completed", "received_at": now,
+            doc! { "_id": "legacy-batch", "status": "completed", "received_at": now,
             "totals_pending": true, "pending_totals": mongodb::bson::to_bson(&pending).unwrap() },
         )
         .await
@@ -700,14 +715,26 @@ async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the
     let today_figures = before.last().unwrap();
     assert_eq!(
         (today_figures.orders, today_figures.revenue_cents),
-        (3, 1_350),
-        "a pending batch counts in the day figures"
+        (4, 1_700),
+        "pending batches count in the day figures"
     );
 
     // Two folds at once, as two app instances would run them: the batch is added by one of them only.
     let (first, second) = tokio::join!(totals::fold_pending(&mongo), totals::fold_pending(&mongo));
-    assert_eq!(first.unwrap().batches + second.unwrap().batches, 1);
+    assert_eq!(first.unwrap().batches + second.unwrap().batches, 2);
     assert_eq!(totals::fold_pending(&mongo).await.unwrap().batches, 0);
+    // The message delivered again after the fold: the batch is not made pending, and its part is not left behind.
+    Batches::new(&mongo)
+        .finish("pending-batch", &outcome)
+        .await
+        .unwrap();
+    assert_eq!(totals::fold_pending(&mongo).await.unwrap().batches, 0);
+    let parts_left = mongo
+        .collection(collections::BATCH_TOTALS)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(parts_left, 0, "parts are removed once folded in");
 
     let folded = customers
         .find_one(doc! { "_id": ada })
@@ -720,7 +747,7 @@ async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the
             folded.get_i64("order_count").unwrap(),
             *folded.get_datetime("last_order_at").unwrap(),
         ),
-        (1_350, 3, now)
+        (1_700, 4, now)
     );
     assert_eq!(daily::per_day(&mongo, 7).await.unwrap(), before);
     let day = mongo
@@ -729,15 +756,12 @@ async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(day.get_i64("orders").unwrap(), 3);
-    let batch = mongo
-        .collection(collections::ORDER_BATCHES)
-        .find_one(doc! { "_id": "pending-batch" })
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(batch.get_datetime("totals_applied_at").is_ok(), "{batch}");
-    assert!(!batch.contains_key("pending_totals") && !batch.contains_key("totals_pending"));
+    assert_eq!(day.get_i64("orders").unwrap(), 4);
+    for id in ["pending-batch", "legacy-batch"] {
+        let batch = batches.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+        assert!(batch.get_datetime("totals_applied_at").is_ok(), "{batch}");
+        assert!(!batch.contains_key("pending_totals") && !batch.contains_key("totals_pending"));
+    }
 
     common::drop_database(&config).await;
 }

@@ -23,6 +23,8 @@ pub mod collections {
     /// The simulated vendor's own record of the messages it accepted.
     pub const VENDOR_MESSAGES: &str = "vendor_messages";
     pub const ORDER_BATCHES: &str = "order_batches";
+    /// What each stored batch adds to the customer and day totals, keyed by batch id, until it is folded in.
+    pub const BATCH_TOTALS: &str = "order_batch_totals";
     pub const USERS: &str = "users";
     pub const SETUP: &str = "setup";
     pub const SESSIONS: &str = "sessions";

@@ -7,7 +7,7 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::totals::PendingTotals;
+use super::totals::{self, PendingTotals};
 use crate::{
     error::AppError,
     orders::{BatchStatus, BatchSummary, RejectedOrder},
@@ -79,12 +79,14 @@ impl From<BatchRecord> for BatchSummary {
 
 #[derive(Clone, Debug)]
 pub struct Batches {
+    mongo: Mongo,
     batches: Collection<BatchRecord>,
 }
 
 impl Batches {
     pub fn new(mongo: &Mongo) -> Self {
         Self {
+            mongo: mongo.clone(),
             batches: mongo.database().collection(collections::ORDER_BATCHES),
         }
     }
@@ -121,7 +123,7 @@ impl Batches {
 
     /// Writes the outcome, and what the batch adds to the totals for the folder to take in. Processing the same
     /// message again gives the same outcome, so this may run twice: a batch whose totals were already folded in
-    /// is not made pending again, and one still pending gets the same part again.
+    /// is not made pending again, and one still pending keeps the part it has.
     pub async fn finish(&self, id: &str, outcome: &BatchOutcome) -> mongodb::error::Result<()> {
         let now = DateTime::now();
         let finished = doc! {
@@ -142,9 +144,11 @@ impl Batches {
                 .await
                 .map(|_| ());
         }
+        // The part first: the folder takes the parts of pending batches only, so a batch is never pending without
+        // its part.
+        totals::record_part(&self.mongo, id, &outcome.totals).await?;
         let mut with_totals = finished.clone();
         with_totals.insert("totals_pending", true);
-        with_totals.insert("pending_totals", mongodb::bson::to_bson(&outcome.totals)?);
         let not_folded = self
             .batches
             .update_one(
@@ -153,6 +157,7 @@ impl Batches {
             )
             .await?;
         if not_folded.matched_count == 0 {
+            totals::discard_part(&self.mongo, id).await?;
             self.batches
                 .update_one(
                     doc! { "_id": id },
@@ -167,7 +172,6 @@ impl Batches {
         Ok(self
             .batches
             .find_one(doc! { "_id": id })
-            .projection(doc! { "pending_totals": 0 })
             .await?
             .map(BatchSummary::from))
     }
@@ -177,7 +181,6 @@ impl Batches {
         let options = FindOptions::builder()
             .sort(doc! { "received_at": -1 })
             .limit(limit)
-            .projection(doc! { "pending_totals": 0 })
             .build();
         let records: Vec<BatchRecord> = self
             .batches

@@ -1,9 +1,11 @@
 //! Customer totals and order totals per UTC day, kept behind the consumer rather than in its acknowledgement unit.
 //!
-//! The consumer stores what a batch adds (per customer and per day) on the batch's own record, in the same write
-//! that finishes the batch. A background task folds every pending batch into the customers and days in one
-//! transaction, which also clears the pending part: a batch is added exactly once, however often its message is
-//! redelivered and however many app instances fold at once (concurrent folds conflict and one retries). Folding
+//! The consumer stores what a batch adds (per customer and per day) as a document of its own, keyed by the batch,
+//! before it marks the batch's record as pending. A background task folds every pending batch into the customers
+//! and days in one transaction, which also removes the part and clears the mark: a batch is added exactly once,
+//! however often its message is redelivered and however many app instances fold at once (concurrent folds
+//! conflict and one retries). The part is kept apart from the batch record because it is large (about 90 KB for
+//! 1,000 customers) and written once, while the record is small and read and rewritten all through processing. Folding
 //! many batches at once turns a customer seen in several of them into one update, which is what makes bulk
 //! ingestion fast: updating a customer (four indexed totals) costs many times what inserting an order does.
 
@@ -17,7 +19,7 @@ use std::{
 };
 
 use mongodb::{
-    bson::{doc, oid::ObjectId, DateTime, Document},
+    bson::{doc, oid::ObjectId, Bson, DateTime, Document},
     error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT},
     ClientSession,
 };
@@ -25,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::server::mongo::{collections, Mongo};
+use crate::server::mongo::{collections, is_duplicate_key, Mongo};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -283,7 +285,7 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
         mongo,
         &mut session,
         Some(MAX_BATCHES_PER_FOLD),
-        doc! { "pending_totals": 1 },
+        doc! { "customers": 1, "days": 1 },
     )
     .await?;
     let mut more_pending = pending.len() as i64 == MAX_BATCHES_PER_FOLD;
@@ -350,6 +352,11 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
         )
         .session(&mut session)
         .await?;
+    mongo
+        .collection(collections::BATCH_TOTALS)
+        .delete_many(doc! { "_id": { "$in": &folded } })
+        .session(&mut session)
+        .await?;
     session.commit_transaction().await?;
     Ok(FoldRound {
         batches: folded.len(),
@@ -378,17 +385,52 @@ async fn update_all(
     }
 }
 
-/// The pending batches, oldest first, with what each adds (the parts in `projection`), read in `session`.
+/// Stores what a batch adds to the totals. Storing the same part again (a redelivered message computes the same
+/// one) changes nothing.
+pub async fn record_part(
+    mongo: &Mongo,
+    batch_id: &str,
+    totals: &PendingTotals,
+) -> mongodb::error::Result<()> {
+    let mut part = doc! { "_id": batch_id };
+    part.extend(mongodb::bson::to_document(totals)?);
+    match mongo
+        .collection(collections::BATCH_TOTALS)
+        .insert_one(part)
+        .await
+    {
+        Err(error) if !is_duplicate_key(&error) => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Removes a part stored again for a batch that was already folded in; the folder never reads it, since it takes
+/// only the parts of batches marked pending.
+pub async fn discard_part(mongo: &Mongo, batch_id: &str) -> mongodb::error::Result<()> {
+    mongo
+        .collection(collections::BATCH_TOTALS)
+        .delete_one(doc! { "_id": batch_id })
+        .await
+        .map(|_| ())
+}
+
+/// The pending batches, oldest first, with what each adds (the fields of the part in `projection`), read in
+/// `session`. A batch marked pending whose part is not stored yet is left for a later round. Records written
+/// before the parts had a collection of their own carry the part as `pending_totals`.
 async fn pending_batches(
     mongo: &Mongo,
     session: &mut ClientSession,
     limit: Option<i64>,
     projection: Document,
 ) -> mongodb::error::Result<Vec<(String, PendingTotals)>> {
+    let legacy_projection: Document = projection
+        .keys()
+        .map(|key| (format!("pending_totals.{key}"), 1.into()))
+        .collect();
     let options = mongodb::options::FindOptions::builder()
         .sort(doc! { "totals_pending": 1, "received_at": 1 })
         .limit(limit)
-        .projection(projection)
+        .projection(legacy_projection)
         .build();
     let mut cursor = mongo
         .collection(collections::ORDER_BATCHES)
@@ -396,14 +438,31 @@ async fn pending_batches(
         .with_options(options)
         .session(&mut *session)
         .await?;
-    let mut pending = Vec::new();
+    let mut batches: Vec<(String, Option<Document>)> = Vec::new();
     while let Some(batch) = cursor.next(&mut *session).await.transpose()? {
-        let (Ok(id), Ok(totals)) = (batch.get_str("_id"), batch.get_document("pending_totals"))
-        else {
-            continue;
-        };
-        let totals: PendingTotals = mongodb::bson::from_document(totals.clone())?;
-        pending.push((id.to_owned(), totals));
+        if let Ok(id) = batch.get_str("_id") {
+            let legacy = batch.get_document("pending_totals").ok().cloned();
+            batches.push((id.to_owned(), legacy));
+        }
+    }
+    let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
+    let mut parts = HashMap::new();
+    let mut cursor = mongo
+        .collection(collections::BATCH_TOTALS)
+        .find(doc! { "_id": { "$in": &ids } })
+        .projection(projection)
+        .session(&mut *session)
+        .await?;
+    while let Some(mut part) = cursor.next(&mut *session).await.transpose()? {
+        if let Some(Bson::String(id)) = part.remove("_id") {
+            parts.insert(id, part);
+        }
+    }
+    let mut pending = Vec::with_capacity(batches.len());
+    for (id, legacy) in batches {
+        if let Some(part) = parts.remove(&id).or(legacy) {
+            pending.push((id, mongodb::bson::from_document(part)?));
+        }
     }
     Ok(pending)
 }
@@ -415,7 +474,7 @@ pub async fn pending_days(
     session: &mut ClientSession,
 ) -> mongodb::error::Result<Vec<DayPart>> {
     let mut sum = Sum::default();
-    let days_only = doc! { "pending_totals.days": 1 };
+    let days_only = doc! { "days": 1 };
     for (_, totals) in pending_batches(mongo, session, None, days_only).await? {
         totals.days.iter().for_each(|part| sum.add_day(part));
     }
