@@ -203,7 +203,12 @@ impl CpuMeter {
     pub fn start(labels: &[(&'static str, &str)]) -> Self {
         let mut processes: Vec<(&'static str, Option<u32>)> = labels
             .iter()
-            .map(|&(label, variable)| (label, env::var(variable).ok().and_then(|pid| pid.parse().ok())))
+            .map(|&(label, variable)| {
+                (
+                    label,
+                    env::var(variable).ok().and_then(|pid| pid.parse().ok()),
+                )
+            })
             .collect();
         processes.push(("load generator", Some(std::process::id())));
         Self {

@@ -207,12 +207,22 @@ async fn main() {
     // scans the orders or the batch records every few milliseconds would load the database being measured. A batch
     // is finished only after its orders are stored, so this end is a little late, never early.
     let status_urls: Vec<&str> = posted.iter().map(|(_, url)| url.as_str()).collect();
-    wait_for_batches(&client, &base_url, &key, &status_urls, |batch| !batch.status.in_flight()).await;
+    wait_for_batches(&client, &base_url, &key, &status_urls, |batch| {
+        !batch.status.in_flight()
+    })
+    .await;
     let all_stored = started.elapsed();
     let pipeline_cpu_row = pipeline_cpu.row("pipeline, first POST until all stored");
     let stored = orders.count_documents(doc! {}).await.expect("count") as usize;
     assert_eq!(stored, total, "every order stored once");
-    wait_for_batches(&client, &base_url, &key, &status_urls, BatchSummary::settled).await;
+    wait_for_batches(
+        &client,
+        &base_url,
+        &key,
+        &status_urls,
+        BatchSummary::settled,
+    )
+    .await;
     let all_folded = started.elapsed();
     let mut latencies: Vec<Duration> = posted.into_iter().map(|(latency, _)| latency).collect();
     latencies.sort();
