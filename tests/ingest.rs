@@ -836,3 +836,46 @@ async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_history_filters_by_email_prefix_and_refuses_a_prefix_too_many_customers_share() {
+    use realm::server::ingest::history::{self, OrderFilter, MAX_CUSTOMERS_PER_PREFIX};
+
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let crowd: Vec<Document> = (0..=MAX_CUSTOMERS_PER_PREFIX)
+        .map(|i| doc! { "email": format!("crowd{i:05}@example.com"), "name": format!("Crowd {i}") })
+        .collect();
+    app.mongo()
+        .collection(collections::CUSTOMERS)
+        .insert_many(crowd)
+        .await
+        .unwrap();
+    let body = json!({ "orders": [
+        { "customer_email": "crowd00042@example.com", "amount": 10, "items": 1, "date": "2026-11-01", "order_id": "P-1" },
+        { "customer_email": "crowd00043@example.com", "amount": 20, "items": 1, "date": "2026-11-02", "order_id": "P-2" },
+        { "customer_email": "loner@example.com", "amount": 30, "items": 1, "order_id": "P-3" }
+    ]});
+    let reply = app.post_json("/api/orders", &body, &key).await;
+    let batch = app
+        .finished_batch(reply.json()["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(batch["stored"], 3, "{batch}");
+
+    let by_prefix =
+        |prefix: &str| OrderFilter::parse(Some(prefix.to_owned()), None, None, None, None).unwrap();
+    let narrow = history::page(app.mongo(), by_prefix(" CROWD0004"), Some("oldest"), 1, 25)
+        .await
+        .unwrap();
+    let found: Vec<&str> = narrow.rows.iter().map(|r| r.order_id.as_str()).collect();
+    assert_eq!((found, narrow.total), (vec!["P-1", "P-2"], 2));
+
+    let refused = history::page(app.mongo(), by_prefix("crowd"), None, 1, 25)
+        .await
+        .unwrap_err();
+    let message = refused
+        .for_field("customer")
+        .expect("an error about the customer field");
+    assert!(message.contains("type more of the email"), "{message}");
+    app.stop().await;
+}

@@ -17,6 +17,10 @@ use crate::{
     server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
 };
 
+/// How many customers an email prefix may match. The filter becomes an `$in` of their ids, which must stay a
+/// query the database answers quickly; past this the user is asked to type more of the email.
+pub const MAX_CUSTOMERS_PER_PREFIX: usize = 10_000;
+
 #[derive(Default)]
 pub struct OrderFilter {
     customer_id: Option<ObjectId>,
@@ -91,11 +95,19 @@ impl OrderFilter {
                 .collection(collections::CUSTOMERS)
                 .find(doc! { "email": { "$regex": pattern } })
                 .projection(doc! { "_id": 1 })
-                .limit(1_000)
+                .limit(MAX_CUSTOMERS_PER_PREFIX as i64 + 1)
                 .await?;
             let mut ids: Vec<ObjectId> = Vec::new();
             while let Some(customer) = customers.try_next().await? {
                 ids.extend(customer.get_object_id("_id").ok());
+            }
+            if ids.len() > MAX_CUSTOMERS_PER_PREFIX {
+                return Err(AppError::invalid(
+                    "customer",
+                    format!(
+                        "customer: more than {MAX_CUSTOMERS_PER_PREFIX} customers have an email starting with \"{prefix}\"; type more of the email"
+                    ),
+                ));
             }
             query.insert("customer_id", doc! { "$in": ids });
         }
