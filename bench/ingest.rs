@@ -12,7 +12,10 @@ use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
     orders::{BatchAccepted, BatchStatus, BatchSummary},
-    server::mongo::{bson_time, collections, indexes_of, Mongo},
+    server::{
+        ingest::store::new_customer,
+        mongo::{bson_time, collections, indexes_of, Mongo},
+    },
 };
 use serde_json::{json, Value};
 
@@ -42,33 +45,79 @@ fn request_orders(request: usize, per_request: usize, customers: usize) -> Vec<V
         .collect()
 }
 
-/// The documents the consumer would store for the same orders (the same customers, amounts and dates, so the indexes
-/// see the same keys), inserted directly into a collection with the given indexes: the ceiling for the pipeline.
-async fn raw_insert_many(
-    mongo: &Mongo,
-    label: &str,
-    indexes: Vec<mongodb::IndexModel>,
+/// The shape of a run, shared by the raw passes and the pipeline.
+struct Run {
     total: usize,
     per_request: usize,
     concurrency: usize,
     customers: usize,
+}
+
+/// One raw pass: the documents the consumer would store for the same orders (the same customers, amounts and
+/// dates, so the indexes see the same keys), inserted directly into a collection with `order_indexes`: the
+/// ceiling for the pipeline. With `customer_indexes`, each request first inserts the customers its orders are the
+/// first to name, as the consumer must when the orders create their customers.
+struct RawPass {
+    label: &'static str,
+    order_indexes: Vec<mongodb::IndexModel>,
+    customer_indexes: Option<Vec<mongodb::IndexModel>>,
+}
+
+async fn raw_insert_many(
+    mongo: &Mongo,
+    run: &Run,
+    pass: RawPass,
     processes: &[(&'static str, &str)],
 ) -> (f64, String) {
+    let Run {
+        total,
+        per_request,
+        concurrency,
+        customers,
+    } = *run;
     let customer_ids: Vec<ObjectId> = (0..customers).map(|_| ObjectId::new()).collect();
     let customer_ids = &customer_ids;
     let raw = mongo.collection("bench_raw_orders");
+    let raw_customers = mongo.collection("bench_raw_customers");
     raw.drop().await.ok();
-    raw.create_indexes(indexes).await.expect("indexes");
+    raw_customers.drop().await.ok();
+    raw.create_indexes(pass.order_indexes)
+        .await
+        .expect("indexes");
+    let with_customers = pass.customer_indexes.is_some();
+    if let Some(indexes) = pass.customer_indexes {
+        raw_customers
+            .create_indexes(indexes)
+            .await
+            .expect("customer indexes");
+    }
     let cpu = CpuMeter::start(processes);
     let started = Instant::now();
     stream::iter(0..total / per_request)
         .for_each_concurrent(concurrency, |request| {
-            let raw = raw.clone();
+            let (raw, raw_customers) = (raw.clone(), raw_customers.clone());
             async move {
+                let first = request * per_request;
+                // Order `n` names customer `n % customers`, so the orders below `customers` name each one first.
+                let new_customers: Vec<Document> = (first..(first + per_request).min(customers))
+                    .map(|customer| {
+                        let email = format!("bench{customer}@example.com");
+                        let mut document = new_customer(&email, None);
+                        document.insert("_id", customer_ids[customer]);
+                        document
+                    })
+                    .collect();
+                if with_customers && !new_customers.is_empty() {
+                    raw_customers
+                        .insert_many(new_customers)
+                        .ordered(false)
+                        .await
+                        .expect("raw customer insert");
+                }
                 let batch_id = ObjectId::new().to_hex();
                 let documents: Vec<Document> = (0..per_request)
                     .map(|i| {
-                        let n = request * per_request + i;
+                        let n = first + i;
                         let (customer, cents, items, (month, day)) = order_values(n, customers);
                         let ordered_at = time::Date::from_calendar_date(2026, month.try_into().unwrap(), day)
                             .unwrap()
@@ -88,8 +137,9 @@ async fn raw_insert_many(
         })
         .await;
     let rate = total as f64 / started.elapsed().as_secs_f64();
-    let cpu_row = cpu.row(&format!("raw insert_many, {label}"));
+    let cpu_row = cpu.row(&format!("raw insert_many, {}", pass.label));
     raw.drop().await.ok();
+    raw_customers.drop().await.ok();
     (rate, cpu_row)
 }
 
@@ -144,14 +194,20 @@ async fn main() {
         ("Realm", "BENCH_APP_PID"),
         ("RabbitMQ", "BENCH_BROKER_PID"),
     ];
-    let (raw_rate, raw_cpu) = raw_insert_many(
-        &mongo,
-        "orders' indexes",
-        indexes_of(collections::ORDERS),
+    let run = Run {
         total,
         per_request,
         concurrency,
         customers,
+    };
+    let (raw_rate, raw_cpu) = raw_insert_many(
+        &mongo,
+        &run,
+        RawPass {
+            label: "orders' indexes",
+            order_indexes: indexes_of(collections::ORDERS),
+            customer_indexes: None,
+        },
         &processes,
     )
     .await;
@@ -161,15 +217,33 @@ async fn main() {
         .collect();
     let (raw_unique_id_rate, raw_unique_id_cpu) = raw_insert_many(
         &mongo,
-        "unique order id only",
-        unique_id_only,
-        total,
-        per_request,
-        concurrency,
-        customers,
+        &run,
+        RawPass {
+            label: "unique order id only",
+            order_indexes: unique_id_only,
+            customer_indexes: None,
+        },
         &processes,
     )
     .await;
+    // When the orders create their customers, the pipeline also writes those: the ceiling that includes them.
+    let with_new_customers = if customers_exist {
+        None
+    } else {
+        Some(
+            raw_insert_many(
+                &mongo,
+                &run,
+                RawPass {
+                    label: "orders' and new customers' indexes",
+                    order_indexes: indexes_of(collections::ORDERS),
+                    customer_indexes: Some(indexes_of(collections::CUSTOMERS)),
+                },
+                &processes,
+            )
+            .await,
+        )
+    };
 
     let client = reqwest::Client::new();
     let requests = total / per_request;
@@ -228,13 +302,17 @@ async fn main() {
     latencies.sort();
     let pipeline_rate = total as f64 / all_stored.as_secs_f64();
 
-    println!("| orders | per request | concurrent requests | customers | raw insert_many, orders' indexes (docs/s) | raw insert_many, unique order id only (docs/s) | pipeline end-to-end (orders/s) | pipeline / raw (orders' indexes) | pipeline / raw (unique id only) | POST p50 | POST p95 | all posted after | all stored after | all totals folded in after |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let with_customers_rate = with_new_customers.as_ref().map(|(rate, _)| *rate);
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "–".to_owned());
+    println!("| orders | per request | concurrent requests | customers | raw insert_many, orders' indexes (docs/s) | raw insert_many, unique order id only (docs/s) | raw insert_many, with the new customers (orders/s) | pipeline end-to-end (orders/s) | pipeline / raw (orders' indexes) | pipeline / raw (unique id only) | pipeline / raw (with the new customers) | POST p50 | POST p95 | all posted after | all stored after | all totals folded in after |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {total} | {per_request} | {concurrency} | {customers} {} | {raw_rate:.0} | {raw_unique_id_rate:.0} | {pipeline_rate:.0} | {:.0} % | {:.0} % | {:.1} ms | {:.1} ms | {:.1} s | {:.1} s | {:.1} s |",
+        "| {total} | {per_request} | {concurrency} | {customers} {} | {raw_rate:.0} | {raw_unique_id_rate:.0} | {} | {pipeline_rate:.0} | {:.0} % | {:.0} % | {} | {:.1} ms | {:.1} ms | {:.1} s | {:.1} s | {:.1} s |",
         if customers_exist { "imported first" } else { "created by the orders" },
+        or_dash(with_customers_rate.map(|rate| format!("{rate:.0}"))),
         100.0 * pipeline_rate / raw_rate,
         100.0 * pipeline_rate / raw_unique_id_rate,
+        or_dash(with_customers_rate.map(|rate| format!("{:.0} %", 100.0 * pipeline_rate / rate))),
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.95).as_secs_f64() * 1000.0,
         all_posted.as_secs_f64(),
@@ -247,5 +325,8 @@ async fn main() {
     println!("{}", pipeline_cpu.header());
     println!("{raw_cpu}");
     println!("{raw_unique_id_cpu}");
+    if let Some((_, row)) = &with_new_customers {
+        println!("{row}");
+    }
     println!("{pipeline_cpu_row}");
 }

@@ -320,7 +320,7 @@ async fn look_up_customers(
 }
 
 /// A customer first seen in an order; its name falls back to the email's local part.
-fn new_customer(email: &str, name: Option<&str>) -> Document {
+pub fn new_customer(email: &str, name: Option<&str>) -> Document {
     let mut customer = name_fields(name.unwrap_or_else(|| name_from_email(email)), email);
     customer.extend(doc! {
         "email": email,
