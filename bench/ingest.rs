@@ -78,19 +78,22 @@ async fn raw_insert_many(
     let customer_ids: Vec<ObjectId> = (0..customers).map(|_| ObjectId::new()).collect();
     let customer_ids = &customer_ids;
     let raw = mongo.collection("bench_raw_orders");
-    let raw_customers = mongo.collection("bench_raw_customers");
     raw.drop().await.ok();
-    raw_customers.drop().await.ok();
     raw.create_indexes(pass.order_indexes)
         .await
         .expect("indexes");
-    let with_customers = pass.customer_indexes.is_some();
-    if let Some(indexes) = pass.customer_indexes {
-        raw_customers
-            .create_indexes(indexes)
-            .await
-            .expect("customer indexes");
-    }
+    let raw_customers = match pass.customer_indexes {
+        Some(indexes) => {
+            let raw_customers = mongo.collection("bench_raw_customers");
+            raw_customers.drop().await.ok();
+            raw_customers
+                .create_indexes(indexes)
+                .await
+                .expect("customer indexes");
+            Some(raw_customers)
+        }
+        None => None,
+    };
     let cpu = CpuMeter::start(processes);
     let started = Instant::now();
     stream::iter(0..total / per_request)
@@ -98,21 +101,23 @@ async fn raw_insert_many(
             let (raw, raw_customers) = (raw.clone(), raw_customers.clone());
             async move {
                 let first = request * per_request;
-                // Order `n` names customer `n % customers`, so the orders below `customers` name each one first.
-                let new_customers: Vec<Document> = (first..(first + per_request).min(customers))
-                    .map(|customer| {
-                        let email = format!("bench{customer}@example.com");
-                        let mut document = new_customer(&email, None);
-                        document.insert("_id", customer_ids[customer]);
-                        document
-                    })
-                    .collect();
-                if with_customers && !new_customers.is_empty() {
-                    raw_customers
-                        .insert_many(new_customers)
-                        .ordered(false)
-                        .await
-                        .expect("raw customer insert");
+                if let Some(raw_customers) = raw_customers {
+                    // Order `n` names customer `n % customers`, so the orders below `customers` name each one first.
+                    let new_customers: Vec<Document> = (first..(first + per_request).min(customers))
+                        .map(|customer| {
+                            let email = format!("bench{customer}@example.com");
+                            let mut document = new_customer(&email, None);
+                            document.insert("_id", customer_ids[customer]);
+                            document
+                        })
+                        .collect();
+                    if !new_customers.is_empty() {
+                        raw_customers
+                            .insert_many(new_customers)
+                            .ordered(false)
+                            .await
+                            .expect("raw customer insert");
+                    }
                 }
                 let batch_id = ObjectId::new().to_hex();
                 let documents: Vec<Document> = (0..per_request)
@@ -139,7 +144,9 @@ async fn raw_insert_many(
     let rate = total as f64 / started.elapsed().as_secs_f64();
     let cpu_row = cpu.row(&format!("raw insert_many, {}", pass.label));
     raw.drop().await.ok();
-    raw_customers.drop().await.ok();
+    if let Some(raw_customers) = raw_customers {
+        raw_customers.drop().await.ok();
+    }
     (rate, cpu_row)
 }
 
