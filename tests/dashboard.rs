@@ -92,11 +92,8 @@ async fn insert_customers_created(app: &TestApp, days_ago: &[i64], now: OffsetDa
             }
         })
         .collect();
-    app.mongo()
-        .collection(collections::CUSTOMERS)
-        .insert_many(customers)
-        .await
-        .unwrap();
+    app.insert_documents(collections::CUSTOMERS, customers)
+        .await;
 }
 
 /// A campaign in `status`, launched the given minutes ago if at all, with one message per entry of `messages`:
@@ -136,11 +133,8 @@ async fn insert_campaign(
         })
         .collect();
     if !communications.is_empty() {
-        app.mongo()
-            .collection(collections::COMMUNICATIONS)
-            .insert_many(communications)
-            .await
-            .unwrap();
+        app.insert_documents(collections::COMMUNICATIONS, communications)
+            .await;
     }
 }
 

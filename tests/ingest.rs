@@ -543,11 +543,8 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
             "ordered_at": mongodb::bson::DateTime::from_millis(1_790_000_000_000), "stored_at": mongodb::bson::DateTime::now(),
         })
         .collect();
-    app.mongo()
-        .collection(collections::ORDERS)
-        .insert_many(stored_before_crash)
-        .await
-        .unwrap();
+    app.insert_documents(collections::ORDERS, stored_before_crash)
+        .await;
     app.mongo()
         .collection(collections::ORDER_BATCHES)
         .insert_one(doc! { "_id": "crashed-batch", "status": "processing", "total": 100_i64, "stored": 0_i64, "duplicates": 0_i64,
@@ -846,11 +843,7 @@ async fn the_history_filters_by_email_prefix_and_refuses_a_prefix_too_many_custo
     let crowd: Vec<Document> = (0..=MAX_CUSTOMERS_PER_PREFIX)
         .map(|i| doc! { "email": format!("crowd{i:05}@example.com"), "name": format!("Crowd {i}") })
         .collect();
-    app.mongo()
-        .collection(collections::CUSTOMERS)
-        .insert_many(crowd)
-        .await
-        .unwrap();
+    app.insert_documents(collections::CUSTOMERS, crowd).await;
     let body = json!({ "orders": [
         { "customer_email": "crowd00042@example.com", "amount": 10, "items": 1, "date": "2026-11-01", "order_id": "P-1" },
         { "customer_email": "crowd00043@example.com", "amount": 20, "items": 1, "date": "2026-11-02", "order_id": "P-2" },

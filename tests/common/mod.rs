@@ -362,6 +362,19 @@ impl TestApp {
         &self.state.mongo
     }
 
+    /// Puts `documents` into `collection` directly, as data stored before the test begins.
+    pub async fn insert_documents(
+        &self,
+        collection: &str,
+        documents: Vec<mongodb::bson::Document>,
+    ) {
+        self.mongo()
+            .collection(collection)
+            .insert_many(documents)
+            .await
+            .unwrap();
+    }
+
     /// Every document of `collection` that matches `filter`.
     pub async fn documents(
         &self,
