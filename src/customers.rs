@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::{
     auth::normalize_email,
     error::AppError,
-    import::{field, parse_json_list, text},
+    import::{field, read_json, text, JsonRecords, ReadError, ReadLimits},
     orders::{cents_from_text, parse_date, MoneyError},
     segments::rules::normalize_tag,
 };
@@ -211,14 +211,12 @@ pub fn parse_tags(list: &str) -> Result<Vec<String>, FieldProblem> {
     Ok(tags)
 }
 
+/// What one request to `POST /api/customers` may hold.
+pub const CUSTOMER_LIMITS: ReadLimits = ReadLimits::request(MAX_CUSTOMERS_PER_REQUEST);
+
 /// The customers of a JSON body or file: `{"customers": [...]}`, a bare array, or one customer object.
-pub fn parse_customers_json(text: &str) -> Result<Vec<Value>, String> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(object)) if !object.contains_key("customers") => {
-            Ok(vec![Value::Object(object)])
-        }
-        _ => parse_json_list(text, "customers"),
-    }
+pub fn parse_customers_json(text: &str, limits: ReadLimits) -> Result<JsonRecords, ReadError> {
+    read_json(text, "customers", true, limits)
 }
 
 pub fn check_customer_count(count: usize) -> Result<(), String> {
@@ -501,17 +499,25 @@ mod tests {
     #[test]
     fn one_object_or_a_list_is_accepted() {
         assert_eq!(
-            parse_customers_json(r#"{"email": "a@b.co"}"#)
+            parse_customers_json(r#"{"email": "a@b.co"}"#, CUSTOMER_LIMITS)
                 .unwrap()
+                .records
                 .len(),
             1
         );
         assert_eq!(
-            parse_customers_json(r#"{"customers": [{}, {}]}"#)
+            parse_customers_json(r#"{"customers": [{}, {}]}"#, CUSTOMER_LIMITS)
                 .unwrap()
+                .records
                 .len(),
             2
         );
-        assert_eq!(parse_customers_json(r#"[{}]"#).unwrap().len(), 1);
+        assert_eq!(
+            parse_customers_json(r#"[{}]"#, CUSTOMER_LIMITS)
+                .unwrap()
+                .records
+                .len(),
+            1
+        );
     }
 }

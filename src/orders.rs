@@ -2,7 +2,7 @@
 //! single order must meet, and the processing status of a submission. Shared by the REST API, the queue consumer
 //! and the browser's preview, so that all three judge an order the same way.
 
-use crate::import::{field, parse_json_list, text};
+use crate::import::{field, read_json, text, ReadError, ReadLimits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{
@@ -19,6 +19,19 @@ const MAX_ITEM_COUNT: u64 = 1_000_000;
 /// 10 billion in the currency's main unit: far above any real order, far below overflow when summed.
 const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
 const MAX_ID_LENGTH: usize = 128;
+/// Names (of a customer, of a line item) and SKUs: every text an order stores has a length limit, so no order can
+/// make a document too large to store.
+const MAX_TEXT_LENGTH: usize = 200;
+/// How much of a refused value a rejection reason quotes.
+const QUOTED_LENGTH: usize = 100;
+
+fn bounded_text(value: String, name: &str) -> Result<String, String> {
+    if value.chars().count() > MAX_TEXT_LENGTH {
+        Err(format!("{name}: at most {MAX_TEXT_LENGTH} characters"))
+    } else {
+        Ok(value)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
@@ -65,7 +78,7 @@ pub enum BatchStatus {
     Completed,
     /// Processed; some orders were rejected.
     CompletedWithErrors,
-    /// Never reached the queue.
+    /// Never reached the queue, or could not be stored: the batch's `error` says which.
     Failed,
 }
 
@@ -143,9 +156,12 @@ pub fn status_url(batch_id: &str) -> String {
     format!("/api/orders/batches/{batch_id}")
 }
 
+/// What one request to `POST /api/orders` may hold.
+pub const BATCH_LIMITS: ReadLimits = ReadLimits::request(MAX_ORDERS_PER_BATCH);
+
 /// The orders of a JSON submission: `{"orders": [...]}` (the API's shape) or, from a file, a bare array.
-pub fn parse_orders_json(text: &str) -> Result<Vec<Value>, String> {
-    parse_json_list(text, "orders")
+pub fn parse_orders_json(text: &str, limits: ReadLimits) -> Result<Vec<Value>, ReadError> {
+    read_json(text, "orders", false, limits).map(|read| read.records)
 }
 
 /// The checks made before anything is published: a submission is refused whole if it breaks them.
@@ -249,8 +265,8 @@ fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, String> {
             .and_then(text)
             .ok_or_else(|| format!("{}: required", name_of(field_name)))
     };
-    let sku = required_text(&["sku"], "sku")?;
-    let name = required_text(&["name"], "name")?;
+    let sku = bounded_text(required_text(&["sku"], "sku")?, &name_of("sku"))?;
+    let name = bounded_text(required_text(&["name"], "name")?, &name_of("name"))?;
     let quantity = parse_count(
         field(item, &["quantity"]).ok_or_else(|| format!("{}: required", name_of("quantity")))?,
         &name_of("quantity"),
@@ -316,15 +332,22 @@ pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
         (Some(id), _) => CustomerRef::Id(id),
         (None, Some(email)) => {
             let email = text(email).unwrap_or_default();
-            let normalized = crate::auth::normalize_email(&email)
-                .map_err(|_| format!("customer_email: {email:?} is not an email address"))?;
+            let normalized = crate::auth::normalize_email(&email).map_err(|_| {
+                format!(
+                    "customer_email: {} is not an email address",
+                    crate::import::quote_short(&email, QUOTED_LENGTH)
+                )
+            })?;
             CustomerRef::Email(normalized)
         }
         (None, None) => {
             return Err("customer_id or customer_email: one of them is required".to_owned())
         }
     };
-    let customer_name = field(order, &["customer_name", "customerName", "name"]).and_then(text);
+    let customer_name = field(order, &["customer_name", "customerName", "name"])
+        .and_then(text)
+        .map(|name| bounded_text(name, "customer_name"))
+        .transpose()?;
 
     let amount_cents = parse_money(
         field(order, &["amount"]).ok_or("amount: required")?,
@@ -389,7 +412,7 @@ pub struct DailyOrders {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::parse_csv_rows;
+    use crate::import::{read_csv, ReadLimits};
     use serde_json::json;
 
     fn reason(raw: Value) -> String {
@@ -528,37 +551,77 @@ mod tests {
     }
 
     #[test]
+    fn every_stored_text_has_a_limit_and_reasons_quote_little() {
+        let long = "x".repeat(1_000_000);
+        let order = |extra: serde_json::Value| {
+            let mut order = json!({"customer_email": "ada@example.com", "amount": 1, "items": 1});
+            order
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            order
+        };
+        let reason = validate_order(&order(json!({"customer_name": long}))).unwrap_err();
+        assert_eq!(reason, "customer_name: at most 200 characters");
+        let items = json!({"items": [{"sku": long, "name": "n", "quantity": 1, "unit_price": 1}]});
+        assert_eq!(
+            validate_order(&order(items)).unwrap_err(),
+            "items[0].sku: at most 200 characters"
+        );
+        let items = json!({"items": [{"sku": "s", "name": long, "quantity": 1, "unit_price": 1}]});
+        assert_eq!(
+            validate_order(&order(items)).unwrap_err(),
+            "items[0].name: at most 200 characters"
+        );
+        let reason =
+            validate_order(&json!({"customer_email": long, "amount": 1, "items": 1})).unwrap_err();
+        assert!(reason.len() < 200, "{reason}");
+    }
+
+    #[test]
     fn csv_rows_become_orders_and_broken_rows_name_their_line() {
-        let orders = parse_csv_rows("customer_email,amount,items,date\nada@example.com,12.50,2,2026-11-01\n\n,,,\nbob@example.com,7,1,\n").unwrap();
+        let orders = read_csv("customer_email,amount,items,date\nada@example.com,12.50,2,2026-11-01\n\n,,,\nbob@example.com,7,1,\n", ReadLimits::UNLIMITED).unwrap();
         assert_eq!(orders.len(), 2);
         assert_eq!(
             orders[0],
             json!({"customer_email": "ada@example.com", "amount": "12.50", "items": "2", "date": "2026-11-01"})
         );
         assert_eq!(validate_order(&orders[1]).unwrap().amount_cents, 700);
-        let ragged =
-            parse_csv_rows("customer_email,amount,items\nada@example.com,12.50\n").unwrap_err();
-        assert!(ragged.starts_with("line 2:"), "{ragged}");
+        let ragged = read_csv(
+            "customer_email,amount,items\nada@example.com,12.50\n",
+            ReadLimits::UNLIMITED,
+        )
+        .unwrap_err();
+        assert!(ragged.to_string().starts_with("line 2:"), "{ragged}");
     }
 
     #[test]
     fn the_envelope_is_checked_before_anything_is_published() {
         assert_eq!(
-            parse_orders_json(r#"{"orders": [{"amount": 1}]}"#)
+            parse_orders_json(r#"{"orders": [{"amount": 1}]}"#, ReadLimits::UNLIMITED)
                 .unwrap()
                 .len(),
             1
         );
-        assert_eq!(parse_orders_json(r#"[{}, {}]"#).unwrap().len(), 2);
         assert_eq!(
-            parse_orders_json(r#"{"orders": {}}"#).unwrap_err(),
+            parse_orders_json(r#"[{}, {}]"#, ReadLimits::UNLIMITED)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_orders_json(r#"{"orders": {}}"#, ReadLimits::UNLIMITED)
+                .unwrap_err()
+                .to_string(),
             "orders: expected an array of orders"
         );
-        assert!(parse_orders_json(r#"{"order": []}"#)
+        assert!(parse_orders_json(r#"{"order": []}"#, ReadLimits::UNLIMITED)
             .unwrap_err()
+            .to_string()
             .starts_with("orders: missing"));
-        assert!(parse_orders_json("not json")
+        assert!(parse_orders_json("not json", ReadLimits::UNLIMITED)
             .unwrap_err()
+            .to_string()
             .starts_with("the file is not valid JSON"));
         assert_eq!(
             check_batch_size(&[]).unwrap_err(),

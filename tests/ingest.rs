@@ -872,3 +872,308 @@ async fn the_history_filters_by_email_prefix_and_refuses_a_prefix_too_many_custo
     assert!(message.contains("type more of the email"), "{message}");
     app.stop().await;
 }
+
+fn post_with_key_header(
+    key: &str,
+    idempotency_key: &str,
+    body: &Value,
+) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post("/api/orders")
+        .header("host", common::HOST)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", idempotency_key)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_resent_with_its_idempotency_key_maps_to_the_same_batch_and_stores_nothing_twice()
+{
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    // Orders without their own id: without the key, a resend would store them again under new ids.
+    let body = json!({ "orders": [
+        { "customer_email": "ida@example.com", "amount": 10, "items": 1 },
+        { "customer_email": "ida@example.com", "amount": 20, "items": 2 }
+    ]});
+    let first = app
+        .send(post_with_key_header(&key, "import-2026-12-03", &body))
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    let batch = app
+        .finished_batch(first.json()["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(batch["stored"], 2, "{batch}");
+
+    let again = app
+        .send(post_with_key_header(&key, "import-2026-12-03", &body))
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(again.json()["batch_id"], first.json()["batch_id"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
+    assert_eq!(
+        spend_and_orders(&customer(&app, "ida@example.com").await),
+        (3_000, 2)
+    );
+
+    let other =
+        json!({ "orders": [{ "customer_email": "ida@example.com", "amount": 99, "items": 1 }] });
+    let reused = app
+        .send(post_with_key_header(&key, "import-2026-12-03", &other))
+        .await;
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{}", reused.body);
+    assert_eq!(
+        reused.json()["error"].as_str().unwrap().split(':').next(),
+        Some("Idempotency-Key")
+    );
+
+    let bad = app.send(post_with_key_header(&key, "", &body)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(bad.json()["field"], "Idempotency-Key");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_file_part_uploaded_twice_from_the_orders_page_is_one_batch() {
+    use leptos::server_fn::ServerFn;
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
+    let part = json!({ "orders": [{ "customer_email": "page@example.com", "amount": 5, "items": 1 }], "source": "orders.csv" });
+    let submit = || {
+        axum::http::Request::post(realm::pages::orders::SubmitOrders::PATH)
+            .header("host", common::HOST)
+            .header("origin", format!("http://{}", common::HOST))
+            .header("cookie", &cookie)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(part.to_string()))
+            .unwrap()
+    };
+    let first = app.send(submit()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let second = app.send(submit()).await;
+    assert_eq!(
+        first.json()["batch_id"],
+        second.json()["batch_id"],
+        "{}",
+        second.body
+    );
+    let key = app.api_key().await;
+    app.finished_batch(first.json()["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_publish_rabbitmq_never_confirms_is_answered_as_unknown_and_a_resend_stores_it_once() {
+    let (upstream, _) = common::with_authority(&common::amqp_url(), "");
+    let proxy = common::FreezableProxy::start(upstream).await;
+    let (_, through_proxy) =
+        common::with_authority(&common::amqp_url(), &proxy.address.to_string());
+    let app = TestApp::start_with(realm::server::config::Config {
+        amqp_url: through_proxy,
+        ..common::isolated_config()
+    })
+    .await;
+    let key = app.api_key().await;
+    let body =
+        json!({ "orders": [{ "customer_email": "una@example.com", "amount": 7, "items": 1 }] });
+
+    proxy.freeze();
+    let reply = app
+        .send(post_with_key_header(&key, "unknown-1", &body))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    let answer = reply.json();
+    assert_eq!(answer["outcome"], "unknown", "{answer}");
+    let status_url = answer["status_url"].as_str().unwrap().to_owned();
+    assert!(
+        answer["error"].as_str().unwrap().contains(&status_url),
+        "{answer}"
+    );
+    let record = app.get(&status_url, Credentials::Bearer(&key)).await.json();
+    assert_eq!(
+        record["status"], "queued",
+        "the batch may still arrive: {record}"
+    );
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not confirm"),
+        "{record}"
+    );
+
+    proxy.thaw();
+    // RabbitMQ had the message all along: it is stored, and the resend the answer asked for changes nothing.
+    let batch = app.finished_batch(&status_url, &key).await;
+    assert_eq!(batch["stored"], 1, "{batch}");
+    let resent = app
+        .send(post_with_key_header(&key, "unknown-1", &body))
+        .await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
+    assert_eq!(resent.json()["status_url"], status_url.as_str());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_the_database_refuses_is_marked_failed_and_dead_lettered_instead_of_retried_for_ever(
+) {
+    let app = TestApp::start().await;
+    let topology = app.state.broker.topology().clone();
+    // A message from outside the API with 120,000 invalid orders: the outcome's list of rejections is larger than
+    // a MongoDB document may be, so the batch can never be finished.
+    let batch_id = "refused-batch";
+    app.insert_documents(
+        collections::ORDER_BATCHES,
+        vec![doc! {
+            "_id": batch_id, "status": "queued", "total": 120_000_i64, "stored": 0_i64, "duplicates": 0_i64,
+            "rejected": [], "source": "test", "submitted_by": "test", "received_at": mongodb::bson::DateTime::now(),
+        }],
+    )
+    .await;
+    let orders: Vec<Value> = (0..120_000)
+        .map(|i| json!({ "order_id": format!("{i:0>128}"), "customer_email": "x@example.com", "amount": "not money", "items": 1 }))
+        .collect();
+    let payload =
+        json!({ "batch_id": batch_id, "received_at_ms": 0, "orders": orders }).to_string();
+    queue_message(&app, payload.as_bytes()).await;
+
+    let failed = common::eventually(Duration::from_secs(120), || async {
+        app.documents(
+            collections::ORDER_BATCHES,
+            doc! { "_id": batch_id, "status": "failed" },
+        )
+        .await
+        .len()
+            == 1
+    })
+    .await;
+    let record = app
+        .documents(collections::ORDER_BATCHES, doc! { "_id": batch_id })
+        .await;
+    assert!(failed, "{:?}", record.first().map(|r| r.get_str("status")));
+    let reason = record[0].get_str("error").unwrap().to_owned();
+    assert!(reason.contains("refused"), "{reason}");
+    let channel = app.state.broker.channel().unwrap();
+    let dead = common::eventually(Duration::from_secs(10), || async {
+        channel
+            .queue_declare(
+                topology.dead_letter_queue.as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .is_ok_and(|queue| queue.message_count() == 1)
+    })
+    .await;
+    assert!(dead, "the batch is in the dead-letter queue");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn nothing_is_consumed_or_written_before_the_indexes_exist() {
+    let mut mongod = common::OwnMongod::start().await;
+    mongod.stop();
+    let app = TestApp::start_with(realm::server::config::Config {
+        mongodb_uri: mongod.uri(),
+        ..common::isolated_config()
+    })
+    .await;
+    assert!(!app.state.mongo.is_prepared());
+    let queue = app.state.broker.topology().orders_queue.clone();
+    let consumers = || async {
+        app.state
+            .broker
+            .channel()
+            .unwrap()
+            .queue_declare(
+                queue.as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .unwrap()
+            .consumer_count()
+    };
+    assert_eq!(
+        consumers().await,
+        0,
+        "the consumer started before the indexes"
+    );
+    let write = app
+        .send(
+            axum::http::Request::post("/api/customers")
+                .header("host", common::HOST)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(r#"{"email": "early@example.com"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        write.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        write.body
+    );
+    assert!(write.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("being prepared"));
+
+    mongod.start_again().await;
+    let started = common::eventually(Duration::from_secs(60), || async {
+        app.state.mongo.is_prepared() && consumers().await == 1
+    })
+    .await;
+    assert!(started, "the consumer starts once the indexes exist");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_history_counts_up_to_ten_thousand_and_says_when_more_match() {
+    use realm::{
+        pages::orders::OrderPage,
+        server::ingest::history::{self, OrderFilter},
+    };
+    let app = TestApp::start().await;
+    let orders: Vec<Document> = (0..=OrderPage::MAX_COUNTED)
+        .map(|i| doc! { "order_id": format!("H-{i}"), "ordered_at": mongodb::bson::DateTime::from_millis(i as i64), "amount_cents": 100_i64, "item_count": 1_i64 })
+        .collect();
+    app.insert_documents(collections::ORDERS, orders).await;
+    let everything = OrderFilter::parse(None, None, None, None, None).unwrap();
+    let page = history::page(app.mongo(), everything, None, 1_000, 25)
+        .await
+        .unwrap();
+    assert!(page.more);
+    assert_eq!(page.total, OrderPage::MAX_COUNTED);
+    assert_eq!(page.page_count, 400);
+    assert_eq!(
+        page.page, 400,
+        "a page past the counted ones is the last counted page"
+    );
+    assert!(
+        page.describe_total().starts_with("More than 10000"),
+        "{}",
+        page.describe_total()
+    );
+    app.stop().await;
+}

@@ -16,7 +16,7 @@ use crate::{
         import_customers, list_customers, parse_customer, parse_customers_json, CustomerRow,
         CustomerSort, COUNT_LIMIT,
     },
-    import::parse_csv_rows,
+    import::{read_csv, ReadLimits},
     segments::list_segments,
 };
 
@@ -47,9 +47,9 @@ struct ParsedCustomers {
 
 fn parse_customer_file(name: &str, text: &str) -> Result<ParsedCustomers, String> {
     let rows = if name.to_lowercase().ends_with(".csv") {
-        parse_csv_rows(text)
+        read_csv(text, ReadLimits::UNLIMITED)
     } else {
-        parse_customers_json(text)
+        parse_customers_json(text, ReadLimits::UNLIMITED).map(|read| read.records)
     }?;
     if rows.is_empty() {
         return Err("The file holds no customers.".to_owned());

@@ -16,7 +16,7 @@ use crate::{
     },
     dashboard::PeriodFigures,
     error::AppError,
-    import::parse_csv_rows,
+    import::{read_csv, spreadsheet_safe, ReadLimits},
     orders::{
         format_cents, parse_orders_json, validate_order, BatchAccepted, BatchStatus, BatchSummary,
         DailyOrders, RejectedOrder,
@@ -28,12 +28,27 @@ const UPLOAD_CHUNK: usize = 500;
 /// How often the batch list refreshes while a batch is queued or processing.
 const POLL_MS: u32 = 1_000;
 
+/// One part of an uploaded file. The part's content is its idempotency key: sending the same part again (a retry,
+/// a resumed upload) maps to the batch it already made.
 #[server(input = leptos::server_fn::codec::Json)]
 pub async fn submit_orders(orders: Vec<Value>, source: String) -> Result<BatchAccepted, AppError> {
     use crate::server::{auth::guard::require_user, ingest::accept_batch, state::AppState};
+    use sha2::{Digest, Sha256};
     let user = require_user().await?;
     let state = expect_context::<AppState>();
-    accept_batch(&state, orders, format!("upload: {source}"), user.email).await
+    let content = serde_json::to_vec(&orders).map_err(|e| AppError::Transport(e.to_string()))?;
+    let key: String = Sha256::digest(&content)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(accept_batch(
+        &state,
+        orders,
+        format!("upload: {source}"),
+        user.email,
+        Some(&format!("upload-{key}")),
+    )
+    .await?)
 }
 
 #[server]
@@ -58,9 +73,30 @@ pub struct OrderRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPage {
     pub rows: Vec<OrderRow>,
+    /// Matching orders, counted up to [`OrderPage::MAX_COUNTED`].
     pub total: u64,
+    /// Whether more orders match than were counted.
+    #[serde(default)]
+    pub more: bool,
     pub page: u64,
     pub page_count: u64,
+}
+
+impl OrderPage {
+    /// Orders counted for the history: a count, and pages reached by skipping, cost as much as they cover, so both
+    /// stop here whatever the filter matches.
+    pub const MAX_COUNTED: u64 = 10_000;
+
+    pub fn describe_total(&self) -> String {
+        if self.more {
+            format!(
+                "More than {} matching orders; narrow the filters to see the rest",
+                Self::MAX_COUNTED
+            )
+        } else {
+            format!("{} matching orders", self.total)
+        }
+    }
 }
 
 #[server]
@@ -121,9 +157,9 @@ struct ParsedFile {
 
 fn parse_file(name: &str, text: &str) -> Result<ParsedFile, String> {
     let orders = if name.to_lowercase().ends_with(".csv") {
-        parse_csv_rows(text)
+        read_csv(text, ReadLimits::UNLIMITED)
     } else {
-        parse_orders_json(text)
+        parse_orders_json(text, ReadLimits::UNLIMITED)
     }?;
     if orders.is_empty() {
         return Err("The file holds no orders.".to_owned());
@@ -171,15 +207,18 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
     let on_file = Callback::new(move |(name, text): (String, Result<String, String>)| {
         show(text.and_then(|text| parse_file(&name, &text)))
     });
-    let send = move |_| {
+    // Parts already sent map to their batches again on the server (their content is their key), so resuming from
+    // the part that failed never stores a part twice.
+    let send_from = move |start: usize| {
         let Some(Ok(file)) = parsed.get_untracked() else {
             return;
         };
+        outcome.set(None);
         spawn_local(async move {
             let parts: Vec<&[Value]> = file.orders.chunks(UPLOAD_CHUNK).collect();
             let total = parts.len();
-            progress.set(Some((0, total)));
-            for (i, part) in parts.into_iter().enumerate() {
+            progress.set(Some((start, total)));
+            for (i, part) in parts.into_iter().enumerate().skip(start) {
                 let first = i * UPLOAD_CHUNK + 1;
                 let source = if total > 1 {
                     format!("{} (rows {first}–{})", file.name, first + part.len() - 1)
@@ -241,9 +280,17 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
                 matches!(parsed.get(), Some(Ok(_))).then(|| {
                     view! {
                         <div class="mt-4 flex flex-wrap items-center gap-4">
-                            <button type="button" class=PRIMARY_BUTTON_CLASS disabled=sending on:click=send>
+                            <button type="button" class=PRIMARY_BUTTON_CLASS disabled=sending on:click=move |_| send_from(0)>
                                 "Send orders"
                             </button>
+                            {move || {
+                                let failed = matches!(outcome.get(), Some(Err(_)));
+                                progress.get().filter(|(done, total)| failed && done < total).map(|(done, _)| view! {
+                                    <button type="button" class=SECONDARY_BUTTON_CLASS on:click=move |_| send_from(done)>
+                                        {format!("Resume from part {}", done + 1)}
+                                    </button>
+                                })
+                            }}
                             {move || progress.get().map(|(done, total)| view! {
                                 <div class="flex items-center gap-2 text-sm text-slate-600">
                                     <progress max=total value=done class="h-2 w-48" aria-label="Upload progress"></progress>
@@ -334,8 +381,8 @@ fn rejected_csv(rejected: &[RejectedOrder]) -> String {
     for row in rejected {
         let _ = writer.write_record([
             row.index.to_string(),
-            row.order_id.clone().unwrap_or_default(),
-            row.reason.clone(),
+            spreadsheet_safe(row.order_id.as_deref().unwrap_or_default()),
+            spreadsheet_safe(&row.reason),
         ]);
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -554,7 +601,7 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                             <div class="mt-4"><EmptyState title="No orders match" message="Orders appear here once a bulk submission has been processed; change the filters to see more."/></div>
                         }.into_any(),
                         Ok(page) => view! {
-                            <p class="mt-4 text-sm text-slate-600" data-order-total>{format!("{} matching orders", page.total)}</p>
+                            <p class="mt-4 text-sm text-slate-600" data-order-total>{page.describe_total()}</p>
                             <div class="mt-2">
                             <DataTable label="Orders" headers=&["Date", "Order", "Customer", "Items", "Amount"] numeric=&["Items", "Amount"]>
                                         {page.rows.into_iter().map(|row| {
@@ -580,5 +627,23 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejected_rows_download_runs_no_formula() {
+        let csv = rejected_csv(&[RejectedOrder {
+            index: 3,
+            order_id: Some("=cmd|'/c calc'!A1".to_owned()),
+            reason: "amount: required".to_owned(),
+        }]);
+        assert_eq!(
+            csv,
+            "index,order_id,reason\n3,'=cmd|'/c calc'!A1,amount: required\n"
+        );
     }
 }

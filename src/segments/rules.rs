@@ -20,6 +20,13 @@ pub const MAX_CONDITIONS: usize = 50;
 /// Most entries in an "in list" or tags value.
 pub const MAX_LIST_ENTRIES: usize = 100;
 pub const MAX_TEXT_LENGTH: usize = 200;
+/// Longest value of a condition: room for the longest list of the longest texts, and no more, so that a huge value
+/// is refused before any work is done on it.
+pub const MAX_VALUE_LENGTH: usize = MAX_LIST_ENTRIES * (MAX_TEXT_LENGTH + 2);
+
+fn too_long(value: &str) -> bool {
+    value.len() > MAX_VALUE_LENGTH && value.chars().nth(MAX_VALUE_LENGTH).is_some()
+}
 /// Relative dates reach back at most 100 years.
 pub const MAX_DAYS: u32 = 36_500;
 
@@ -511,6 +518,11 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
             operator.label()
         ));
     }
+    if too_long(value) || too_long(value_to) {
+        return Err(format!(
+            "Use at most {MAX_VALUE_LENGTH} characters in a value."
+        ));
+    }
     let value = value.trim();
     let value_to = value_to.trim();
     if operator.arity() > 0 && value.is_empty() {
@@ -677,6 +689,10 @@ fn read_list(text: &str) -> Result<Vec<String>, String> {
         if !items.contains(&item) {
             items.push(item);
         }
+        // Stop as soon as the list is too long: the check for repeats is quadratic in its length.
+        if items.len() > MAX_LIST_ENTRIES {
+            break;
+        }
     }
     match items.len() {
         0 => Err("Enter at least one value; separate several with commas.".to_owned()),
@@ -789,6 +805,27 @@ mod tests {
             negated: false,
             rules,
         }
+    }
+
+    #[test]
+    fn a_huge_list_value_is_refused_before_it_is_read() {
+        let huge = (0..200_000)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let error = check_condition(&condition(Field::Tags, Operator::HasAny, &huge)).unwrap_err();
+        assert!(error.contains("at most"), "{error}");
+        // Under the limit but with too many entries: refused at the 101st, not after reading them all.
+        let many = (0..2_000)
+            .map(|i| format!("{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(many.len() < MAX_VALUE_LENGTH);
+        let error = check_condition(&condition(Field::Tags, Operator::HasAny, &many)).unwrap_err();
+        assert!(
+            error.contains(&format!("at most {MAX_LIST_ENTRIES} values")),
+            "{error}"
+        );
     }
 
     #[test]

@@ -127,6 +127,9 @@ impl Link {
     }
 }
 
+/// How long a publish may wait for RabbitMQ to take the message, and then to confirm it.
+pub const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("RabbitMQ is not connected")]
@@ -135,6 +138,10 @@ pub enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("RabbitMQ did not confirm the message")]
     NotConfirmed,
+    /// The message was handed to RabbitMQ, but its confirm never came (the connection dropped, or the broker is
+    /// blocking publishers): it may or may not be on the queue.
+    #[error("RabbitMQ did not confirm the message within {} s ({reason}); it may or may not be queued", CONFIRM_TIMEOUT.as_secs())]
+    Unknown { reason: String },
     #[error("no queue is bound to receive the message")]
     Unroutable,
 }
@@ -236,8 +243,10 @@ impl Broker {
         let publisher = self
             .open_link(|link| link.publisher.clone())
             .ok_or(PublishError::NotConnected)?;
-        let confirmation = publisher
-            .basic_publish(
+        // A broker under a memory or disk alarm blocks publishers without a word: never wait for it forever.
+        let sent = tokio::time::timeout(
+            CONFIRM_TIMEOUT,
+            publisher.basic_publish(
                 exchange.into(),
                 routing_key.into(),
                 // Mandatory: a message no queue would receive comes back instead of vanishing.
@@ -247,9 +256,25 @@ impl Broker {
                 },
                 payload,
                 properties.with_delivery_mode(2),
-            )
-            .await?
-            .await?;
+            ),
+        )
+        .await
+        .map_err(|_| PublishError::Unknown {
+            reason: "the broker did not take it".to_owned(),
+        })??;
+        let confirmation = match tokio::time::timeout(CONFIRM_TIMEOUT, sent).await {
+            Ok(Ok(confirmation)) => confirmation,
+            Ok(Err(error)) => {
+                return Err(PublishError::Unknown {
+                    reason: error.to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(PublishError::Unknown {
+                    reason: "no confirm arrived".to_owned(),
+                })
+            }
+        };
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(_returned)) => Err(PublishError::Unroutable),

@@ -23,6 +23,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// A configuration pointing at the test services, with a fresh database and queue prefix.
 pub fn isolated_config() -> Config {
+    let defaults = Config::from_lookup(|_| None).expect("default configuration");
     Config {
         mongodb_uri: mongo_uri(),
         mongodb_database: unique("realm_test"),
@@ -31,10 +32,9 @@ pub fn isolated_config() -> Config {
         public_origin: None,
         vendor: realm::server::campaigns::vendor::SimulatedVendorSettings {
             latency_ms: 5,
-            ..Config::from_lookup(|_| None)
-                .expect("default configuration")
-                .vendor
+            ..defaults.vendor.clone()
         },
+        ..defaults
     }
 }
 
@@ -159,9 +159,16 @@ impl TestApp {
             .expect("services start");
         let state = services.state(leptos_options(), &config);
         let router = realm::server::router(state.clone());
-        // Requests race the broker connection at start-up; tests that take RabbitMQ down go on after the wait.
+        // Requests race the broker connection and the indexes at start-up; tests that take a service down go on
+        // after the wait.
         eventually(Duration::from_secs(5), || async {
             state.broker.is_connected()
+        })
+        .await;
+        // Creating the indexes takes a while on a busy test server; a test that keeps MongoDB down goes on as
+        // soon as a ping fails.
+        eventually(Duration::from_secs(60), || async {
+            state.mongo.is_prepared() || state.mongo.ping().await.is_err()
         })
         .await;
         let served = router
@@ -481,4 +488,111 @@ impl Drop for OwnMongod {
         let _ = std::fs::remove_dir_all(&self.storage);
         let _ = std::fs::remove_file(self.storage.with_extension("log"));
     }
+}
+
+/// A TCP proxy in front of a server that can be frozen: while frozen, what the server sends is held back (its
+/// reads stop), while what the client sends still goes through. Used to make RabbitMQ take a message but never
+/// get its confirm to the app.
+pub struct FreezableProxy {
+    pub address: std::net::SocketAddr,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+/// Copies what `from` sends to `to` until either side closes or `stop` fires, holding back while `held` is set.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    held: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let holding = || {
+        held.as_ref()
+            .is_some_and(|h| h.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    let mut buffer = vec![0_u8; 64 * 1024];
+    loop {
+        while holding() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => read,
+            () = stop.cancelled() => return,
+        };
+        let Ok(n) = read else { return };
+        if n == 0 {
+            return;
+        }
+        while holding() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl FreezableProxy {
+    pub async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let frozen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let (held, stopping) = (frozen.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => return },
+                    () = stopping.cancelled() => return,
+                };
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pump(client_read, server_write, None, stopping.clone()));
+                tokio::spawn(pump(
+                    server_read,
+                    client_write,
+                    Some(held.clone()),
+                    stopping.clone(),
+                ));
+            }
+        });
+        Self {
+            address,
+            frozen,
+            stop,
+        }
+    }
+
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn thaw(&self) {
+        self.frozen
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for FreezableProxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The `host:port` of a `scheme://user:pass@host:port/...` URL, and the URL with another `host:port`.
+pub fn with_authority(url: &str, authority: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((userinfo, after)) => (format!("{userinfo}@"), after),
+        None => (String::new(), rest),
+    };
+    let end = after.find('/').unwrap_or(after.len());
+    (
+        after[..end].to_owned(),
+        format!("{scheme}://{userinfo}{authority}{}", &after[end..]),
+    )
 }

@@ -14,8 +14,10 @@ use super::{Customers, ListQuery};
 use crate::{
     customers::{
         parse_customer_list, parse_customers_json, CustomerDetail, CustomerPage, CustomerSort,
+        CUSTOMER_LIMITS,
     },
     error::AppError,
+    import::JsonRecords,
     server::state::AppState,
 };
 
@@ -24,11 +26,11 @@ use crate::{
 pub async fn post(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::invalid("customers", "the body is not UTF-8 text"))?;
-    let single = serde_json::from_str::<serde_json::Value>(text)
-        .map(|value| value.is_object() && value.get("customers").is_none())
-        .unwrap_or(false);
-    let rows =
-        parse_customers_json(text).map_err(|message| AppError::invalid("customers", message))?;
+    let JsonRecords {
+        records: rows,
+        single,
+    } = parse_customers_json(text, CUSTOMER_LIMITS)
+        .map_err(|error| error.into_app_error("customers"))?;
     let customers = parse_customer_list(&rows).map_err(|error| match (single, error) {
         // One customer: name the field itself, not its place in a list.
         (true, AppError::Invalid { field, message }) => AppError::Invalid {

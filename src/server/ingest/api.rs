@@ -7,34 +7,51 @@ use axum::{
     Extension, Json,
 };
 
-use super::{accept_batch, batches::Batches};
+use super::{accept_batch, batches::Batches, AcceptError};
 use crate::{
     error::AppError,
-    import::parse_csv_rows,
-    orders::{parse_orders_json, BatchAccepted, BatchSummary},
+    import::read_csv,
+    orders::{parse_orders_json, BatchAccepted, BatchSummary, BATCH_LIMITS},
     server::{auth::guard::Principal, state::AppState},
 };
 
-/// Takes `{"orders": [...]}` as JSON, or a CSV file with a header line (`Content-Type: text/csv`).
+/// Takes `{"orders": [...]}` as JSON, or a CSV file with a header line (`Content-Type: text/csv`). An
+/// `Idempotency-Key` header makes a resent request map to the same batch.
 pub async fn post_orders(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<BatchAccepted>), AppError> {
+) -> Result<(StatusCode, Json<BatchAccepted>), AcceptError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::invalid("orders", "the body is not UTF-8 text"))?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| {
+            AppError::invalid(
+                "Idempotency-Key",
+                "Idempotency-Key: use printable ASCII characters",
+            )
+        })?),
+        None => None,
+    };
     let is_csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/csv"));
     let orders = if is_csv {
-        parse_csv_rows(text)
+        read_csv(text, BATCH_LIMITS)
     } else {
-        parse_orders_json(text)
+        parse_orders_json(text, BATCH_LIMITS)
     }
-    .map_err(|message| AppError::invalid("orders", message))?;
-    let accepted = accept_batch(&state, orders, "api".to_owned(), principal.describe()).await?;
+    .map_err(|error| error.into_app_error("orders"))?;
+    let accepted = accept_batch(
+        &state,
+        orders,
+        "api".to_owned(),
+        principal.describe(),
+        idempotency_key,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 

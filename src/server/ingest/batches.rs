@@ -36,6 +36,9 @@ pub struct BatchRecord {
     /// When the batch's orders were added to their customers' and days' totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totals_applied_at: Option<DateTime>,
+    /// A hash of the submitted orders, to tell a resend under the same idempotency key from different orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_hash: Option<String>,
 }
 
 /// What processing one batch came to.
@@ -93,6 +96,33 @@ impl Batches {
 
     pub async fn insert(&self, record: &BatchRecord) -> mongodb::error::Result<()> {
         self.batches.insert_one(record).await.map(|_| ())
+    }
+
+    pub async fn record(&self, id: &str) -> mongodb::error::Result<Option<BatchRecord>> {
+        self.batches.find_one(doc! { "_id": id }).await
+    }
+
+    /// A failed batch sent again under its idempotency key goes back on the queue.
+    pub async fn requeue(&self, id: &str) -> mongodb::error::Result<()> {
+        self.batches
+            .update_one(
+                doc! { "_id": id, "status": BatchStatus::Failed.label() },
+                doc! { "$set": { "status": BatchStatus::Queued.label() }, "$unset": { "error": "", "finished_at": "" } },
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Publishing was not confirmed: the batch stays queued, since it may well arrive, and says what happened
+    /// until it does (finishing clears the note).
+    pub async fn note_unconfirmed(&self, id: &str, note: &str) -> mongodb::error::Result<()> {
+        self.batches
+            .update_one(
+                doc! { "_id": id, "status": BatchStatus::Queued.label() },
+                doc! { "$set": { "error": note } },
+            )
+            .await
+            .map(|_| ())
     }
 
     pub async fn mark_failed(&self, id: &str, error: &str) -> mongodb::error::Result<()> {

@@ -25,8 +25,41 @@ use crate::server::{broker::Broker, mongo::Mongo};
 const CONCURRENT_BATCHES: usize = 4;
 /// Messages RabbitMQ hands over ahead of processing, so the next batch is already here when one is done.
 const PREFETCH: u16 = 16;
-/// How long to wait before retrying a batch that could not be stored (database down).
+/// How long to wait before the first retry of a batch that could not be stored (database down); each further retry
+/// waits twice as long, up to `MAX_RETRY_DELAY`.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// Attempts at a batch that keeps failing for a transient reason before it is marked failed and dead-lettered
+/// (about ten minutes of retrying).
+const MAX_ATTEMPTS: u32 = 60;
+
+/// Failed attempts per batch in this process, for the retry delay and the bound on retries.
+#[derive(Default)]
+struct Attempts(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Attempts {
+    fn failed(&self, batch_id: &str) -> u32 {
+        let mut attempts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Batches settled by another instance never come back here: keep the map from growing without bound.
+        if attempts.len() > 10_000 {
+            attempts.clear();
+        }
+        let count = attempts.entry(batch_id.to_owned()).or_default();
+        *count += 1;
+        *count
+    }
+
+    fn settled(&self, batch_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(batch_id);
+    }
+}
+
+fn retry_delay(attempt: u32) -> Duration {
+    (RETRY_DELAY * 2u32.saturating_pow(attempt.saturating_sub(1).min(16))).min(MAX_RETRY_DELAY)
+}
 
 pub fn spawn(
     mongo: Mongo,
@@ -37,6 +70,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let batches = Batches::new(&mongo);
         let known = KnownCustomers::default();
+        let attempts = Attempts::default();
         while !shutdown.is_cancelled() {
             let queue = broker.topology().orders_queue.clone();
             let Some((channel, deliveries)) = broker
@@ -58,7 +92,7 @@ pub fn spawn(
                 .filter_map(|delivery| std::future::ready(delivery.ok()))
                 .for_each_concurrent(CONCURRENT_BATCHES, |delivery| {
                     handle(
-                        &mongo, &broker, &batches, &known, &folder, delivery, &shutdown,
+                        &mongo, &broker, &batches, &known, &attempts, &folder, delivery, &shutdown,
                     )
                 })
                 .await;
@@ -74,6 +108,7 @@ async fn handle(
     broker: &Broker,
     batches: &Batches,
     known: &KnownCustomers,
+    attempts: &Attempts,
     folder: &FoldSignal,
     delivery: Delivery,
     shutdown: &CancellationToken,
@@ -105,6 +140,7 @@ async fn handle(
     .await;
     match result {
         Ok(outcome) => {
+            attempts.settled(&batch_id);
             folder.batch_stored();
             if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
                 // The orders are stored; a redelivery will find them and change nothing.
@@ -119,9 +155,31 @@ async fn handle(
             );
         }
         Err(error) => {
-            tracing::warn!(batch = %batch_id, "batch not stored, will retry: {error}");
+            let attempt = attempts.failed(&batch_id);
+            let give_up = if error.is_permanent() {
+                Some(format!("the database refused the batch: {error}"))
+            } else if attempt >= MAX_ATTEMPTS {
+                Some(format!("not stored after {attempt} attempts: {error}"))
+            } else {
+                None
+            };
+            // Dead-lettered only once the batch record says so; while even that fails, it is retried.
+            if let Some(reason) = give_up {
+                match batches.mark_failed(&batch_id, &reason).await {
+                    Ok(()) => {
+                        attempts.settled(&batch_id);
+                        tracing::error!(batch = %batch_id, "batch failed: {reason}");
+                        return dead_letter(broker, delivery, &reason).await;
+                    }
+                    Err(mark_error) => tracing::warn!(
+                        batch = %batch_id,
+                        "batch could not be marked failed, will retry: {mark_error}"
+                    ),
+                }
+            }
+            tracing::warn!(batch = %batch_id, attempt, "batch not stored, will retry: {error}");
             tokio::select! {
-                () = tokio::time::sleep(RETRY_DELAY) => {},
+                () = tokio::time::sleep(retry_delay(attempt)) => {},
                 () = shutdown.cancelled() => {},
             }
             let _ = delivery
@@ -166,5 +224,19 @@ async fn dead_letter(broker: &Broker, delivery: Delivery, reason: &str) {
     };
     if let Err(error) = settled {
         tracing::warn!("settling a dead-lettered message failed: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_a_bound() {
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(2), Duration::from_secs(2));
+        assert_eq!(retry_delay(4), Duration::from_secs(8));
+        assert_eq!(retry_delay(5), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(MAX_ATTEMPTS), MAX_RETRY_DELAY);
     }
 }

@@ -144,7 +144,14 @@ pub async fn page(
 ) -> Result<OrderPage, AppError> {
     let query = filter.to_query(mongo).await?;
     let orders = mongo.collection(collections::ORDERS);
-    let total = orders.count_documents(query.clone()).await?;
+    let counted = orders
+        .count_documents(query.clone())
+        .limit(OrderPage::MAX_COUNTED + 1)
+        .await?;
+    let (total, more) = (
+        counted.min(OrderPage::MAX_COUNTED),
+        counted > OrderPage::MAX_COUNTED,
+    );
     let page_count = total.div_ceil(page_size).max(1);
     let page = page.clamp(1, page_count);
     let order = match sort {
@@ -206,6 +213,7 @@ pub async fn page(
     Ok(OrderPage {
         rows,
         total,
+        more,
         page,
         page_count,
     })

@@ -32,6 +32,34 @@ pub enum StoreError {
     Write(String),
 }
 
+impl StoreError {
+    /// Whether storing the batch again can never succeed: the database refused it (a document too large, a
+    /// validation rule), as opposed to being unreachable.
+    pub fn is_permanent(&self) -> bool {
+        use mongodb::error::{ErrorKind, WriteFailure};
+        // BadValue, BSONObjectTooLarge, document too large, DocumentValidationFailure.
+        const REFUSALS: [i32; 5] = [2, 10334, 17419, 17420, 121];
+        match self {
+            StoreError::Write(_) => true,
+            StoreError::Database(error) => match error.kind.as_ref() {
+                ErrorKind::InvalidArgument { .. }
+                | ErrorKind::BsonSerialization(_)
+                | ErrorKind::BsonDeserialization(_) => true,
+                ErrorKind::Write(WriteFailure::WriteError(failure)) => failure.code != 11000,
+                ErrorKind::InsertMany(failure) => {
+                    failure.write_concern_error.is_none()
+                        && failure
+                            .write_errors
+                            .as_ref()
+                            .is_some_and(|errors| errors.iter().any(|e| e.code != 11000))
+                }
+                ErrorKind::Command(failure) => REFUSALS.contains(&failure.code),
+                _ => false,
+            },
+        }
+    }
+}
+
 /// The indexes in an unordered insert that failed only because the document already exists; any other write
 /// failure is an error.
 fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> {
