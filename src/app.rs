@@ -8,6 +8,7 @@ use leptos_router::{
 use crate::{
     components::layout::{AppFrame, AppLayout},
     pages::{
+        account::ChangePasswordPage,
         api_keys::ApiKeysPage,
         campaign::CampaignPage,
         campaign_editor::{EditCampaignPage, NewCampaignPage},
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <AppFrame><NotFound/></AppFrame> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
                 <Route path=path!("/setup") view=SetupPage/>
+                <Route path=path!("/account/password") view=ChangePasswordPage/>
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("customers") view=CustomersPage/>

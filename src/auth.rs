@@ -43,6 +43,9 @@ pub struct CurrentUser {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// After an admin reset their password, a user must choose a new one before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -108,9 +111,16 @@ pub fn validate_new_password(password: &str) -> Result<(), AppError> {
 }
 
 /// Where to go after signing in: only a path on this site, so a crafted link cannot send people elsewhere.
+/// Where to go after signing in: a path of this site only. Browsers drop tabs and line breaks from URLs and read
+/// `\\` as `/`, so `/\t/evil.example` would reach another site: anything but printable ASCII is refused outright,
+/// and so is a second leading slash.
 pub fn safe_return_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path.to_owned()
         }
         _ => "/".to_owned(),
@@ -195,6 +205,10 @@ mod tests {
         assert_eq!(safe_return_path(Some("https://evil.example/")), "/");
         assert_eq!(safe_return_path(Some("//evil.example/")), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/ /evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_return_path(Some("/caf\u{e9}")), "/");
         assert_eq!(safe_return_path(None), "/");
     }
 

@@ -77,7 +77,50 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_come_back_to_the_page_they_
         .sign_in(OWNER_EMAIL, OWNER_PASSWORD, "https://evil.example/")
         .await;
     assert_eq!(elsewhere.location(), Some("/"));
+    // Browsers drop tabs from URLs, so "/<TAB>/evil.example" would lead to //evil.example; line breaks would make
+    // the redirect header itself invalid.
+    for sneaky in [
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/ok\r\nSet-Cookie: x=1",
+    ] {
+        let reply = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, sneaky).await;
+        assert_eq!(reply.location(), Some("/"), "{sneaky:?}: {}", reply.status);
+    }
 
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_script_without_a_key_or_a_session_is_told_to_send_a_key_whatever_its_origin() {
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    for origin in [None, Some("https://elsewhere.example")] {
+        let mut request = axum::http::Request::post("/api/orders")
+            .header("host", common::HOST)
+            .header("content-type", "application/json");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let reply = app
+            .send(
+                request
+                    .body(axum::body::Body::from(r#"{"orders": []}"#))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "origin {origin:?}: {}",
+            reply.body
+        );
+        assert!(
+            reply.json()["error"].as_str().unwrap().contains("Bearer"),
+            "{}",
+            reply.body
+        );
+    }
     app.stop().await;
 }
 
@@ -137,13 +180,20 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer_and_repeated_
     for _ in 0..3 {
         app.sign_in(OWNER_EMAIL, "still wrong", "/").await;
     }
-    // Five failures from this address: even the right password must now wait.
+    // Five failures from this address: even the right password must now wait, and is told for how long.
     let throttled = app.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/").await;
     assert!(
         throttled.body.contains("Too many failed sign-ins"),
         "{}",
         throttled.body
     );
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert!(throttled.session_cookie().is_none());
 
     app.stop().await;
@@ -336,7 +386,7 @@ async fn bodies_over_the_limit_get_a_413_that_says_so() {
         reply.json()["error"]
             .as_str()
             .unwrap()
-            .contains("larger than the limit of 1024 KiB"),
+            .contains("larger than the limit of 1 MiB"),
         "{}",
         reply.body
     );
@@ -376,5 +426,292 @@ async fn responses_carry_security_headers_and_the_session_cookie_is_locked_down(
     let signed_in = https.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/").await;
     let cookie = signed_in.headers["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
+    let hsts = https.get("/healthz", Credentials::None).await.headers["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(hsts.contains("max-age=31536000"), "{hsts}");
     https.stop().await;
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_for_an_https_site() {
+    let app = TestApp::start().await;
+    let reply = app.get("/healthz", Credentials::None).await;
+    assert!(reply.headers.get("strict-transport-security").is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_bulk_routes_take_the_documented_8_mib_and_a_413_names_that_limit() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let post_csv = |body: String| {
+        axum::http::Request::post("/api/orders")
+            .header("host", common::HOST)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "text/csv")
+            .header("content-length", body.len())
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    // 3 MB (over axum's own default of 2 MB) of a few long rows: read, not refused for its size.
+    let long_name = "n".repeat(150);
+    let mut csv = String::from("customer_email,amount,items,customer_name,note\n");
+    let mut row = 0;
+    while csv.len() < 3_000_000 {
+        csv.push_str(&format!(
+            "big{row}@example.com,1,1,{long_name},{}\n",
+            "x".repeat(1_000)
+        ));
+        row += 1;
+    }
+    let reply = app.send(post_csv(csv)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+
+    let reply = app.send(post_csv("x".repeat(9 * 1024 * 1024))).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 8 MiB"),
+        "{}",
+        reply.body
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_api_key_stops_working_when_its_creator_is_deactivated() {
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    let marketer = app
+        .state
+        .accounts
+        .users
+        .create(
+            "Mark Eter",
+            "mark@example.com",
+            Role::Admin,
+            "marketing password",
+        )
+        .await
+        .unwrap();
+    let (_, secret) = app
+        .state
+        .accounts
+        .api_keys
+        .create("mark's script", marketer.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/me", Credentials::Bearer(&secret))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.state
+        .accounts
+        .users
+        .set_active(&marketer.id.to_hex(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/me", Credentials::Bearer(&secret))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = TestApp::start().await;
+    let owner = app.create_owner().await;
+    let users = &app.state.accounts.users;
+    for round in 0..5 {
+        let other = users
+            .create(
+                "Second Admin",
+                &format!("second{round}@example.com"),
+                Role::Admin,
+                "second admin password",
+            )
+            .await
+            .unwrap();
+        let (owner_id, other_id) = (owner.id.to_hex(), other.id.to_hex());
+        let (first, second) = tokio::join!(
+            users.set_role(&owner_id, Role::Marketer),
+            users.set_role(&other_id, Role::Marketer),
+        );
+        assert!(
+            first.is_err() || second.is_err(),
+            "round {round}: both admins were demoted"
+        );
+        let admins = users
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|user| user.active && user.role == Role::Admin)
+            .count();
+        assert_eq!(admins, 1, "round {round}");
+        // Put the owner back as the only admin for the next round.
+        if first.is_ok() {
+            users
+                .set_role(&owner.id.to_hex(), Role::Admin)
+                .await
+                .unwrap();
+            users
+                .set_role(&other.id.to_hex(), Role::Marketer)
+                .await
+                .unwrap();
+        }
+        users.set_active(&other.id.to_hex(), false).await.unwrap();
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_are_stored_under_a_hash_of_the_cookie() {
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let id = cookie.trim_start_matches("realm_session=").to_owned();
+    let sessions = app
+        .documents(
+            realm::server::mongo::collections::SESSIONS,
+            mongodb::bson::doc! {},
+        )
+        .await;
+    assert_eq!(sessions.len(), 1);
+    let stored = sessions[0].get_str("_id").unwrap();
+    assert_ne!(stored, id);
+    assert!(
+        !sessions[0].to_string().contains(&id),
+        "the cookie is readable in the store"
+    );
+    assert_eq!(
+        app.get("/api/me", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_password_must_be_changed_before_anything_else() {
+    use realm::pages::{account::ChangePassword, users::ResetPassword};
+    let app = TestApp::start().await;
+    app.create_owner().await;
+    let admin = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let marketer = app
+        .state
+        .accounts
+        .users
+        .create(
+            "Mark Eter",
+            "mark@example.com",
+            Role::Marketer,
+            "marketing password",
+        )
+        .await
+        .unwrap();
+    let reset = app
+        .post_form(
+            ResetPassword::PATH,
+            &[
+                ("id", &marketer.id.to_hex()),
+                ("password", "temporary password 1"),
+            ],
+            Credentials::Cookie(&admin),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    // The old password is gone.
+    assert!(app
+        .sign_in("mark@example.com", "marketing password", "/")
+        .await
+        .session_cookie()
+        .is_none());
+
+    let signed_in = app
+        .sign_in("mark@example.com", "temporary password 1", "/customers")
+        .await;
+    assert_eq!(signed_in.location(), Some("/account/password"));
+    let cookie = signed_in.session_cookie().unwrap();
+    let page = app.get("/customers", Credentials::Cookie(&cookie)).await;
+    assert_eq!(page.location(), Some("/account/password"));
+    let api = app
+        .post_form(
+            LoadDashboard::PATH,
+            &[("days", "30")],
+            Credentials::Cookie(&cookie),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN, "{}", api.body);
+    assert_eq!(
+        app.get("/account/password", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            app.post_form(
+                ChangePassword::PATH,
+                &[
+                    ("current_password", current),
+                    ("password", new),
+                    ("password_confirmation", again),
+                ],
+                Credentials::Cookie(&cookie),
+            )
+            .await
+        }
+    };
+    let wrong = change(
+        "not it at all",
+        "my own new password",
+        "my own new password",
+    )
+    .await;
+    assert!(
+        wrong.body.contains("not your current password"),
+        "{}",
+        wrong.body
+    );
+    let differ = change(
+        "temporary password 1",
+        "my own new password",
+        "my own new passw0rd",
+    )
+    .await;
+    assert!(differ.body.contains("differ"), "{}", differ.body);
+    let changed = change(
+        "temporary password 1",
+        "my own new password",
+        "my own new password",
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+
+    assert_eq!(
+        app.get("/customers", Credentials::Cookie(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(app
+        .sign_in("mark@example.com", "my own new password", "/")
+        .await
+        .session_cookie()
+        .is_some());
+    app.stop().await;
 }

@@ -91,3 +91,49 @@ test('an API key created on the settings page works for the REST API until it is
   expect(revoked.status()).toBe(401);
   await api.dispose();
 });
+
+test('an admin resets a password, and its user must choose a new one before going on', async ({ page, browser }) => {
+  const user = { name: 'Rita Reset', email: 'rita@example.com', password: 'rita first password' };
+  await page.goto('/admin/users');
+  await hydrated(page);
+  const addUser = page.getByRole('region', { name: 'Add a user' });
+  await addUser.getByLabel('Name').fill(user.name);
+  await addUser.getByLabel('Email').fill(user.email);
+  await addUser.getByLabel('Initial password (at least 12 characters)').fill(user.password);
+  await addUser.getByRole('button', { name: 'Add user' }).click();
+  const row = page.locator(`tr[data-user="${user.email}"]`);
+  await expect(row).toContainText(user.name);
+
+  await row.getByLabel('Temporary password').fill('temporary password 9');
+  await row.getByRole('button', { name: 'Reset password' }).click();
+  await expect(page.getByText(`The password of ${user.email} is reset`)).toBeVisible();
+
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const userPage = await context.newPage();
+  await userPage.goto('/customers');
+  await signIn(userPage, user.email, 'temporary password 9');
+  await expect(userPage).toHaveURL(/\/account\/password$/);
+  await expect(userPage.getByText('An admin reset your password.')).toBeVisible();
+  // Any other page leads back here until a new password is chosen.
+  await userPage.goto('/orders');
+  await expect(userPage).toHaveURL(/\/account\/password$/);
+  await hydrated(userPage);
+  await userPage.getByLabel('Current password').fill('temporary password 9');
+  await userPage.getByLabel('New password (at least 12 characters)').fill('rita chose this one');
+  await userPage.getByLabel('New password again').fill('rita chose this one');
+  await userPage.getByRole('button', { name: 'Change password' }).click();
+  await expect(userPage.getByText('Your password is changed.')).toBeVisible();
+  await userPage.goto('/orders');
+  await expect(userPage.getByRole('heading', { level: 1 })).toHaveText('Orders');
+
+  // Later, from the link under their name: a wrong current password is refused beside its field.
+  await userPage.getByRole('link', { name: 'Change password' }).click();
+  await expect(userPage).toHaveURL(/\/account\/password$/);
+  await hydrated(userPage);
+  await userPage.getByLabel('Current password').fill('not my password at all');
+  await userPage.getByLabel('New password (at least 12 characters)').fill('another new password');
+  await userPage.getByLabel('New password again').fill('another new password');
+  await userPage.getByRole('button', { name: 'Change password' }).click();
+  await expect(userPage.locator('#current_password-error')).toHaveText('This is not your current password.');
+  await context.close();
+});

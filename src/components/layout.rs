@@ -104,8 +104,11 @@ fn SignedInAs(user: CurrentUser) -> impl IntoView {
         <div class="mt-6 border-t border-slate-800 px-3 pt-4 text-sm text-slate-300 md:mt-auto">
             <p class="font-medium text-white" data-signed-in-as=user.email.clone()>{user.name}</p>
             <p class="text-xs text-slate-400">{format!("{} · {}", user.email, user.role.as_str())}</p>
+            <a href="/account/password" class="mt-3 block text-sm font-medium text-slate-300 underline hover:text-white">
+                "Change password"
+            </a>
             <ActionForm action=sign_out>
-                <button type="submit" class="mt-3 text-sm font-medium text-slate-300 underline hover:text-white">
+                <button type="submit" class="mt-2 text-sm font-medium text-slate-300 underline hover:text-white">
                     "Sign out"
                 </button>
             </ActionForm>

@@ -1,3 +1,4 @@
+pub mod account;
 pub mod api_keys;
 pub mod campaign;
 pub mod campaign_editor;

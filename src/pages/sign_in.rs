@@ -13,59 +13,58 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use std::{
-        net::{IpAddr, Ipv4Addr, SocketAddr},
-        time::Instant,
-    };
-
-    use axum::extract::ConnectInfo;
+    use std::time::Instant;
 
     use crate::{
         auth::safe_return_path,
         server::{
-            auth::{guard, passwords},
+            auth::{
+                guard,
+                throttle::{too_many_failures, ThrottleKey},
+            },
             state::AppState,
         },
     };
 
     let state = expect_context::<AppState>();
     let session = guard::current_session().await?;
-    let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(address)| address.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let throttle = &state.accounts.sign_in_throttle;
-    if let Some(wait) = throttle.wait_needed(address, Instant::now()) {
-        return Err(AppError::TooManyRequests(format!(
-            "Too many failed sign-ins from your address; try again in {} s.",
-            wait.as_secs().max(1)
-        )));
+    let client = ThrottleKey::client(guard::client_address().await);
+    // Refused at once while this client must wait: no database lookup, no password check.
+    if let Some(wait) = state
+        .accounts
+        .sign_in_throttle
+        .wait_needed(&client, Instant::now())
+    {
+        return Err(too_many_failures(wait));
     }
-
     let user = state
         .accounts
         .users
         .find_by_email(&email)
         .await?
         .filter(|user| user.active);
-    let verified = match &user {
-        Some(user) => passwords::verify(password, user.password_hash.clone()).await,
-        None => {
-            passwords::verify_against_nothing(password).await;
-            false
-        }
-    };
+    let mut keys = vec![client];
+    if let Some(user) = &user {
+        keys.push(ThrottleKey::Account(user.id.to_hex()));
+    }
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let verified = state
+        .accounts
+        .check_password(&keys, password, stored_hash)
+        .await?;
     let Some(user) = user.filter(|_| verified) else {
-        throttle.record_failure(address, Instant::now());
         // The same answer whether the email or the password was wrong, so it cannot be used to find accounts.
         return Err(AppError::Unauthorized(
             "Wrong email or password.".to_owned(),
         ));
     };
-    throttle.record_success(address);
     guard::start_session(&session, &user.to_current_user()).await?;
     tracing::info!(user = %user.email, "signed in");
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    if user.must_change_password {
+        leptos_axum::redirect(crate::pages::account::CHANGE_PASSWORD_PATH);
+    } else {
+        leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    }
     Ok(())
 }
 

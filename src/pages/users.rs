@@ -96,11 +96,28 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     Ok(())
 }
 
+/// An admin sets a temporary password; the user must choose their own at their next request.
+#[server]
+pub async fn reset_password(id: String, password: String) -> Result<String, AppError> {
+    use crate::server::{auth::guard::require_admin, state::AppState};
+    let admin = require_admin().await?;
+    let users = &expect_context::<AppState>().accounts.users;
+    users.set_password(&id, &password, true).await?;
+    let email = users
+        .find_by_id(&id)
+        .await?
+        .map(|user| user.email)
+        .unwrap_or_default();
+    tracing::info!(admin = %admin.email, user = %email, "password reset");
+    Ok(email)
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let change = ServerAction::<ChangeRole>::new();
     let activation = ServerAction::<SetUserActive>::new();
+    let reset = ServerAction::<ResetPassword>::new();
     let users = Resource::new(
         move || {
             (
@@ -127,11 +144,17 @@ pub fn UsersPage() -> impl IntoView {
         <div class="space-y-3">
             <FormAlert message=form_error(change.value())/>
             <FormAlert message=form_error(activation.value())/>
+            <FormAlert message=form_error(reset.value())/>
+            {move || reset.value().get().and_then(Result::ok).map(|email| view! {
+                <p role="status" class="text-sm text-emerald-700">
+                    {format!("The password of {email} is reset; they choose a new one when they next sign in.")}
+                </p>
+            })}
         </div>
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading users…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Ok(users) => view! { <UserTable users change activation/> }.into_any(),
+                    Ok(users) => view! { <UserTable users change activation reset/> }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
             })}
@@ -180,13 +203,15 @@ fn UserTable(
     users: Vec<UserSummary>,
     change: ServerAction<ChangeRole>,
     activation: ServerAction<SetUserActive>,
+    reset: ServerAction<ResetPassword>,
 ) -> impl IntoView {
     view! {
-        <DataTable label="Users" headers=&["Name", "Email", "Role", "Status", "Added"]>
+        <DataTable label="Users" headers=&["Name", "Email", "Role", "Status", "Password", "Added"]>
                     {users
                         .into_iter()
                         .map(|user| {
-                            let (role_form_id, activation_form_id) = (user.id.clone(), user.id.clone());
+                            let (role_form_id, activation_form_id, reset_form_id) =
+                                (user.id.clone(), user.id.clone(), user.id.clone());
                             let row_email = user.email.clone();
                             view! {
                                 <tr data-user=row_email>
@@ -223,6 +248,22 @@ fn UserTable(
                                                 <button type="submit" class=SECONDARY_BUTTON_CLASS>
                                                     {if user.active { "Deactivate" } else { "Reactivate" }}
                                                 </button>
+                                            </div>
+                                        </ActionForm>
+                                    </td>
+                                    <td class="px-4 py-3">
+                                        <ActionForm action=reset>
+                                            <div class="flex items-center gap-2">
+                                                <input type="hidden" name="id" value=reset_form_id/>
+                                                <input
+                                                    type="password"
+                                                    name="password"
+                                                    autocomplete="new-password"
+                                                    aria-label="Temporary password"
+                                                    placeholder="Temporary password"
+                                                    class="w-44 rounded-md border border-slate-300 px-2 py-1 text-sm"
+                                                />
+                                                <button type="submit" class=SECONDARY_BUTTON_CLASS>"Reset password"</button>
                                             </div>
                                         </ActionForm>
                                     </td>

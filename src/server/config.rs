@@ -21,6 +21,62 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// The built-in simulated messaging vendor campaigns are delivered through.
     pub vendor: SimulatedVendorSettings,
+    /// Proxies whose `X-Forwarded-For` is believed (`REALM_TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// The proxies in front of Realm, as addresses or networks (`10.0.0.5, 172.18.0.0/16`). A request from one of
+/// them is taken to come from the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{entry:?} is not an IP address or network"))
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+
+    fn trusts(&self, address: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    pub fn client_address(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            // A hop that is not an address was not written by a proxy we trust: stop at the last one that was.
+            let Ok(address) = hop.parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = address;
+            if !self.trusts(address) {
+                break;
+            }
+        }
+        client
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -87,7 +143,24 @@ impl Config {
                     .filter(|t| !t.trim().is_empty())
                     .unwrap_or_else(random_token),
             },
+            trusted_proxies: TrustedProxies::parse(
+                &lookup("REALM_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError {
+                variable: "REALM_TRUSTED_PROXIES",
+                reason,
+            })?,
         };
+        // Several instances behind one receipts URL must all accept the vendor's token: a random one per start
+        // would make each refuse the receipts meant for the others.
+        if lookup("REALM_RECEIPTS_URL").is_some_and(|url| !url.trim().is_empty())
+            && lookup("REALM_RECEIPTS_TOKEN").is_none_or(|token| token.trim().is_empty())
+        {
+            return Err(ConfigError {
+                variable: "REALM_RECEIPTS_TOKEN",
+                reason: "required when REALM_RECEIPTS_URL is set (several instances share the receipts URL, so they must share the token)".to_owned(),
+            });
+        }
         config.validate()?;
         Ok(config)
     }
@@ -171,8 +244,19 @@ pub fn redact_uri(uri: &str) -> String {
     };
     let (scheme, rest) = (&uri[..scheme_end], &uri[scheme_end + 3..]);
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return uri.to_owned();
+    let at = match rest[..authority_end].rfind('@') {
+        Some(at) => at,
+        // A password holding '/', '?' or '#' (not percent-encoded, as people write them) ends the authority
+        // early: when a user name is followed by ':' and an '@' comes later, everything up to the last '@' is
+        // taken as the password. Hiding too much beats showing a password.
+        None => match (rest.find(':'), rest.rfind('@')) {
+            (Some(colon), Some(at))
+                if colon < at && !rest[..colon].contains(['/', '?', '#', '@']) =>
+            {
+                at
+            }
+            _ => return uri.to_owned(),
+        },
     };
     let user = match rest[..at].split_once(':') {
         Some((user, _password)) => format!("{user}:***"),
@@ -256,6 +340,49 @@ mod tests {
 
         let err = config_from(&[("REALM_AMQP_QUEUE_PREFIX", "a b")]).unwrap_err();
         assert_eq!(err.variable, "REALM_AMQP_QUEUE_PREFIX");
+
+        let err = config_from(&[("REALM_RECEIPTS_URL", "https://crm.example.com/api/receipts")])
+            .unwrap_err();
+        assert_eq!(err.variable, "REALM_RECEIPTS_TOKEN");
+        assert!(config_from(&[
+            ("REALM_RECEIPTS_URL", "https://crm.example.com/api/receipts"),
+            ("REALM_RECEIPTS_TOKEN", "shared"),
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let headers = |value: &str| {
+            let mut map = axum::http::HeaderMap::new();
+            map.insert("x-forwarded-for", value.parse().unwrap());
+            map
+        };
+        let proxies = config_from(&[("REALM_TRUSTED_PROXIES", "10.0.0.5, 172.18.0.0/16")])
+            .unwrap()
+            .trusted_proxies;
+        let proxy = "10.0.0.5".parse().unwrap();
+        let stranger = "198.51.100.9".parse().unwrap();
+        // Through the proxy: the client it saw, not anything the client wrote before it.
+        assert_eq!(
+            proxies.client_address(proxy, &headers("1.2.3.4, 203.0.113.7, 172.18.0.3")),
+            "203.0.113.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        // Straight from a stranger: the header is the stranger's own invention.
+        assert_eq!(
+            proxies.client_address(stranger, &headers("203.0.113.7")),
+            stranger
+        );
+        assert_eq!(
+            TrustedProxies::default().client_address(proxy, &headers("203.0.113.7")),
+            proxy
+        );
+        assert_eq!(
+            config_from(&[("REALM_TRUSTED_PROXIES", "10.0.0.300")])
+                .unwrap_err()
+                .variable,
+            "REALM_TRUSTED_PROXIES"
+        );
     }
 
     #[test]
@@ -282,5 +409,12 @@ mod tests {
             "mongodb://host/db?x=a@b"
         );
         assert_eq!(redact_uri("not a uri"), "not a uri");
+        for password in ["p/ss", "p?ss", "p#ss", "a/b?c#d@e"] {
+            let redacted = redact_uri(&format!("amqp://realm:{password}@mq.internal:5672/%2f"));
+            assert_eq!(
+                redacted, "amqp://realm:***@mq.internal:5672/%2f",
+                "{password}"
+            );
+        }
     }
 }

@@ -14,11 +14,13 @@ pub enum DependencyState {
     Down,
 }
 
+/// A dependency's state, and for an admin where it is expected (without its password) and what went wrong: the
+/// probe is open to anyone, so others see only the state, not internal host names or driver errors.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DependencyReport {
     pub state: DependencyState,
-    /// Where the dependency is expected, without its password.
-    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -35,8 +37,19 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 const MONGO_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+pub async fn readyz(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+) -> (StatusCode, Json<Readiness>) {
+    let details = super::auth::guard::user_from_session(&state, &session)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|user| user.is_admin());
     let mongo_error = match tokio::time::timeout(MONGO_PING_TIMEOUT, state.mongo.ping()).await {
+        Ok(Ok(())) if !state.mongo.is_prepared() => {
+            Some("answering, but the indexes are not created yet".to_owned())
+        }
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
         Err(_) => Some(format!(
@@ -52,8 +65,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         } else {
             DependencyState::Down
         },
-        target: target.to_owned(),
-        error,
+        target: details.then(|| target.to_owned()),
+        error: error.filter(|_| details),
     };
     let dependencies = BTreeMap::from([
         (

@@ -37,11 +37,25 @@ pub fn with_security_headers<S: Clone + Send + Sync + 'static>(mut router: Route
     router
 }
 
+/// Strict-Transport-Security for a site served over https: browsers then never try plain http for a year.
+pub fn with_hsts<S: Clone + Send + Sync + 'static>(router: Router<S>, https: bool) -> Router<S> {
+    if !https {
+        return router;
+    }
+    router.layer(SetResponseHeaderLayer::if_not_present(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    ))
+}
+
+/// Refuses bodies over `limit` with 413 and a message naming it. axum's extractors have a default limit of their
+/// own (2 MB), which is raised to the same `limit` so that the documented figure is the one that applies.
 pub fn with_body_limit<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     limit: usize,
 ) -> Router<S> {
     router
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(
             move |response: Response| async move { explain_payload_too_large(response, limit) },
@@ -57,12 +71,66 @@ fn explain_payload_too_large(response: Response, limit: usize) -> Response {
         return response;
     }
     let message = format!(
-        "The request body is larger than the limit of {} KiB.",
-        limit / 1024
+        "The request body is larger than the limit of {}.",
+        describe_bytes(limit)
     );
     (
         StatusCode::PAYLOAD_TOO_LARGE,
         Json(serde_json::json!({ "error": message })),
     )
         .into_response()
+}
+
+/// Server functions answer every error with 500 unless told otherwise: this gives `error` its own status, and a
+/// `Retry-After` when given. A plain HTML form post keeps the redirect back to its form that Leptos gives it.
+pub fn refuse_with(
+    error: crate::error::AppError,
+    retry_after: Option<std::time::Duration>,
+) -> crate::error::AppError {
+    use leptos::prelude::use_context;
+    let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if !plain_form_post {
+            response.set_status(error.status());
+        }
+        if let Some(wait) = retry_after {
+            response.insert_header(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+    }
+    error
+}
+
+/// A size as people write it: `8 MiB`, `512 KiB`, `100 bytes`.
+pub fn describe_bytes(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes % KIB == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_the_largest_whole_unit() {
+        assert_eq!(describe_bytes(8 * 1024 * 1024), "8 MiB");
+        assert_eq!(describe_bytes(1024 * 1024), "1 MiB");
+        assert_eq!(describe_bytes(1536), "1536 bytes");
+        assert_eq!(describe_bytes(512 * 1024), "512 KiB");
+    }
 }

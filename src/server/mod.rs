@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod config;
 pub mod customers;
 pub mod dashboard;
+pub mod fresh;
 pub mod health;
 pub mod http;
 pub mod ingest;
@@ -92,7 +93,6 @@ impl Services {
                 config.vendor.clone(),
                 shutdown.clone(),
             ));
-        let totals_due = ingest::totals::FoldSignal::default();
         let tasks = vec![
             tokio::spawn(prepare_database(
                 mongo.clone(),
@@ -100,17 +100,12 @@ impl Services {
                 shutdown.clone(),
             )),
             broker.clone().spawn_supervisor(shutdown.clone()),
-            ingest::consumer::spawn(
+            tokio::spawn(start_writers(
                 mongo.clone(),
                 broker.clone(),
-                totals_due.clone(),
+                vendor,
                 shutdown.clone(),
-            ),
-            ingest::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
-            segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
-            campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
-            campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
-            campaigns::figures::spawn(mongo.clone(), shutdown.clone()),
+            )),
         ];
         Ok(Self {
             mongo,
@@ -129,6 +124,7 @@ impl Services {
             public_origin: config.public_origin.as_deref().map(Into::into),
             secure_cookies: config.secure_cookies(),
             receipts_token: config.vendor.receipts_token.clone(),
+            trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         }
     }
 
@@ -138,6 +134,39 @@ impl Services {
             if let Err(error) = task.await {
                 tracing::error!("background task failed: {error}");
             }
+        }
+    }
+}
+
+/// The background tasks that write to MongoDB, started once its indexes exist (a unique index cannot be created
+/// over duplicates written before it), and waited for until they stop.
+async fn start_writers(
+    mongo: Mongo,
+    broker: Broker,
+    vendor: std::sync::Arc<dyn campaigns::vendor::Vendor>,
+    shutdown: CancellationToken,
+) {
+    tokio::select! {
+        () = mongo.prepared() => {}
+        () = shutdown.cancelled() => return,
+    }
+    let totals_due = ingest::totals::FoldSignal::default();
+    let writers = [
+        ingest::consumer::spawn(
+            mongo.clone(),
+            broker.clone(),
+            totals_due.clone(),
+            shutdown.clone(),
+        ),
+        ingest::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
+        segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
+        campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
+        campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
+        campaigns::figures::spawn(mongo.clone(), shutdown.clone()),
+    ];
+    for writer in writers {
+        if let Err(error) = writer.await {
+            tracing::error!("background task failed: {error}");
         }
     }
 }
@@ -163,7 +192,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let sessions = SessionManagerLayer::new(MongoSessionStore::new(&state.mongo))
-        .with_name("realm_session")
+        .with_name(auth::guard::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
@@ -238,7 +267,7 @@ pub fn router(state: AppState) -> Router {
             auth::guard::guard,
         ))
         .layer(sessions);
-    http::with_security_headers(app)
+    http::with_hsts(http::with_security_headers(app), state.secure_cookies)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {

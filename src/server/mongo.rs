@@ -49,6 +49,9 @@ pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
 #[derive(Clone, Debug)]
 pub struct Mongo {
     database: Database,
+    /// Whether every required index exists: until then nothing may write, or a duplicate written first would
+    /// make a unique index impossible to create.
+    prepared: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Mongo {
@@ -63,7 +66,19 @@ impl Mongo {
         let client = Client::with_options(options)?;
         Ok(Self {
             database: client.database(database),
+            prepared: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         })
+    }
+
+    /// Whether the required indexes are in place, so that writes may begin.
+    pub fn is_prepared(&self) -> bool {
+        *self.prepared.borrow()
+    }
+
+    /// Waits until the required indexes are in place.
+    pub async fn prepared(&self) {
+        let mut prepared = self.prepared.subscribe();
+        let _ = prepared.wait_for(|ready| *ready).await;
     }
 
     pub fn database(&self) -> &Database {
@@ -93,6 +108,7 @@ impl Mongo {
         for (collection, index) in required_indexes() {
             self.collection(collection).create_index(index).await?;
         }
+        self.prepared.send_replace(true);
         Ok(())
     }
 }

@@ -17,6 +17,8 @@ pub struct AppState {
     /// `REALM_PUBLIC_URL`, when set.
     pub public_origin: Option<Arc<str>>,
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<super::config::TrustedProxies>,
     /// The secret the vendor presents with receipts (`x-realm-receipts-token`).
     pub receipts_token: String,
 }

@@ -69,6 +69,27 @@ fn classify(path: &str) -> Access {
     }
 }
 
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "realm_session";
+
+fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| pair.trim_start().starts_with(&format!("{SESSION_COOKIE}=")))
+}
+
+/// What a user whose password was reset may still reach: the page to choose a new one, and signing out.
+fn serves_password_change(path: &str) -> bool {
+    use leptos::server_fn::ServerFn;
+    path == crate::pages::account::CHANGE_PASSWORD_PATH
+        || path == crate::pages::account::ChangePassword::PATH
+        || path == crate::auth::SignOut::PATH
+        || path == crate::auth::SignedInUser::PATH
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
@@ -105,6 +126,21 @@ fn session_unavailable(error: tower_sessions::session::Error) -> AppError {
     AppError::Unavailable("Sessions are unavailable; try again in a moment.".to_owned())
 }
 
+/// The address of the client behind the current request: the connection's peer, or, when that peer is a trusted
+/// proxy (`REALM_TRUSTED_PROXIES`), the last address in `X-Forwarded-For` that is not one.
+pub async fn client_address() -> std::net::IpAddr {
+    use axum::extract::ConnectInfo;
+    let peer = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|ConnectInfo(address)| address.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let state = leptos::prelude::expect_context::<AppState>();
+    let headers = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .map(|parts| parts.headers)
+        .unwrap_or_default();
+    state.trusted_proxies.client_address(peer, &headers)
+}
+
 /// The request's session, for the server functions that sign people in.
 pub async fn current_session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|error| {
@@ -126,7 +162,25 @@ pub async fn start_session(session: &Session, user: &CurrentUser) -> Result<(), 
         .map_err(session_unavailable)
 }
 
-async fn user_from_session(
+/// The API key with this secret, while it is unrevoked and the user who created it is still active: a key
+/// carries its creator's authority, which ends with their account.
+async fn api_key_principal(state: &AppState, secret: &str) -> Result<Option<Principal>, AppError> {
+    let Some(key) = state.accounts.api_keys.authenticate(secret).await? else {
+        return Ok(None);
+    };
+    let creator_active = state
+        .accounts
+        .users
+        .find_by_id(&key.created_by.to_hex())
+        .await?
+        .is_some_and(|user| user.active);
+    Ok(creator_active.then(|| Principal::ApiKey {
+        id: key.id.to_hex(),
+        name: key.name,
+    }))
+}
+
+pub async fn user_from_session(
     state: &AppState,
     session: &Session,
 ) -> Result<Option<CurrentUser>, AppError> {
@@ -171,12 +225,25 @@ pub async fn guard(
     if matches!(access, Access::Open) {
         return next.run(request).await;
     }
+    // A cross-site request can only abuse the authority of a cookie the browser adds by itself, and the sign-in
+    // and first-run forms, which create one. A request with neither (a script that forgot its key) is simply
+    // unauthenticated, and hears so below.
+    let carries_cookie_authority =
+        has_session_cookie(request.headers()) || !matches!(access, Access::Protected);
     if !request.method().is_safe()
         && bearer.is_none()
+        && carries_cookie_authority
         && !same_origin(request.headers(), state.public_origin.as_deref())
     {
         return AppError::Forbidden(
             "Cross-site request refused: its Origin is not this site.".to_owned(),
+        )
+        .into_response();
+    }
+    // Nothing writes before the indexes exist (see `Mongo::prepared`).
+    if !request.method().is_safe() && !state.mongo.is_prepared() {
+        return AppError::Unavailable(
+            "The database is still being prepared; try again in a moment.".to_owned(),
         )
         .into_response();
     }
@@ -204,22 +271,25 @@ pub async fn guard(
         };
     }
     let principal = match bearer {
-        Some(secret) => state
-            .accounts
-            .api_keys
-            .authenticate(&secret)
-            .await
-            .map(|key| {
-                key.map(|key| Principal::ApiKey {
-                    id: key.id.to_hex(),
-                    name: key.name,
-                })
-            }),
+        Some(secret) => api_key_principal(&state, &secret).await,
         None => user_from_session(&state, &session)
             .await
             .map(|user| user.map(Principal::User)),
     };
     match principal {
+        Ok(Some(Principal::User(user)))
+            if user.must_change_password && !serves_password_change(&path) =>
+        {
+            use crate::pages::account::CHANGE_PASSWORD_PATH;
+            if is_page {
+                Redirect::to(CHANGE_PASSWORD_PATH).into_response()
+            } else {
+                AppError::Forbidden(format!(
+                    "An admin reset your password: choose a new one at {CHANGE_PASSWORD_PATH} first."
+                ))
+                .into_response()
+            }
+        }
         Ok(Some(principal)) => {
             request.extensions_mut().insert(principal);
             next.run(request).await

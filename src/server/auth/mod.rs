@@ -24,6 +24,30 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// Checks `password` against `stored_hash` (none for an unknown account) as a sign-in attempt: it waits for an
+    /// Argon2 turn, counts as a failure of each of `keys` until it succeeds, and is refused with `429` and
+    /// `Retry-After` when the server is busy or a key must still wait.
+    pub async fn check_password(
+        &self,
+        keys: &[throttle::ThrottleKey],
+        password: String,
+        stored_hash: Option<String>,
+    ) -> Result<bool, crate::error::AppError> {
+        use super::http::refuse_with;
+        // A turn first, so that a refusal for being busy does not count as a failure.
+        let turn = passwords::turn()
+            .await
+            .map_err(|busy| refuse_with(busy, Some(passwords::BUSY_RETRY_AFTER)))?;
+        self.sign_in_throttle
+            .begin(keys, std::time::Instant::now())
+            .map_err(throttle::too_many_failures)?;
+        let verified = passwords::verify(&turn, password, stored_hash).await;
+        if verified {
+            self.sign_in_throttle.succeeded(keys);
+        }
+        Ok(verified)
+    }
+
     pub fn new(mongo: &Mongo) -> Self {
         Self {
             users: Users::new(mongo),

@@ -29,8 +29,18 @@ impl MongoSessionStore {
     fn document(record: &Record) -> Result<Document> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         let expires_at = bson_time(record.expiry_date);
-        Ok(doc! { "_id": record.id.to_string(), "data": data, "expires_at": expires_at })
+        Ok(doc! { "_id": stored_id(&record.id), "data": data, "expires_at": expires_at })
     }
+}
+
+/// Sessions are stored under a hash of their id, as API keys are: whoever reads the collection (a backup, a
+/// replica) cannot use what they read as a cookie.
+fn stored_id(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn backend(error: mongodb::error::Error) -> Error {
@@ -54,7 +64,7 @@ impl SessionStore for MongoSessionStore {
         let options = ReplaceOptions::builder().upsert(true).build();
         self.sessions
             .replace_one(
-                doc! { "_id": record.id.to_string() },
+                doc! { "_id": stored_id(&record.id) },
                 Self::document(record)?,
             )
             .with_options(options)
@@ -64,7 +74,7 @@ impl SessionStore for MongoSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let filter = doc! { "_id": id.to_string(), "expires_at": { "$gt": DateTime::now() } };
+        let filter = doc! { "_id": stored_id(id), "expires_at": { "$gt": DateTime::now() } };
         let Some(document) = self.sessions.find_one(filter).await.map_err(backend)? else {
             return Ok(None);
         };
@@ -87,9 +97,23 @@ impl SessionStore for MongoSessionStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         self.sessions
-            .delete_one(doc! { "_id": id.to_string() })
+            .delete_one(doc! { "_id": stored_id(id) })
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_stored_under_a_hash_of_its_id_not_the_id() {
+        let id = Id::default();
+        let stored = stored_id(&id);
+        assert_eq!(stored.len(), 64);
+        assert_ne!(stored, id.to_string());
+        assert_eq!(stored, stored_id(&id));
     }
 }
