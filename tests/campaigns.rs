@@ -226,6 +226,12 @@ async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
     let first = app.send(post(&token)).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     app.send(post(&token)).await;
+    // The counts are at most a second old.
+    eventually(Duration::from_secs(5), || async {
+        stats(&app, &key, &id).await["opened"].as_u64() == Some(rows.len() as u64)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let opened = stats(&app, &key, &id).await["opened"].as_u64().unwrap();
     assert_eq!(
         opened,
@@ -333,6 +339,109 @@ async fn the_app_restarted_mid_send_finishes_without_sending_twice() {
     let (accepted, repeats) = vendor_requests(&restarted).await;
     assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
     restarted.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 30).await;
+    let segment = everyone_segment(&app, &key).await;
+    // One message a second: one job of 30 recipients takes 30 seconds, nearly four times the reclaim window below.
+    let id = create_campaign(&app, &key, &segment, 1, None).await;
+    app.send_json(
+        Method::POST,
+        &format!("/api/campaigns/{id}/send-now"),
+        None,
+        &key,
+    )
+    .await;
+    let reclaim_window = Duration::from_secs(8);
+    let finished = eventually(Duration::from_secs(90), || async {
+        // What the scheduler's recovery does every ten seconds, here every half second with a short window.
+        realm::server::campaigns::scheduler::recover(
+            app.mongo(),
+            &app.state.broker,
+            reclaim_window,
+        )
+        .await
+        .unwrap();
+        stats(&app, &key, &id).await["status"] == "completed"
+    })
+    .await;
+    let done = stats(&app, &key, &id).await;
+    assert!(finished, "{done}");
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        30,
+        "{done}"
+    );
+    let (accepted, repeats) = vendor_requests(&app).await;
+    assert_eq!(
+        (accepted, repeats),
+        (done["sent"].as_u64().unwrap(), 0),
+        "a recipient was sent twice"
+    );
+    let list = app
+        .get("/api/campaigns", Credentials::Bearer(&key))
+        .await
+        .json();
+    let listed = list
+        .as_array()
+        .and_then(|campaigns| campaigns.iter().find(|c| c["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or(list);
+    assert_eq!(listed["processed"], 30, "{listed}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn people_cannot_complete_fail_or_launch_a_campaign_themselves() {
+    use leptos::server_fn::ServerFn;
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
+    seed_customers(&app, &key, 5).await;
+    let segment = everyone_segment(&app, &key).await;
+    // Far in the future: it stays scheduled while the test asks.
+    let id = create_campaign(&app, &key, &segment, 1, Some(4_102_444_800_000)).await;
+    let scheduled = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/schedule"),
+            None,
+            &key,
+        )
+        .await;
+    assert_eq!(scheduled.status, StatusCode::OK, "{}", scheduled.body);
+    for action in ["launch", "complete", "fail"] {
+        let reply = app
+            .post_form(
+                realm::campaigns::ActOnCampaign::PATH,
+                &[("id", &id), ("action", action)],
+                Credentials::Cookie(&cookie),
+            )
+            .await;
+        assert!(
+            reply.body.contains("Only the scheduler"),
+            "{action}: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    assert_eq!(stats(&app, &key, &id).await["status"], "scheduled");
+    let cancelled = app
+        .post_form(
+            realm::campaigns::ActOnCampaign::PATH,
+            &[("id", &id), ("action", "cancel")],
+            Credentials::Cookie(&cookie),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(stats(&app, &key, &id).await["status"], "cancelled");
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -122,6 +122,32 @@ impl CampaignAction {
             CampaignAction::Fail => "failed",
         }
     }
+
+    /// Whether a person (or an API client) may ask for this action; launching, completing and failing belong to
+    /// the scheduler and the delivery workers, which keep `sent + failed = audience` true.
+    pub fn is_user_action(self) -> bool {
+        matches!(
+            self,
+            CampaignAction::Schedule
+                | CampaignAction::Unschedule
+                | CampaignAction::Pause
+                | CampaignAction::Resume
+                | CampaignAction::Cancel
+        )
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            CampaignAction::Schedule => "schedule",
+            CampaignAction::Unschedule => "unschedule",
+            CampaignAction::Launch => "launch",
+            CampaignAction::Pause => "pause",
+            CampaignAction::Resume => "resume",
+            CampaignAction::Cancel => "cancel",
+            CampaignAction::Complete => "complete",
+            CampaignAction::Fail => "fail",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +253,28 @@ impl CampaignDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_schedule_unschedule_pause_resume_and_cancel_are_for_people() {
+        use CampaignAction as A;
+        let people: Vec<A> = [
+            A::Schedule,
+            A::Unschedule,
+            A::Launch,
+            A::Pause,
+            A::Resume,
+            A::Cancel,
+            A::Complete,
+            A::Fail,
+        ]
+        .into_iter()
+        .filter(|action| action.is_user_action())
+        .collect();
+        assert_eq!(
+            people,
+            [A::Schedule, A::Unschedule, A::Pause, A::Resume, A::Cancel]
+        );
+    }
 
     #[test]
     fn the_lifecycle_allows_only_its_transitions() {

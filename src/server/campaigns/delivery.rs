@@ -1,7 +1,8 @@
-//! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each job's
-//! recipients atomically (a recipient is claimed once), sends through the vendor at the campaign's rate, retries
-//! transient failures with backoff, records each outcome, and acknowledges the job after recording. Paused or
-//! cancelled campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
+//! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each recipient
+//! atomically just before its send (so a claim is seconds old at most, however slow the campaign's rate, and a
+//! recipient is never sent by two workers), sends through the vendor at the campaign's rate, retries transient
+//! failures with backoff, records each outcome, and acknowledges the job after recording. Paused or cancelled
+//! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
 
 use std::{
     collections::HashMap,
@@ -17,7 +18,10 @@ use backon::{ExponentialBuilder, Retryable};
 use futures::{StreamExt, TryStreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lapin::options::{BasicAckOptions, BasicNackOptions};
-use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::{
+    bson::{doc, oid::ObjectId, DateTime, Document},
+    Collection,
+};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -185,20 +189,13 @@ async fn run_job(
         .iter()
         .filter_map(|id| ObjectId::parse_str(id).ok())
         .collect();
-    let communications = mongo.collection(collections::COMMUNICATIONS);
-    // Claim: only recipients still pending, marked with this job's token, so no other worker sends to them.
-    let claim = ObjectId::new();
-    communications
-        .update_many(
-            doc! { "_id": { "$in": &ids }, "status": communication::PENDING },
-            doc! { "$set": { "status": communication::SENDING, "claim": claim, "claimed_at": DateTime::now() } },
-        )
-        .await?;
-    let claimed: Vec<Document> = communications
-        .find(doc! { "claim": claim })
+    let communications: Collection<Document> = mongo.collection(collections::COMMUNICATIONS);
+    let waiting: Vec<Document> = communications
+        .find(doc! { "_id": { "$in": &ids }, "status": communication::PENDING })
         .await?
         .try_collect()
         .await?;
+    let claim = ObjectId::new();
     let limiter = limiters.for_campaign(campaign, watch.rate);
     let channel = watch.channel;
 
@@ -209,8 +206,16 @@ async fn run_job(
     // Sending and recording run side by side in this task: a send in flight holds a database connection, so the
     // sends must go on being polled while an outcome is written, or the pool runs dry and both wait for ever.
     let (results, mut received) = tokio::sync::mpsc::unbounded_channel();
-    let sending = futures::stream::iter(claimed)
-        .map(|recipient: Document| send_one(vendor, &limiter, channel, claim, recipient, &stop))
+    let sender = Sender {
+        vendor,
+        limiter: &limiter,
+        communications: &communications,
+        channel,
+        claim,
+        stop: &stop,
+    };
+    let sending = futures::stream::iter(waiting)
+        .map(|recipient: Document| sender.send_one(recipient))
         .buffer_unordered(SENDS_PER_JOB)
         .for_each(move |sent| {
             // Only refused once recording has failed; the job is then retried as a whole.
@@ -220,12 +225,15 @@ async fn run_job(
     let recording = async {
         let mut outcomes = Vec::new();
         let mut written_at = tokio::time::Instant::now();
-        let mut unsent = Vec::new();
         while let Some(sent) = received.recv().await {
             match sent {
-                Sent::Outcome(outcome) => outcomes.push(outcome),
-                Sent::NotSent(id) => unsent.push(id),
-                Sent::Unreadable => {}
+                Ok(Some(outcome)) => outcomes.push(outcome),
+                Ok(None) => {}
+                Err(error) => {
+                    stop.store(true, Ordering::Relaxed);
+                    record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                    return Err(error);
+                }
             }
             if shutdown.is_cancelled() || !watch.sending(mongo).await? {
                 stop.store(true, Ordering::Relaxed);
@@ -235,79 +243,83 @@ async fn run_job(
                 written_at = tokio::time::Instant::now();
             }
         }
-        record_outcomes(mongo, campaign, outcomes).await?;
-        Ok::<_, AppError>(unsent)
+        record_outcomes(mongo, campaign, outcomes).await
     };
-    let ((), unsent) = tokio::join!(sending, recording);
-    let unsent = unsent?;
-    if !unsent.is_empty() {
-        // Paused, cancelled or stopping: these go back to waiting (a cancel then marks them cancelled).
-        communications
-            .update_many(
-                doc! { "_id": { "$in": unsent }, "claim": claim },
-                doc! { "$set": { "status": communication::PENDING }, "$unset": { "claim": "" } },
-            )
-            .await?;
+    let ((), recorded) = tokio::join!(sending, recording);
+    recorded?;
+    if shutdown.is_cancelled() {
+        // Stopping mid-job: the job goes back on the queue for the recipients it did not reach.
+        return Err(AppError::Unavailable("the app is stopping".to_owned()));
     }
     complete_if_done(mongo, campaign).await
 }
 
-enum Sent {
-    /// The update recording the vendor's answer.
-    Outcome(Document),
-    /// Not sent: the campaign was paused or cancelled, or the app is stopping.
-    NotSent(ObjectId),
-    Unreadable,
-}
-
-async fn send_one(
-    vendor: &dyn Vendor,
-    limiter: &DefaultDirectRateLimiter,
+struct Sender<'a> {
+    vendor: &'a dyn Vendor,
+    limiter: &'a DefaultDirectRateLimiter,
+    communications: &'a Collection<Document>,
     channel: Channel,
     claim: ObjectId,
-    recipient: Document,
-    stop: &AtomicBool,
-) -> Sent {
-    let Ok(id) = recipient.get_object_id("_id") else {
-        return Sent::Unreadable;
-    };
-    if stop.load(Ordering::Relaxed) {
-        return Sent::NotSent(id);
-    }
-    limiter.until_ready().await;
-    if stop.load(Ordering::Relaxed) {
-        return Sent::NotSent(id);
-    }
-    let message = OutgoingMessage {
-        idempotency_key: id.to_hex(),
-        channel,
-        to: recipient.get_str("to").unwrap_or_default().to_owned(),
-        subject: recipient.get_str("subject").ok().map(str::to_owned),
-        body: recipient.get_str("message").unwrap_or_default().to_owned(),
-    };
-    let mut attempts = 0_i64;
-    let result = (|| {
-        attempts += 1;
-        vendor.send(&message)
-    })
-    .retry(
-        ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_times(MAX_ATTEMPTS - 1),
-    )
-    .when(|error| matches!(error, VendorError::Transient(_)))
-    .await;
-    let set = match result {
-        Ok(vendor_id) => {
-            doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
+    stop: &'a AtomicBool,
+}
+
+impl Sender<'_> {
+    /// Sends to one recipient unless the campaign stopped or another worker has them; gives the update that
+    /// records the vendor's answer.
+    async fn send_one(&self, recipient: Document) -> Result<Option<Document>, AppError> {
+        let Ok(id) = recipient.get_object_id("_id") else {
+            return Ok(None);
+        };
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
-        Err(error) => {
-            doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
+        self.limiter.until_ready().await;
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
-    };
-    Sent::Outcome(
-        doc! { "q": { "_id": id, "claim": claim }, "u": { "$set": set, "$unset": { "claim": "" } } },
-    )
+        // The claim comes last, right before the send: it is never older than one send, so the recovery of
+        // claims lost with a crashed worker (after a minute) never takes a recipient a live worker is sending to.
+        let claimed = self
+            .communications
+            .update_one(
+                doc! { "_id": id, "status": communication::PENDING },
+                doc! { "$set": { "status": communication::SENDING, "claim": self.claim, "claimed_at": DateTime::now() } },
+            )
+            .await?;
+        if claimed.modified_count == 0 {
+            return Ok(None);
+        }
+        let message = OutgoingMessage {
+            idempotency_key: id.to_hex(),
+            channel: self.channel,
+            to: recipient.get_str("to").unwrap_or_default().to_owned(),
+            subject: recipient.get_str("subject").ok().map(str::to_owned),
+            body: recipient.get_str("message").unwrap_or_default().to_owned(),
+        };
+        let mut attempts = 0_i64;
+        let result = (|| {
+            attempts += 1;
+            self.vendor.send(&message)
+        })
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_times(MAX_ATTEMPTS - 1),
+        )
+        .when(|error| matches!(error, VendorError::Transient(_)))
+        .await;
+        let set = match result {
+            Ok(vendor_id) => {
+                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
+            }
+            Err(error) => {
+                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
+            }
+        };
+        Ok(Some(
+            doc! { "q": { "_id": id, "claim": self.claim }, "u": { "$set": set, "$unset": { "claim": "" } } },
+        ))
+    }
 }
 
 async fn record_outcomes(
@@ -318,13 +330,17 @@ async fn record_outcomes(
     if outcomes.is_empty() {
         return Ok(());
     }
-    let count = outcomes.len() as i64;
-    mongo
+    let reply = mongo
         .database()
         .run_command(
             doc! { "update": collections::COMMUNICATIONS, "updates": outcomes, "ordered": false },
         )
         .await?;
+    // Only outcomes that changed a recipient still claimed by this job count as processed.
+    let count = number(&reply, "nModified");
+    if count == 0 {
+        return Ok(());
+    }
     mongo
         .collection(collections::CAMPAIGNS)
         .update_one(

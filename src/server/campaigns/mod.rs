@@ -8,7 +8,7 @@ pub mod receipts;
 pub mod scheduler;
 pub mod vendor;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock, time::Duration};
 
 use futures::TryStreamExt;
 use mongodb::{
@@ -27,6 +27,7 @@ use crate::{
     server::{
         broker::Broker,
         customers::{number, parse_id},
+        fresh::Fresh,
         mongo::{collections, display_time, Mongo},
     },
 };
@@ -230,19 +231,50 @@ impl Campaigns {
         action: CampaignAction,
         by: &str,
         reason: Option<&str>,
-        mut set: Document,
+        set: Document,
     ) -> Result<Option<Document>, AppError> {
+        let update = Self::transition_update(from, action, by, reason, set)?;
+        Ok(self
+            .campaigns
+            .find_one_and_update(doc! { "_id": id, "status": from.key() }, update)
+            .return_document(ReturnDocument::Before)
+            .await?)
+    }
+
+    /// The update that moves a campaign from `from` by `action`, as the lifecycle allows, with its history entry.
+    fn transition_update(
+        from: CampaignStatus,
+        action: CampaignAction,
+        by: &str,
+        reason: Option<&str>,
+        mut set: Document,
+    ) -> Result<Document, AppError> {
         let to = from.after(action).map_err(AppError::Conflict)?;
         set.insert("status", to.key());
         set.insert("status_reason", reason);
         set.insert("updated_at", DateTime::now());
+        Ok(doc! { "$set": set, "$push": { "history": Self::change(to, by, reason) } })
+    }
+
+    /// Takes the campaign that fell due first, moving it from scheduled to sending by the lifecycle's launch, in one
+    /// atomic step: with several instances on one database, each campaign is taken by one of them.
+    pub async fn claim_due(&self, by: &str) -> Result<Option<Document>, AppError> {
+        let from = CampaignStatus::Scheduled;
+        let update = Self::transition_update(
+            from,
+            CampaignAction::Launch,
+            by,
+            None,
+            doc! { "launched_at": DateTime::now() },
+        )?;
         Ok(self
             .campaigns
             .find_one_and_update(
-                doc! { "_id": id, "status": from.key() },
-                doc! { "$set": set, "$push": { "history": Self::change(to, by, reason) } },
+                doc! { "status": from.key(), "scheduled_for": { "$lte": DateTime::now() } },
+                update,
             )
-            .return_document(ReturnDocument::Before)
+            .sort(doc! { "scheduled_for": 1 })
+            .return_document(ReturnDocument::After)
             .await?)
     }
 
@@ -254,6 +286,12 @@ impl Campaigns {
         action: CampaignAction,
         by: &str,
     ) -> Result<CampaignStatus, AppError> {
+        if !action.is_user_action() {
+            return Err(AppError::Forbidden(format!(
+                "Only the scheduler can {} a campaign.",
+                action.verb()
+            )));
+        }
         let (oid, campaign) = self.find(id).await?;
         let from = status_of(&campaign);
         let to = from.after(action).map_err(AppError::Conflict)?;
@@ -419,9 +457,30 @@ impl Campaigns {
         })
     }
 
+    /// A campaign's statistics, exact when computed, and computed at most once a second for each campaign
+    /// however many pages poll them; the attributed revenue, which scans orders, at most every ten seconds.
     pub async fn stats(&self, id: &str) -> Result<CampaignStats, AppError> {
+        // Keyed by status too: a campaign that just completed is counted again at once, in full.
+        static STATS: LazyLock<Fresh<(ObjectId, &'static str), CampaignStats>> =
+            LazyLock::new(|| Fresh::new(1_000, Duration::from_secs(1)));
         let (oid, campaign) = self.find(id).await?;
         let attribution_days = number(&campaign, "attribution_days").clamp(0, 365) as u32;
+        let status = status_of(&campaign).key();
+        let mut stats = STATS
+            .get((oid, status), || self.count_stats(oid, attribution_days))
+            .await?;
+        // The status is read fresh: an action shows at once, only the counts may be a second old.
+        stats.status = status.to_owned();
+        Ok(stats)
+    }
+
+    async fn count_stats(
+        &self,
+        oid: ObjectId,
+        attribution_days: u32,
+    ) -> Result<CampaignStats, AppError> {
+        static ATTRIBUTION: LazyLock<Fresh<ObjectId, (u64, i64)>> =
+            LazyLock::new(|| Fresh::new(1_000, Duration::from_secs(10)));
         let pipeline = [
             doc! { "$match": { "campaign_id": oid } },
             doc! { "$facet": {
@@ -458,7 +517,6 @@ impl Campaigns {
                 .unwrap_or_default()
         };
         let mut stats = CampaignStats {
-            status: status_of(&campaign).key().to_owned(),
             attribution_days,
             ..CampaignStats::default()
         };
@@ -495,8 +553,9 @@ impl Campaigns {
                 ))
             })
             .collect();
-        (stats.attributed_orders, stats.attributed_revenue_cents) =
-            self.attributed_revenue(oid, attribution_days).await?;
+        (stats.attributed_orders, stats.attributed_revenue_cents) = ATTRIBUTION
+            .get(oid, || self.attributed_revenue(oid, attribution_days))
+            .await?;
         Ok(stats)
     }
 

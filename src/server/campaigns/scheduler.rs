@@ -7,10 +7,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use lapin::BasicProperties;
-use mongodb::{
-    bson::{doc, oid::ObjectId, DateTime, Document},
-    options::ReturnDocument,
-};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +59,7 @@ pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinH
             }
             if last_recovery.elapsed() >= Duration::from_secs(10) {
                 last_recovery = tokio::time::Instant::now();
-                if let Err(error) = recover(&mongo, &broker).await {
+                if let Err(error) = recover(&mongo, &broker, STALE_CLAIM).await {
                     tracing::warn!("scheduler recovery: {error}");
                 }
             }
@@ -78,19 +75,7 @@ pub async fn launch_due(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> 
     }
     let campaigns = Campaigns::new(mongo);
     loop {
-        let claimed = mongo
-            .collection(collections::CAMPAIGNS)
-            .find_one_and_update(
-                doc! { "status": "scheduled", "scheduled_for": { "$lte": DateTime::now() } },
-                doc! {
-                    "$set": { "status": "sending", "launched_at": DateTime::now(), "updated_at": DateTime::now() },
-                    "$push": { "history": { "status": "sending", "at": DateTime::now(), "by": SCHEDULER, "reason": mongodb::bson::Bson::Null } },
-                },
-            )
-            .sort(doc! { "scheduled_for": 1 })
-            .return_document(ReturnDocument::After)
-            .await?;
-        let Some(campaign) = claimed else {
+        let Some(campaign) = campaigns.claim_due(SCHEDULER).await? else {
             return Ok(());
         };
         let id = campaign
@@ -295,8 +280,13 @@ pub async fn publish_pending(
     publish_jobs(broker, campaign, ids).await
 }
 
-/// Finishes launches interrupted by a crash, and gives communications lost with a worker back to the queue.
-async fn recover(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> {
+/// Finishes launches interrupted by a crash, and gives communications lost with a worker (claimed longer than
+/// `stale_after` ago without an outcome) back to the queue.
+pub async fn recover(
+    mongo: &Mongo,
+    broker: &Broker,
+    stale_after: Duration,
+) -> Result<(), AppError> {
     let campaigns: Vec<Document> = mongo
         .collection(collections::CAMPAIGNS)
         .find(doc! { "status": "sending" })
@@ -312,7 +302,7 @@ async fn recover(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> {
             continue;
         }
         let stale = DateTime::from_millis(
-            DateTime::now().timestamp_millis() - STALE_CLAIM.as_millis() as i64,
+            DateTime::now().timestamp_millis() - stale_after.as_millis() as i64,
         );
         let reset = mongo
             .collection(collections::COMMUNICATIONS)

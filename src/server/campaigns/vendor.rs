@@ -209,6 +209,9 @@ impl Vendor for SimulatedVendor {
     }
 }
 
+/// Most receipts the simulator holds while the app does not take them.
+const MAX_WAITING_RECEIPTS: usize = 100_000;
+
 /// Waits out each receipt's delay, then posts whatever is due in one request every quarter second, retrying
 /// a batch the app did not take.
 async fn report_receipts(
@@ -244,10 +247,20 @@ async fn report_receipts(
                 match sent {
                     Ok(response) if response.status().is_success() => {}
                     failed => {
-                        tracing::warn!("receipts not taken, retrying: {:?}", failed.map(|r| r.status()));
+                        // Without the URL: it may carry credentials.
+                        match failed {
+                            Ok(response) => tracing::warn!(status = response.status().as_u16(), "receipts not taken, retrying"),
+                            Err(error) => tracing::warn!("receipts not sent, retrying: {}", error.without_url()),
+                        }
                         let retry_at = now + Duration::from_secs(1);
                         waiting.extend(due.into_iter().map(|(_, receipt)| (retry_at, receipt)));
                     }
+                }
+                // While the app does not take receipts, what waits is bounded: the excess is dropped, as a provider would.
+                if waiting.len() > MAX_WAITING_RECEIPTS {
+                    let dropped = waiting.len() - MAX_WAITING_RECEIPTS;
+                    waiting.drain(..dropped);
+                    tracing::warn!(dropped, "receipts dropped: too many waiting");
                 }
             }
         }
