@@ -170,6 +170,31 @@ impl Budget {
     }
 }
 
+/// The visitor methods for every scalar, all answering `$answer` (a closure of the visitor): where a list or an
+/// envelope is expected, a scalar means the same whichever it is.
+macro_rules! scalars_answer {
+    ($value:ty, $answer:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> {
+            ($answer)(self)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> {
+            ($answer)(self)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$value, E> {
+            ($answer)(self)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> {
+            ($answer)(self)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<$value, E> {
+            ($answer)(self)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<$value, E> {
+            ($answer)(self)
+        }
+    };
+}
+
 enum Top {
     List(Vec<Value>),
     Object(Map<String, Value>),
@@ -221,24 +246,7 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
         Ok(Top::Object(object))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
+    scalars_answer!(Top, |_visitor: Self| Ok(Top::Other));
 }
 
 /// The other entries of the envelope, counted and dropped.
@@ -290,24 +298,7 @@ impl<'de> Visitor<'de> for RecordList<'_> {
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<Value>, A::Error> {
         Err(self.not_a_list())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<Value>, E> {
-        Err(self.not_a_list())
-    }
+    scalars_answer!(Vec<Value>, |visitor: Self| Err(visitor.not_a_list()));
 }
 
 impl RecordList<'_> {

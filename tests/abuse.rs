@@ -57,6 +57,26 @@ async fn rise_during<F: std::future::Future<Output = ()>>(app: &TestApp, load: F
     peak.saturating_sub(before)
 }
 
+/// Sends an oversized `request`, which must be refused with 413 while resident memory rises by less than
+/// 150 MiB.
+async fn refused_within_bounds(
+    app: &TestApp,
+    request: axum::http::Request<axum::body::Body>,
+    what: &str,
+) {
+    let rise = rise_during(app, async {
+        let reply = app.send(request).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{what}: {}",
+            reply.body
+        );
+    })
+    .await;
+    assert!(rise < 150, "{what} raised resident memory by {rise} MiB");
+}
+
 fn post(
     path: &str,
     key: &str,
@@ -108,63 +128,35 @@ async fn parallel_sign_ins_and_oversized_uploads_keep_memory_bounded() {
     );
 
     // 8 MiB of one-character CSV rows: 4 million rows, refused at the 10,001st.
-    let rise = rise_during(&app, async {
-        let csv = format!("customer_email\n{}", "x\n".repeat(4 * 1024 * 1024 - 10));
-        let reply = app.send(post("/api/orders", &key, "text/csv", csv)).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{}",
-            reply.body
-        );
-    })
+    let csv = format!("customer_email\n{}", "x\n".repeat(4 * 1024 * 1024 - 10));
+    refused_within_bounds(
+        &app,
+        post("/api/orders", &key, "text/csv", csv),
+        "an 8 MiB CSV",
+    )
     .await;
-    assert!(
-        rise < 150,
-        "an 8 MiB CSV raised resident memory by {rise} MiB"
-    );
 
-    // 8 MiB of JSON numbers in one order: millions of values, refused once the body's value budget is spent.
-    let rise = rise_during(&app, async {
-        let json = format!(
-            "{{\"orders\": [{{\"items\": [{}1]}}]}}",
-            "1,".repeat(4 * 1024 * 1024 - 20)
-        );
-        let reply = app
-            .send(post("/api/orders", &key, "application/json", json))
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{}",
-            reply.body
-        );
-    })
-    .await;
-    assert!(
-        rise < 150,
-        "an 8 MiB JSON order raised resident memory by {rise} MiB"
+    // 8 MiB of JSON numbers in one order: millions of values, refused once the record's value budget is spent.
+    let json = format!(
+        "{{\"orders\": [{{\"items\": [{}1]}}]}}",
+        "1,".repeat(4 * 1024 * 1024 - 20)
     );
+    refused_within_bounds(
+        &app,
+        post("/api/orders", &key, "application/json", json),
+        "an 8 MiB JSON order",
+    )
+    .await;
 
     // One customer object with hundreds of thousands of fields.
-    let rise = rise_during(&app, async {
-        let fields: Vec<String> = (0..500_000).map(|i| format!("\"f{i}\":1")).collect();
-        let json = format!("{{{}}}", fields.join(","));
-        let reply = app
-            .send(post("/api/customers", &key, "application/json", json))
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{}",
-            reply.body
-        );
-    })
+    let fields: Vec<String> = (0..500_000).map(|i| format!("\"f{i}\":1")).collect();
+    let json = format!("{{{}}}", fields.join(","));
+    refused_within_bounds(
+        &app,
+        post("/api/customers", &key, "application/json", json),
+        "a customer with 500,000 fields",
+    )
     .await;
-    assert!(
-        rise < 150,
-        "a customer with 500,000 fields raised resident memory by {rise} MiB"
-    );
 
     // A segment value of a million characters: 150,000 distinct list entries, whose check for repeats would be
     // quadratic. Refused for its length before any of it is read.

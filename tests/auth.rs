@@ -203,18 +203,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer_and_repeated_
 async fn a_session_works_until_sign_out_and_a_deactivated_users_sessions_end_at_once() {
     let app = TestApp::start().await;
     app.create_owner().await;
-    let marketer = app
-        .state
-        .accounts
-        .users
-        .create(
-            "Mark Eter",
-            "mark@example.com",
-            Role::Marketer,
-            "marketing password",
-        )
-        .await
-        .unwrap();
+    let marketer = app.create_marketer(Role::Marketer).await;
 
     let cookie = app
         .signed_in_cookie("mark@example.com", "marketing password")
@@ -232,9 +221,7 @@ async fn a_session_works_until_sign_out_and_a_deactivated_users_sessions_end_at_
         .await
         .unwrap();
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&cookie))
-            .await
-            .status,
+        app.me_status(Credentials::Cookie(&cookie)).await,
         StatusCode::UNAUTHORIZED
     );
     let page = app.get("/customers", Credentials::Cookie(&cookie)).await;
@@ -251,9 +238,7 @@ async fn a_session_works_until_sign_out_and_a_deactivated_users_sessions_end_at_
     app.post_form(SignOut::PATH, &[], Credentials::Cookie(&owner_cookie))
         .await;
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&owner_cookie))
-            .await
-            .status,
+        app.me_status(Credentials::Cookie(&owner_cookie)).await,
         StatusCode::UNAUTHORIZED
     );
 
@@ -282,13 +267,11 @@ async fn signing_in_rotates_the_session_id() {
         .expect("a new session cookie");
     assert_ne!(first, second);
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&first)).await.status,
+        app.me_status(Credentials::Cookie(&first)).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&second))
-            .await
-            .status,
+        app.me_status(Credentials::Cookie(&second)).await,
         StatusCode::OK
     );
 
@@ -358,9 +341,7 @@ async fn cross_site_posts_are_refused_before_anything_happens() {
             .contains("Cross-site"));
     }
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&cookie))
-            .await
-            .status,
+        app.me_status(Credentials::Cookie(&cookie)).await,
         StatusCode::OK,
         "the session was ended"
     );
@@ -380,16 +361,7 @@ async fn bodies_over_the_limit_get_a_413_that_says_so() {
         .header("content-length", body.len())
         .body(axum::body::Body::from(body))
         .unwrap();
-    let reply = app.send(request).await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        reply.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("larger than the limit of 1 MiB"),
-        "{}",
-        reply.body
-    );
+    app.send(request).await.assert_too_large("1 MiB");
 
     app.stop().await;
 }
@@ -469,16 +441,9 @@ async fn the_bulk_routes_take_the_documented_8_mib_and_a_413_names_that_limit() 
     let reply = app.send(post_csv(csv)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
 
-    let reply = app.send(post_csv("x".repeat(9 * 1024 * 1024))).await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        reply.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("limit of 8 MiB"),
-        "{}",
-        reply.body
-    );
+    app.send(post_csv("x".repeat(9 * 1024 * 1024)))
+        .await
+        .assert_too_large("8 MiB");
     app.stop().await;
 }
 
@@ -486,18 +451,7 @@ async fn the_bulk_routes_take_the_documented_8_mib_and_a_413_names_that_limit() 
 async fn an_api_key_stops_working_when_its_creator_is_deactivated() {
     let app = TestApp::start().await;
     app.create_owner().await;
-    let marketer = app
-        .state
-        .accounts
-        .users
-        .create(
-            "Mark Eter",
-            "mark@example.com",
-            Role::Admin,
-            "marketing password",
-        )
-        .await
-        .unwrap();
+    let marketer = app.create_marketer(Role::Admin).await;
     let (_, secret) = app
         .state
         .accounts
@@ -506,9 +460,7 @@ async fn an_api_key_stops_working_when_its_creator_is_deactivated() {
         .await
         .unwrap();
     assert_eq!(
-        app.get("/api/me", Credentials::Bearer(&secret))
-            .await
-            .status,
+        app.me_status(Credentials::Bearer(&secret)).await,
         StatusCode::OK
     );
     app.state
@@ -518,9 +470,7 @@ async fn an_api_key_stops_working_when_its_creator_is_deactivated() {
         .await
         .unwrap();
     assert_eq!(
-        app.get("/api/me", Credentials::Bearer(&secret))
-            .await
-            .status,
+        app.me_status(Credentials::Bearer(&secret)).await,
         StatusCode::UNAUTHORIZED
     );
     app.stop().await;
@@ -594,9 +544,7 @@ async fn sessions_are_stored_under_a_hash_of_the_cookie() {
         "the cookie is readable in the store"
     );
     assert_eq!(
-        app.get("/api/me", Credentials::Cookie(&cookie))
-            .await
-            .status,
+        app.me_status(Credentials::Cookie(&cookie)).await,
         StatusCode::OK
     );
     app.stop().await;
@@ -608,18 +556,7 @@ async fn a_reset_password_must_be_changed_before_anything_else() {
     let app = TestApp::start().await;
     app.create_owner().await;
     let admin = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
-    let marketer = app
-        .state
-        .accounts
-        .users
-        .create(
-            "Mark Eter",
-            "mark@example.com",
-            Role::Marketer,
-            "marketing password",
-        )
-        .await
-        .unwrap();
+    let marketer = app.create_marketer(Role::Marketer).await;
     let reset = app
         .post_form(
             ResetPassword::PATH,

@@ -51,6 +51,23 @@ async fn create_campaign(
     reply.json()["id"].as_str().unwrap().to_owned()
 }
 
+/// A campaign to `customers` new buyers at `rate` messages a second, sent now; gives its id.
+async fn sending_campaign(app: &TestApp, key: &str, customers: usize, rate: u32) -> String {
+    seed_customers(app, key, customers).await;
+    let segment = everyone_segment(app, key).await;
+    let id = create_campaign(app, key, &segment, rate, None).await;
+    let sent = app
+        .send_json(
+            Method::POST,
+            &format!("/api/campaigns/{id}/send-now"),
+            None,
+            key,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    id
+}
+
 async fn stats(app: &TestApp, key: &str, id: &str) -> Value {
     app.get(
         &format!("/api/campaigns/{id}/stats"),
@@ -157,18 +174,7 @@ async fn a_large_audience_is_sent_in_full_while_it_is_still_being_frozen() {
     config.vendor.latency_ms = 0;
     let app = TestApp::start_with(config).await;
     let key = app.api_key().await;
-    seed_customers(&app, &key, 2_500).await;
-    let segment = everyone_segment(&app, &key).await;
-    let id = create_campaign(&app, &key, &segment, 10_000, None).await;
-    let sent = app
-        .send_json(
-            Method::POST,
-            &format!("/api/campaigns/{id}/send-now"),
-            None,
-            &key,
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let id = sending_campaign(&app, &key, 2_500, 10_000).await;
 
     let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(180)).await;
     assert_eq!(done["audience"], 2_500);
@@ -186,18 +192,7 @@ async fn a_large_audience_is_sent_in_full_while_it_is_still_being_frozen() {
 async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
-    seed_customers(&app, &key, 3).await;
-    let segment = everyone_segment(&app, &key).await;
-    let id = create_campaign(&app, &key, &segment, 100, None).await;
-    let sent = app
-        .send_json(
-            Method::POST,
-            &format!("/api/campaigns/{id}/send-now"),
-            None,
-            &key,
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let id = sending_campaign(&app, &key, 3, 100).await;
     wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
 
     let rows = app
@@ -245,16 +240,7 @@ async fn receipts_sent_twice_count_once_and_need_the_vendor_token() {
 async fn a_paused_campaign_sends_nothing_until_resumed_and_then_finishes() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
-    seed_customers(&app, &key, 30).await;
-    let segment = everyone_segment(&app, &key).await;
-    let id = create_campaign(&app, &key, &segment, 4, None).await;
-    app.send_json(
-        Method::POST,
-        &format!("/api/campaigns/{id}/send-now"),
-        None,
-        &key,
-    )
-    .await;
+    let id = sending_campaign(&app, &key, 30, 4).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             stats(&app, &key, &id).await["sent"].as_u64().unwrap_or(0) > 0
@@ -311,16 +297,7 @@ async fn a_paused_campaign_sends_nothing_until_resumed_and_then_finishes() {
 async fn the_app_restarted_mid_send_finishes_without_sending_twice() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
-    seed_customers(&app, &key, 40).await;
-    let segment = everyone_segment(&app, &key).await;
-    let id = create_campaign(&app, &key, &segment, 15, None).await;
-    app.send_json(
-        Method::POST,
-        &format!("/api/campaigns/{id}/send-now"),
-        None,
-        &key,
-    )
-    .await;
+    let id = sending_campaign(&app, &key, 40, 15).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             stats(&app, &key, &id).await["sent"].as_u64().unwrap_or(0) >= 5
@@ -345,17 +322,8 @@ async fn the_app_restarted_mid_send_finishes_without_sending_twice() {
 async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
-    seed_customers(&app, &key, 30).await;
-    let segment = everyone_segment(&app, &key).await;
     // One message a second: one job of 30 recipients takes 30 seconds, nearly four times the reclaim window below.
-    let id = create_campaign(&app, &key, &segment, 1, None).await;
-    app.send_json(
-        Method::POST,
-        &format!("/api/campaigns/{id}/send-now"),
-        None,
-        &key,
-    )
-    .await;
+    let id = sending_campaign(&app, &key, 30, 1).await;
     let reclaim_window = Duration::from_secs(8);
     let finished = eventually(Duration::from_secs(90), || async {
         // What the scheduler's recovery does every ten seconds, here every half second with a short window.

@@ -127,6 +127,21 @@ impl Reply {
             .map(|v| v.split(';').next().unwrap_or_default().to_owned())
     }
 
+    /// A 413 whose message names `limit`, e.g. "8 MiB".
+    pub fn assert_too_large(&self, limit: &str) {
+        assert_eq!(
+            self.status,
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            self.body
+        );
+        let message = self.json()["error"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            message.contains(&format!("larger than the limit of {limit}")),
+            "{message}"
+        );
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -204,6 +219,11 @@ impl TestApp {
         }
     }
 
+    /// The status `GET /api/me` answers: whether `credentials` are let in.
+    pub async fn me_status(&self, credentials: Credentials<'_>) -> axum::http::StatusCode {
+        self.get("/api/me", credentials).await.status
+    }
+
     pub async fn get(&self, path: &str, credentials: Credentials<'_>) -> Reply {
         let request = credentials.apply(axum::http::Request::get(path).header("host", HOST));
         self.send(request.body(axum::body::Body::empty()).unwrap())
@@ -239,6 +259,19 @@ impl TestApp {
             .create_owner("Olive Owner", OWNER_EMAIL, OWNER_PASSWORD)
             .await
             .expect("owner created")
+    }
+
+    /// A second user, Mark Eter (`mark@example.com`, password "marketing password"), with `role`.
+    pub async fn create_marketer(
+        &self,
+        role: realm::auth::Role,
+    ) -> realm::server::auth::users::UserRecord {
+        self.state
+            .accounts
+            .users
+            .create("Mark Eter", "mark@example.com", role, "marketing password")
+            .await
+            .expect("user created")
     }
 
     /// Signs in through the sign-in server function; gives the reply (with its session cookie, on success).
