@@ -54,3 +54,34 @@ test('a CSV with one bad row is previewed, processed live to completed_with_erro
   await expect(history.locator('tbody tr')).toHaveCount(2);
   await expect(history.locator('tr[data-order="E2E-2"]')).toHaveCount(0);
 });
+
+test('an upload whose part fails on the way resumes from that part, and no part is stored twice', async ({ page }) => {
+  const rows = ['customer_email,amount,items'];
+  for (let i = 0; i < 1200; i++) rows.push(`resume${i % 40}@example.com,${(i % 90) + 1}.25,1`);
+  // The second part's request is lost on the way, once.
+  let calls = 0;
+  await page.route('**/api/submit_orders*', async (route) => {
+    calls += 1;
+    if (calls === 2) await route.abort('connectionreset');
+    else await route.continue();
+  });
+
+  await page.goto('/orders');
+  await hydrated(page);
+  await page.getByLabel('Order file (.csv or .json)').setInputFiles({
+    name: 'resume.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(rows.join('\n')),
+  });
+  await expect(page.locator('[data-upload-summary]')).toHaveText('resume.csv: 1200 orders, 0 with problems.');
+  await page.getByRole('button', { name: 'Send orders' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Part 2 of 3 was not accepted' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Resume from part 2' }).click();
+  await expect(page.getByRole('status').filter({ hasText: '1200 orders sent in 3 batch(es)' })).toBeVisible();
+  const batches = page.locator('li[data-batch]').filter({ hasText: 'upload: resume.csv' });
+  await expect(batches).toHaveCount(3);
+  for (const batch of await batches.all()) {
+    await expect(batch.locator('[data-batch-status]')).toHaveText('completed', { timeout: 30_000 });
+  }
+});
