@@ -128,8 +128,14 @@ pub async fn accept_batch(
         return Err(AppError::PayloadTooLarge(check_batch_size(&orders).unwrap_err()).into());
     }
     check_batch_size(&orders).map_err(|message| AppError::invalid("orders", message))?;
-    let request_hash =
-        sha256_hex(&serde_json::to_vec(&orders).map_err(|e| AppError::Transport(e.to_string()))?);
+    // Only a keyed request can be resent under its key, so only it needs its content's hash (off the hot path of
+    // plain bulk submissions).
+    let request_hash = match idempotency_key {
+        Some(_) => Some(sha256_hex(
+            &serde_json::to_vec(&orders).map_err(|e| AppError::Transport(e.to_string()))?,
+        )),
+        None => None,
+    };
 
     let batch_id = match idempotency_key {
         Some(key) => keyed_batch_id(&submitted_by, key)?,
@@ -168,7 +174,7 @@ pub async fn accept_batch(
         finished_at: None,
         error: None,
         totals_applied_at: None,
-        request_hash: Some(request_hash.clone()),
+        request_hash: request_hash.clone(),
     };
     let received_at = match batches.insert(&record).await {
         Ok(()) => record.received_at,
@@ -176,7 +182,7 @@ pub async fn accept_batch(
             let existing = batches.record(&batch_id).await?.ok_or_else(|| {
                 AppError::Unavailable("The batch could not be read; try again.".to_owned())
             })?;
-            if existing.request_hash.as_deref() != Some(request_hash.as_str()) {
+            if existing.request_hash != request_hash {
                 return Err(AppError::Conflict(
                     "Idempotency-Key: this key was already used for different orders; send new orders with a new key."
                         .to_owned(),
