@@ -256,13 +256,27 @@ async fn a_paused_campaign_sends_nothing_until_resumed_and_then_finishes() {
         )
         .await;
     assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let during = stats(&app, &key, &id).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The sends already in flight finish and are recorded (on a busy machine that can take a moment); after that
+    // nothing more goes out.
+    let outcomes = |figures: &Value| (figures["sent"].clone(), figures["failed"].clone());
+    let mut during = stats(&app, &key, &id).await;
+    let mut settled = false;
+    for _ in 0..15 {
+        // Longer than the second for which the figures are cached.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let now = stats(&app, &key, &id).await;
+        settled = outcomes(&now) == outcomes(&during);
+        during = now;
+        if settled {
+            break;
+        }
+    }
+    assert!(settled, "still sending 15 s after the pause: {during}");
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
     let later = stats(&app, &key, &id).await;
     assert_eq!(
-        (during["sent"].clone(), during["failed"].clone()),
-        (later["sent"].clone(), later["failed"].clone()),
+        outcomes(&during),
+        outcomes(&later),
         "sent while paused"
     );
     assert!(later["pending"].as_u64().unwrap() > 0, "{later}");

@@ -7,10 +7,7 @@
 use std::{
     collections::HashMap,
     num::NonZeroU32,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -132,13 +129,11 @@ pub fn spawn(
     })
 }
 
-/// The campaign's status, rate and channel, read again at most every half second while a job runs.
+/// The campaign's status, rate and channel as a job starts.
 struct CampaignWatch {
-    id: ObjectId,
     status: CampaignStatus,
     rate: u32,
     channel: Channel,
-    read_at: tokio::time::Instant,
 }
 
 impl CampaignWatch {
@@ -150,7 +145,6 @@ impl CampaignWatch {
             .await?
             .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
         Ok(Self {
-            id,
             status: CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
                 .unwrap_or(CampaignStatus::Failed),
             rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
@@ -159,15 +153,31 @@ impl CampaignWatch {
             } else {
                 Channel::Email
             },
-            read_at: tokio::time::Instant::now(),
         })
     }
+}
 
-    async fn sending(&mut self, mongo: &Mongo) -> Result<bool, AppError> {
-        if self.read_at.elapsed() > Duration::from_millis(500) {
-            *self = Self::read(mongo, self.id).await?;
+/// How often a running job reads its campaign's status again, so that a pause or cancel stops new sends soon.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Stops the job's sends once the campaign is no longer sending. It runs beside the sends, not after each outcome
+/// is recorded: a recording slowed by a busy database must not keep a paused campaign sending.
+async fn watch_campaign(mongo: &Mongo, campaign: ObjectId, stop: &CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(WATCH_EVERY) => {}
         }
-        Ok(self.status == CampaignStatus::Sending)
+        let stopped = match CampaignWatch::read(mongo, campaign).await {
+            Ok(watch) => watch.status != CampaignStatus::Sending,
+            Err(AppError::NotFound(_)) => true,
+            // A failed read says nothing about the campaign: keep going and read again.
+            Err(_) => false,
+        };
+        if stopped {
+            stop.cancel();
+            return;
+        }
     }
 }
 
@@ -180,7 +190,7 @@ async fn run_job(
 ) -> Result<(), AppError> {
     let campaign = ObjectId::parse_str(&job.campaign_id)
         .map_err(|_| AppError::NotFound("bad campaign id".to_owned()))?;
-    let mut watch = CampaignWatch::read(mongo, campaign).await?;
+    let watch = CampaignWatch::read(mongo, campaign).await?;
     if watch.status != CampaignStatus::Sending {
         return Ok(());
     }
@@ -202,7 +212,8 @@ async fn run_job(
     // Several messages of a job are in flight at once, so that one waiting out a transient failure's backoff does
     // not hold up the others; the limiter keeps the campaign's rate. Outcomes are written a few at a time, so that
     // progress shows while a slow (rate-limited) job runs.
-    let stop = AtomicBool::new(shutdown.is_cancelled() || !watch.sending(mongo).await?);
+    // Cancelled when the app stops, the campaign stops sending, or recording fails.
+    let stop = shutdown.child_token();
     // Sending and recording run side by side in this task: a send in flight holds a database connection, so the
     // sends must go on being polled while an outcome is written, or the pool runs dry and both wait for ever.
     let (results, mut received) = tokio::sync::mpsc::unbounded_channel();
@@ -230,13 +241,10 @@ async fn run_job(
                 Ok(Some(outcome)) => outcomes.push(outcome),
                 Ok(None) => {}
                 Err(error) => {
-                    stop.store(true, Ordering::Relaxed);
+                    stop.cancel();
                     record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
                     return Err(error);
                 }
-            }
-            if shutdown.is_cancelled() || !watch.sending(mongo).await? {
-                stop.store(true, Ordering::Relaxed);
             }
             if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
                 record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
@@ -245,7 +253,13 @@ async fn run_job(
         }
         record_outcomes(mongo, campaign, outcomes).await
     };
-    let ((), recorded) = tokio::join!(sending, recording);
+    let work = futures::future::join(sending, recording);
+    tokio::pin!(work);
+    let ((), recorded) = tokio::select! {
+        done = &mut work => done,
+        // The campaign stopped: the sends in flight finish and are recorded, no new one starts.
+        () = watch_campaign(mongo, campaign, &stop) => work.await,
+    };
     recorded?;
     if shutdown.is_cancelled() {
         // Stopping mid-job: the job goes back on the queue for the recipients it did not reach.
@@ -260,7 +274,7 @@ struct Sender<'a> {
     communications: &'a Collection<Document>,
     channel: Channel,
     claim: ObjectId,
-    stop: &'a AtomicBool,
+    stop: &'a CancellationToken,
 }
 
 impl Sender<'_> {
@@ -270,12 +284,10 @@ impl Sender<'_> {
         let Ok(id) = recipient.get_object_id("_id") else {
             return Ok(None);
         };
-        if self.stop.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        self.limiter.until_ready().await;
-        if self.stop.load(Ordering::Relaxed) {
-            return Ok(None);
+        tokio::select! {
+            biased;
+            () = self.stop.cancelled() => return Ok(None),
+            () = self.limiter.until_ready() => {}
         }
         // The claim comes last, right before the send: it is never older than one send, so the recovery of
         // claims lost with a crashed worker (after a minute) never takes a recipient a live worker is sending to.
