@@ -9,9 +9,9 @@ use std::{env, time::Duration, time::Instant};
 use futures::{stream, StreamExt};
 use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, DateTime, Document};
-use realm::server::{
-    customers::{name_fields, text_key},
-    mongo::{collections, Mongo},
+use realm::{
+    customers::server::{name_fields, text_key},
+    server::mongo::{collections, Mongo},
 };
 
 const CITIES: [&str; 8] = [
@@ -109,7 +109,7 @@ pub async fn bench_database() -> (String, Mongo) {
     let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
     mongo.ensure_indexes().await.expect("indexes");
-    realm::server::auth::Accounts::new(&mongo)
+    realm::auth::server::Accounts::new(&mongo)
         .users
         .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
         .await
@@ -119,7 +119,7 @@ pub async fn bench_database() -> (String, Mongo) {
 
 /// A new API key of the owner.
 pub async fn owner_api_key(mongo: &Mongo) -> String {
-    let accounts = realm::server::auth::Accounts::new(mongo);
+    let accounts = realm::auth::server::Accounts::new(mongo);
     let owner = accounts
         .users
         .find_by_email(OWNER_EMAIL)
@@ -137,7 +137,7 @@ pub async fn owner_api_key(mongo: &Mongo) -> String {
 /// Signs the owner in at a running Realm and answers the session cookie to send with server-function calls.
 pub async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String {
     let response = client
-        .post(format!("{base_url}{}", realm::pages::sign_in::SignIn::PATH))
+        .post(format!("{base_url}{}", realm::auth::api::SignIn::PATH))
         .header("origin", base_url)
         .form(&[
             ("email", OWNER_EMAIL),

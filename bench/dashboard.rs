@@ -14,12 +14,10 @@ use futures::{stream, StreamExt, TryStreamExt};
 use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    dashboard::LoadDashboard,
-    server::{
-        campaigns::figures,
-        ingest::daily,
-        mongo::{collections, Mongo},
-    },
+    campaigns::server::figures,
+    dashboard::api::LoadDashboard,
+    orders::server::daily,
+    server::mongo::{collections, Mongo},
 };
 use serde_json::Value;
 

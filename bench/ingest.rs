@@ -11,11 +11,11 @@ use common::{bench_database, fill_to, owner_api_key, percentile, setting, CpuMet
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    orders::{BatchAccepted, BatchStatus, BatchSummary},
-    server::{
-        ingest::store::new_customer,
-        mongo::{bson_time, collections, indexes_of, Mongo},
+    orders::{
+        model::{BatchAccepted, BatchStatus, BatchSummary},
+        server::store::new_customer,
     },
+    server::mongo::{bson_time, collections, indexes_of, Mongo},
 };
 use serde_json::{json, Value};
 

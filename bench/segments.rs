@@ -11,8 +11,8 @@ use std::time::Instant;
 use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
 use leptos::server_fn::ServerFn;
 use realm::{
-    segments::{rules::RuleGroup, CountAudience},
-    server::{mongo::collections, segments::rule_filter},
+    segments::{api::CountAudience, rules::RuleGroup, server::rule_filter},
+    server::mongo::collections,
 };
 use serde_json::{json, Value};
 

@@ -1,3 +1,5 @@
+//! The document shell and the routes: which page answers which address.
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -6,24 +8,26 @@ use leptos_router::{
 };
 
 use crate::{
-    components::layout::{AppFrame, AppLayout},
-    pages::{
-        account::ChangePasswordPage,
-        api_keys::ApiKeysPage,
-        campaign::CampaignPage,
-        campaign_editor::{EditCampaignPage, NewCampaignPage},
-        campaigns::CampaignsPage,
-        customer::CustomerPage,
-        customers::CustomersPage,
-        dashboard::DashboardPage,
-        not_found::NotFound,
-        orders::OrdersPage,
-        segment::SegmentPage,
-        segment_editor::{EditSegmentPage, NewSegmentPage},
-        segments::SegmentsPage,
-        setup::SetupPage,
-        sign_in::SignInPage,
+    auth::view::{
+        account::ChangePasswordPage, api_keys::ApiKeysPage, setup::SetupPage, sign_in::SignInPage,
         users::UsersPage,
+    },
+    campaigns::view::{
+        detail::CampaignPage,
+        editor::{EditCampaignPage, NewCampaignPage},
+        list::CampaignsPage,
+    },
+    customers::view::{detail::CustomerPage, list::CustomersPage},
+    dashboard::view::DashboardPage,
+    orders::view::OrdersPage,
+    segments::view::{
+        detail::SegmentPage,
+        editor::{EditSegmentPage, NewSegmentPage},
+        list::SegmentsPage,
+    },
+    shared::ui::{
+        layout::{AppFrame, AppLayout},
+        not_found::NotFound,
     },
 };
 

@@ -4,15 +4,11 @@
 pub mod app;
 pub mod auth;
 pub mod campaigns;
-pub mod components;
 pub mod customers;
 pub mod dashboard;
-pub mod error;
-pub mod import;
 pub mod orders;
-pub mod pages;
-pub mod records;
 pub mod segments;
+pub mod shared;
 
 #[cfg(feature = "ssr")]
 pub mod server;

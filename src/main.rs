@@ -1,3 +1,5 @@
+//! Starts Realm's server, or runs one of its maintenance commands.
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

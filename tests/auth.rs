@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use common::{Credentials, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
 use leptos::server_fn::ServerFn;
 use realm::{
-    auth::{Role, SignOut},
-    dashboard::LoadDashboard,
+    auth::{api::SignOut, model::Role},
+    dashboard::api::LoadDashboard,
 };
 
 #[tokio::test]
@@ -258,7 +258,7 @@ async fn signing_in_rotates_the_session_id() {
     ];
     let second = app
         .post_form(
-            realm::pages::sign_in::SignIn::PATH,
+            realm::auth::api::SignIn::PATH,
             &form,
             Credentials::Cookie(&first),
         )
@@ -354,7 +354,7 @@ async fn bodies_over_the_limit_get_a_413_that_says_so() {
     let app = TestApp::start().await;
     app.create_owner().await;
     let body = "x".repeat(2 * 1024 * 1024);
-    let request = axum::http::Request::post(realm::pages::sign_in::SignIn::PATH)
+    let request = axum::http::Request::post(realm::auth::api::SignIn::PATH)
         .header("host", common::HOST)
         .header("origin", format!("http://{}", common::HOST))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -552,7 +552,7 @@ async fn sessions_are_stored_under_a_hash_of_the_cookie() {
 
 #[tokio::test]
 async fn a_reset_password_must_be_changed_before_anything_else() {
-    use realm::pages::{account::ChangePassword, users::ResetPassword};
+    use realm::auth::api::{ChangePassword, ResetPassword};
     let app = TestApp::start().await;
     app.create_owner().await;
     let admin = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;

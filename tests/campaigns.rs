@@ -341,7 +341,7 @@ async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
     let reclaim_window = Duration::from_secs(8);
     let finished = eventually(Duration::from_secs(90), || async {
         // What the scheduler's recovery does every ten seconds, here every half second with a short window.
-        realm::server::campaigns::scheduler::recover(
+        realm::campaigns::server::scheduler::recover(
             app.mongo(),
             &app.state.broker,
             reclaim_window,
@@ -401,7 +401,7 @@ async fn people_cannot_complete_fail_or_launch_a_campaign_themselves() {
     for action in ["launch", "complete", "fail"] {
         let reply = app
             .post_form(
-                realm::campaigns::ActOnCampaign::PATH,
+                realm::campaigns::api::ActOnCampaign::PATH,
                 &[("id", &id), ("action", action)],
                 Credentials::Cookie(&cookie),
             )
@@ -416,7 +416,7 @@ async fn people_cannot_complete_fail_or_launch_a_campaign_themselves() {
     assert_eq!(stats(&app, &key, &id).await["status"], "scheduled");
     let cancelled = app
         .post_form(
-            realm::campaigns::ActOnCampaign::PATH,
+            realm::campaigns::api::ActOnCampaign::PATH,
             &[("id", &id), ("action", "cancel")],
             Credentials::Cookie(&cookie),
         )

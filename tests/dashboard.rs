@@ -9,8 +9,13 @@ use axum::http::StatusCode;
 use common::{Credentials, TestApp};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    dashboard::{CampaignFigures, Dashboard},
-    server::{campaigns::figures, dashboard, ingest::daily, mongo::collections},
+    campaigns::server::figures,
+    dashboard::{
+        model::{CampaignFigures, Dashboard},
+        server as dashboard,
+    },
+    orders::server::daily,
+    server::mongo::collections,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime, Time};
@@ -351,6 +356,6 @@ async fn only_the_offered_chart_spans_are_served() {
         "{}",
         page.body
     );
-    assert!(realm::dashboard::check_span(7).is_err());
+    assert!(realm::dashboard::model::check_span(7).is_err());
     app.stop().await;
 }

@@ -520,7 +520,7 @@ async fn a_batch_half_stored_before_a_crash_is_completed_exactly_once_on_redeliv
     let orders: Vec<Value> = (0..100)
         .map(|i| json!({ "customer_email": format!("k{}@example.com", i % 10), "amount": "10.00", "items": 1, "order_id": format!("K-{i}") }))
         .collect();
-    let message = realm::server::ingest::OrderBatchMessage {
+    let message = realm::orders::server::OrderBatchMessage {
         batch_id: "crashed-batch".to_owned(),
         received_at_ms: 1_790_000_000_000,
         orders: orders.clone(),
@@ -644,7 +644,7 @@ async fn the_consumer_resumes_after_rabbitmq_drops_the_connection() {
 #[tokio::test]
 async fn a_stored_batch_counts_in_the_day_figures_at_once_and_is_folded_into_the_totals_exactly_once(
 ) {
-    use realm::server::ingest::{
+    use realm::orders::server::{
         batches::{BatchOutcome, Batches},
         daily,
         totals::{self, CustomerPart, DayPart, PendingTotals},
@@ -788,7 +788,7 @@ async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
     let orders: Vec<Value> = (0..40)
         .map(|i| json!({ "customer_email": format!("o{}@example.com", i % 4), "amount": "2.50", "items": 1, "order_id": format!("O-{i}") }))
         .collect();
-    let message = realm::server::ingest::OrderBatchMessage {
+    let message = realm::orders::server::OrderBatchMessage {
         batch_id: "outage-batch".to_owned(),
         received_at_ms: 1_790_000_000_000,
         orders,
@@ -836,7 +836,7 @@ async fn orders_queued_while_mongodb_is_down_are_stored_once_it_is_back() {
 
 #[tokio::test]
 async fn the_history_filters_by_email_prefix_and_refuses_a_prefix_too_many_customers_share() {
-    use realm::server::ingest::history::{self, OrderFilter, MAX_CUSTOMERS_PER_PREFIX};
+    use realm::orders::server::history::{self, OrderFilter, MAX_CUSTOMERS_PER_PREFIX};
 
     let app = TestApp::start().await;
     let key = app.api_key().await;
@@ -945,7 +945,7 @@ async fn a_file_part_uploaded_twice_from_the_orders_page_is_one_batch() {
         .await;
     let part = json!({ "orders": [{ "customer_email": "page@example.com", "amount": 5, "items": 1 }], "source": "orders.csv" });
     let submit = || {
-        axum::http::Request::post(realm::pages::orders::SubmitOrders::PATH)
+        axum::http::Request::post(realm::orders::api::SubmitOrders::PATH)
             .header("host", common::HOST)
             .header("origin", format!("http://{}", common::HOST))
             .header("cookie", &cookie)
@@ -1150,9 +1150,9 @@ async fn nothing_is_consumed_or_written_before_the_indexes_exist() {
 
 #[tokio::test]
 async fn the_history_counts_up_to_ten_thousand_and_says_when_more_match() {
-    use realm::{
-        pages::orders::OrderPage,
-        server::ingest::history::{self, OrderFilter},
+    use realm::orders::{
+        model::OrderPage,
+        server::history::{self, OrderFilter},
     };
     let app = TestApp::start().await;
     let orders: Vec<Document> = (0..=OrderPage::MAX_COUNTED)

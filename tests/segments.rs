@@ -666,7 +666,7 @@ async fn segment_analytics_describe_the_members_and_keep_a_daily_size() {
     let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
     let reply = app
         .post_form(
-            realm::segments::AnalyzeSegment::PATH,
+            realm::segments::api::AnalyzeSegment::PATH,
             &[("id", &id)],
             Credentials::Cookie(&cookie),
         )

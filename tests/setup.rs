@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestApp, OWNER_EMAIL, OWNER_PASSWORD};
-use realm::{error::AppError, server::auth::passwords};
+use realm::{auth::server::passwords, shared::error::AppError};
 
 #[tokio::test]
 async fn a_failed_owner_creation_does_not_block_the_first_run() {

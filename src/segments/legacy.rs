@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::rules::{Combinator, Condition, Field, Operator, Rule, RuleGroup};
-use crate::{error::AppError, import::text};
+use crate::shared::{error::AppError, import::text};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct LegacyCondition {

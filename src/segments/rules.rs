@@ -11,7 +11,7 @@ use time::{
     PrimitiveDateTime,
 };
 
-use crate::orders::{cents_from_text, MoneyError};
+use crate::orders::model::{cents_from_text, MoneyError};
 
 /// Deepest nesting of groups below the top group.
 pub const MAX_DEPTH: usize = 4;
@@ -789,6 +789,7 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::time::DAY_MS;
 
     fn condition(field: Field, operator: Operator, value: &str) -> Condition {
         Condition {
@@ -921,7 +922,7 @@ mod tests {
             day,
             Span {
                 start_ms: day_start,
-                end_ms: day_start + 86_400_000
+                end_ms: day_start + DAY_MS
             }
         );
         // Nine in the morning at +02:00 is seven in the morning UTC.
@@ -943,10 +944,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             after,
-            Criterion::Date(
-                Field::LastOrderAt,
-                DateTest::NotBefore(day_start + 86_400_000)
-            )
+            Criterion::Date(Field::LastOrderAt, DateTest::NotBefore(day_start + DAY_MS))
         );
         let before = check_condition(&condition(
             Field::LastOrderAt,
@@ -966,7 +964,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             on_or_before,
-            Criterion::Date(Field::LastOrderAt, DateTest::Before(day_start + 86_400_000))
+            Criterion::Date(Field::LastOrderAt, DateTest::Before(day_start + DAY_MS))
         );
     }
 

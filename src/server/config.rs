@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::campaigns::vendor::SimulatedVendorSettings;
+use crate::campaigns::server::vendor::SimulatedVendorSettings;
 
 pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017";
 pub const DEFAULT_MONGODB_DATABASE: &str = "realm";

@@ -41,7 +41,7 @@ pub async fn readyz(
     State(state): State<AppState>,
     session: tower_sessions::Session,
 ) -> (StatusCode, Json<Readiness>) {
-    let details = super::auth::guard::user_from_session(&state, &session)
+    let details = crate::auth::server::guard::user_from_session(&state, &session)
         .await
         .ok()
         .flatten()

@@ -84,9 +84,9 @@ fn explain_payload_too_large(response: Response, limit: usize) -> Response {
 /// Server functions answer every error with 500 unless told otherwise: this gives `error` its own status, and a
 /// `Retry-After` when given. A plain HTML form post keeps the redirect back to its form that Leptos gives it.
 pub fn refuse_with(
-    error: crate::error::AppError,
+    error: crate::shared::error::AppError,
     retry_after: Option<std::time::Duration>,
-) -> crate::error::AppError {
+) -> crate::shared::error::AppError {
     use leptos::prelude::use_context;
     let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
         parts

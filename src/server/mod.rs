@@ -1,18 +1,12 @@
 //! Server-only infrastructure: configuration, MongoDB, RabbitMQ, background tasks and the HTTP router.
 
-pub mod auth;
 pub mod broker;
-pub mod campaigns;
 pub mod config;
-pub mod customers;
-pub mod dashboard;
 pub mod fresh;
 pub mod health;
 pub mod http;
-pub mod ingest;
 pub mod mongo;
 pub mod retry;
-pub mod segments;
 pub mod state;
 
 use std::{process::ExitCode, time::Duration};
@@ -27,7 +21,7 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tracing::Span;
 
 use crate::app::{shell, App};
-use auth::{guard::Principal, sessions::MongoSessionStore, Accounts};
+use crate::auth::server::{guard::Principal, sessions::MongoSessionStore, Accounts};
 use broker::{Broker, Topology};
 use config::{redact_uri, Config};
 use mongo::Mongo;
@@ -45,7 +39,7 @@ pub enum StartupError {
         source: mongodb::error::Error,
     },
     #[error("rebuilding the order day totals failed: {0}")]
-    Rebuild(crate::error::AppError),
+    Rebuild(crate::shared::error::AppError),
     #[error(
         "unknown command {0:?}; the only command is rebuild-rollups (no command starts the app)"
     )]
@@ -87,8 +81,8 @@ impl Services {
             Topology::with_prefix(&config.amqp_queue_prefix),
         );
 
-        let vendor: std::sync::Arc<dyn campaigns::vendor::Vendor> =
-            std::sync::Arc::new(campaigns::vendor::SimulatedVendor::start(
+        let vendor: std::sync::Arc<dyn crate::campaigns::server::vendor::Vendor> =
+            std::sync::Arc::new(crate::campaigns::server::vendor::SimulatedVendor::start(
                 &mongo,
                 config.vendor.clone(),
                 shutdown.clone(),
@@ -143,26 +137,31 @@ impl Services {
 async fn start_writers(
     mongo: Mongo,
     broker: Broker,
-    vendor: std::sync::Arc<dyn campaigns::vendor::Vendor>,
+    vendor: std::sync::Arc<dyn crate::campaigns::server::vendor::Vendor>,
     shutdown: CancellationToken,
 ) {
     tokio::select! {
         () = mongo.prepared() => {}
         () = shutdown.cancelled() => return,
     }
-    let totals_due = ingest::totals::FoldSignal::default();
+    let totals_due = crate::orders::server::totals::FoldSignal::default();
     let writers = [
-        ingest::consumer::spawn(
+        crate::orders::server::consumer::spawn(
             mongo.clone(),
             broker.clone(),
             totals_due.clone(),
             shutdown.clone(),
         ),
-        ingest::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
-        segments::snapshots::spawn(mongo.clone(), shutdown.clone()),
-        campaigns::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
-        campaigns::delivery::spawn(mongo.clone(), broker.clone(), vendor, shutdown.clone()),
-        campaigns::figures::spawn(mongo.clone(), shutdown.clone()),
+        crate::orders::server::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
+        crate::segments::server::snapshots::spawn(mongo.clone(), shutdown.clone()),
+        crate::campaigns::server::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
+        crate::campaigns::server::delivery::spawn(
+            mongo.clone(),
+            broker.clone(),
+            vendor,
+            shutdown.clone(),
+        ),
+        crate::campaigns::server::figures::spawn(mongo.clone(), shutdown.clone()),
     ];
     for writer in writers {
         if let Err(error) = writer.await {
@@ -192,70 +191,30 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let sessions = SessionManagerLayer::new(MongoSessionStore::new(&state.mongo))
-        .with_name(auth::guard::SESSION_COOKIE)
+        .with_name(crate::auth::server::guard::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(auth::guard::IDLE_TIMEOUT));
+        .with_expiry(Expiry::OnInactivity(
+            crate::auth::server::guard::IDLE_TIMEOUT,
+        ));
     // Bulk submissions may be larger than anything else the app takes.
     let bulk = http::with_body_limit(
         Router::new()
-            .route("/api/orders", axum::routing::post(ingest::api::post_orders))
-            .route(
-                "/api/customers",
-                axum::routing::post(customers::api::post).get(customers::api::list),
-            )
-            .route(
-                "/api/receipts",
-                axum::routing::post(campaigns::receipts::post),
-            ),
-        crate::orders::MAX_BATCH_BODY_BYTES,
+            .merge(crate::orders::server::rest::bulk_routes())
+            .merge(crate::customers::server::rest::bulk_routes())
+            .merge(crate::campaigns::server::rest::bulk_routes()),
+        crate::orders::model::MAX_BATCH_BODY_BYTES,
     );
     let everything_else = http::with_body_limit(
         Router::new()
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/api/me", get(whoami))
-            .route("/api/orders/batches/{id}", get(ingest::api::get_batch))
-            .route("/api/customers/{id}", get(customers::api::get))
-            .route(
-                "/api/segments",
-                get(segments::api::list).post(segments::api::create),
-            )
-            .route(
-                "/api/segments/preview",
-                axum::routing::post(segments::api::preview),
-            )
-            .route("/api/segments/audience/{id}", get(segments::api::audience))
-            .route(
-                "/api/segments/{id}",
-                get(segments::api::get)
-                    .put(segments::api::update)
-                    .delete(segments::api::delete),
-            )
-            .route(
-                "/api/campaigns",
-                get(campaigns::api::list).post(campaigns::api::create),
-            )
-            .route(
-                "/api/campaigns/segment/{segment_id}",
-                get(campaigns::api::for_segment),
-            )
-            .route(
-                "/api/campaigns/send/{id}",
-                axum::routing::post(campaigns::api::send),
-            )
-            .route("/api/campaigns/statistics/{id}", get(campaigns::api::stats))
-            .route(
-                "/api/campaigns/{id}",
-                get(campaigns::api::get).put(campaigns::api::update),
-            )
-            .route("/api/campaigns/{id}/stats", get(campaigns::api::stats))
-            .route("/api/campaigns/{id}/log", get(campaigns::api::log))
-            .route(
-                "/api/campaigns/{id}/{action}",
-                axum::routing::post(campaigns::api::act),
-            )
+            .merge(crate::orders::server::rest::routes())
+            .merge(crate::customers::server::rest::routes())
+            .merge(crate::segments::server::rest::routes())
+            .merge(crate::campaigns::server::rest::routes())
             .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
         http::MAX_BODY_BYTES,
@@ -264,7 +223,7 @@ pub fn router(state: AppState) -> Router {
         .merge(everything_else)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::guard::guard,
+            crate::auth::server::guard::guard,
         ))
         .layer(sessions);
     http::with_hsts(http::with_security_headers(app), state.secure_cookies)
@@ -344,7 +303,7 @@ async fn serve() -> Result<(), StartupError> {
 async fn rebuild_rollups() -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let mongo = connect_mongo(&config).await?;
-    let rebuilt = ingest::daily::rebuild(&mongo)
+    let rebuilt = crate::orders::server::daily::rebuild(&mongo)
         .await
         .map_err(StartupError::Rebuild)?;
     tracing::info!(

@@ -1,9 +1,12 @@
+//! What every request handler and server function shares: the database, the broker, the accounts and settings.
+
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{auth::Accounts, broker::Broker, mongo::Mongo};
+use super::{broker::Broker, mongo::Mongo};
+use crate::auth::server::Accounts;
 
 /// Shared by every request handler; server functions reach it with `expect_context::<AppState>()`.
 #[derive(Clone, FromRef)]

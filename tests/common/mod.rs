@@ -30,7 +30,7 @@ pub fn isolated_config() -> Config {
         amqp_url: amqp_url(),
         amqp_queue_prefix: format!("{}.", unique("test")),
         public_origin: None,
-        vendor: realm::server::campaigns::vendor::SimulatedVendorSettings {
+        vendor: realm::campaigns::server::vendor::SimulatedVendorSettings {
             latency_ms: 5,
             ..defaults.vendor.clone()
         },
@@ -252,7 +252,7 @@ impl TestApp {
             .await
     }
 
-    pub async fn create_owner(&self) -> realm::server::auth::users::UserRecord {
+    pub async fn create_owner(&self) -> realm::auth::server::users::UserRecord {
         self.state
             .accounts
             .users
@@ -264,8 +264,8 @@ impl TestApp {
     /// A second user, Mark Eter (`mark@example.com`, password "marketing password"), with `role`.
     pub async fn create_marketer(
         &self,
-        role: realm::auth::Role,
-    ) -> realm::server::auth::users::UserRecord {
+        role: realm::auth::model::Role,
+    ) -> realm::auth::server::users::UserRecord {
         self.state
             .accounts
             .users
@@ -278,12 +278,8 @@ impl TestApp {
     pub async fn sign_in(&self, email: &str, password: &str, next: &str) -> Reply {
         use leptos::server_fn::ServerFn;
         let form = [("email", email), ("password", password), ("next", next)];
-        self.post_form(
-            realm::pages::sign_in::SignIn::PATH,
-            &form,
-            Credentials::None,
-        )
-        .await
+        self.post_form(realm::auth::api::SignIn::PATH, &form, Credentials::None)
+            .await
     }
 
     pub async fn signed_in_cookie(&self, email: &str, password: &str) -> String {

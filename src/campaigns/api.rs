@@ -1,0 +1,98 @@
+//! The campaign server functions the pages call: list, read, save, act on, and watch a campaign.
+
+use crate::{
+    campaigns::model::{
+        CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
+        CampaignSummary, CommunicationRow,
+    },
+    shared::error::AppError,
+};
+
+#[leptos::server]
+pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    require_user().await?;
+    Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
+        .list(None)
+        .await
+}
+
+#[leptos::server]
+pub async fn get_campaign(id: String) -> Result<CampaignDetail, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    require_user().await?;
+    Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
+        .detail(&id)
+        .await
+}
+
+/// Creates a campaign (no `id`) or replaces one that has not started sending; answers its id. With `send_now`,
+/// it is then handed to the scheduler at once.
+#[leptos::server(input = leptos::server_fn::codec::Json)]
+pub async fn save_campaign(
+    id: Option<String>,
+    draft: CampaignDraft,
+    send_now: bool,
+) -> Result<String, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    let user = require_user().await?;
+    let state = leptos::prelude::expect_context::<AppState>();
+    let campaigns = Campaigns::new(&state.mongo);
+    let id = match id {
+        None => campaigns.create(draft, &user.email).await?,
+        Some(id) => campaigns
+            .update(&id, draft, &user.email)
+            .await
+            .map(|()| id)?,
+    };
+    if send_now {
+        campaigns.send_now(&state.broker, &id, &user.email).await?;
+    }
+    Ok(id)
+}
+
+#[leptos::server]
+pub async fn act_on_campaign(
+    id: String,
+    action: CampaignAction,
+) -> Result<CampaignStatus, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    let user = require_user().await?;
+    let state = leptos::prelude::expect_context::<AppState>();
+    Campaigns::new(&state.mongo)
+        .act(&state.broker, &id, action, &user.email)
+        .await
+}
+
+#[leptos::server]
+pub async fn fetch_campaign_stats(id: String) -> Result<CampaignStats, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    require_user().await?;
+    Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
+        .stats(&id)
+        .await
+}
+
+#[leptos::server]
+pub async fn campaign_log(
+    id: String,
+    status: Option<String>,
+) -> Result<Vec<CommunicationRow>, AppError> {
+    use crate::{
+        auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+    };
+    require_user().await?;
+    Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
+        .log(&id, status.as_deref(), None)
+        .await
+}

@@ -1,0 +1,398 @@
+//! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each recipient
+//! atomically just before its send (so a claim is seconds old at most, however slow the campaign's rate, and a
+//! recipient is never sent by two workers), sends through the vendor at the campaign's rate, retries transient
+//! failures with backoff, records each outcome, and acknowledges the job after recording. Paused or cancelled
+//! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use backon::{ExponentialBuilder, Retryable};
+use futures::{StreamExt, TryStreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
+use mongodb::{
+    bson::{doc, oid::ObjectId, DateTime, Document},
+    Collection,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    communication,
+    scheduler::{DeliveryJob, SCHEDULER},
+    vendor::{OutgoingMessage, Vendor, VendorError},
+    Campaigns,
+};
+use crate::{
+    campaigns::model::{CampaignAction, CampaignStatus, Channel},
+    customers::server::number,
+    server::{
+        broker::Broker,
+        mongo::{collections, Mongo},
+    },
+    shared::error::AppError,
+};
+
+const PREFETCH: u16 = 8;
+const CONCURRENT_JOBS: usize = 8;
+/// Messages of one job in flight at once.
+const SENDS_PER_JOB: usize = 8;
+/// Attempts per recipient for failures the vendor calls transient.
+const MAX_ATTEMPTS: usize = 4;
+
+/// One rate limiter per campaign, shared by every worker of this process.
+#[derive(Clone, Default)]
+struct Limiters(Arc<Mutex<HashMap<ObjectId, (u32, Arc<DefaultDirectRateLimiter>)>>>);
+
+impl Limiters {
+    fn for_campaign(&self, campaign: ObjectId, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
+        let mut limiters = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rate = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let entry = limiters.entry(campaign).or_insert_with(|| {
+            (
+                per_second,
+                Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            )
+        });
+        if entry.0 != per_second {
+            *entry = (
+                per_second,
+                Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            );
+        }
+        entry.1.clone()
+    }
+}
+
+pub fn spawn(
+    mongo: Mongo,
+    broker: Broker,
+    vendor: Arc<dyn Vendor>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let limiters = Limiters::default();
+        while !shutdown.is_cancelled() {
+            let queue = broker.topology().deliveries_queue.clone();
+            let Some((channel, deliveries)) = broker
+                .consume(&queue, "realm-deliveries", PREFETCH, &shutdown)
+                .await
+            else {
+                break;
+            };
+            deliveries
+                .take_until(shutdown.cancelled())
+                .take_while(|delivery| std::future::ready(delivery.is_ok()))
+                .filter_map(|delivery| std::future::ready(delivery.ok()))
+                .for_each_concurrent(CONCURRENT_JOBS, |delivery| {
+                    let (mongo, vendor, limiters, shutdown) =
+                        (&mongo, vendor.clone(), limiters.clone(), &shutdown);
+                    async move {
+                        let job: Result<DeliveryJob, _> = serde_json::from_slice(&delivery.data);
+                        let outcome = match job {
+                            Ok(job) => {
+                                run_job(mongo, vendor.as_ref(), &limiters, &job, shutdown).await
+                            }
+                            // Not a job of ours: nothing to deliver, and redelivering it would not change that.
+                            Err(error) => {
+                                tracing::warn!(
+                                    "dropping a message that is not a delivery job: {error}"
+                                );
+                                Ok(())
+                            }
+                        };
+                        let settled = match outcome {
+                            Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+                            Err(error) => {
+                                tracing::warn!("delivery job not finished, requeued: {error}");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                delivery
+                                    .nack(BasicNackOptions {
+                                        requeue: true,
+                                        ..BasicNackOptions::default()
+                                    })
+                                    .await
+                            }
+                        };
+                        if let Err(error) = settled {
+                            tracing::warn!("settling a delivery job failed: {error}");
+                        }
+                    }
+                })
+                .await;
+            let _ = channel.close(200, "delivery workers stopping".into()).await;
+        }
+    })
+}
+
+/// The campaign's status, rate and channel as a job starts.
+struct CampaignWatch {
+    status: CampaignStatus,
+    rate: u32,
+    channel: Channel,
+}
+
+impl CampaignWatch {
+    async fn read(mongo: &Mongo, id: ObjectId) -> Result<Self, AppError> {
+        let campaign = mongo
+            .collection(collections::CAMPAIGNS)
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "status": 1, "rate_per_second": 1, "channel": 1 })
+            .await?
+            .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
+        Ok(Self {
+            status: CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
+                .unwrap_or(CampaignStatus::Failed),
+            rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
+            channel: if campaign.get_str("channel") == Ok("sms") {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
+        })
+    }
+}
+
+/// How often a running job reads its campaign's status again, so that a pause or cancel stops new sends soon.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Stops the job's sends once the campaign is no longer sending. It runs beside the sends, not after each outcome
+/// is recorded: a recording slowed by a busy database must not keep a paused campaign sending.
+async fn watch_campaign(mongo: &Mongo, campaign: ObjectId, stop: &CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+        let stopped = match CampaignWatch::read(mongo, campaign).await {
+            Ok(watch) => watch.status != CampaignStatus::Sending,
+            Err(AppError::NotFound(_)) => true,
+            // A failed read says nothing about the campaign: keep going and read again.
+            Err(_) => false,
+        };
+        if stopped {
+            stop.cancel();
+            return;
+        }
+    }
+}
+
+async fn run_job(
+    mongo: &Mongo,
+    vendor: &dyn Vendor,
+    limiters: &Limiters,
+    job: &DeliveryJob,
+    shutdown: &CancellationToken,
+) -> Result<(), AppError> {
+    let campaign = ObjectId::parse_str(&job.campaign_id)
+        .map_err(|_| AppError::NotFound("bad campaign id".to_owned()))?;
+    let watch = CampaignWatch::read(mongo, campaign).await?;
+    if watch.status != CampaignStatus::Sending {
+        return Ok(());
+    }
+    let ids: Vec<ObjectId> = job
+        .communication_ids
+        .iter()
+        .filter_map(|id| ObjectId::parse_str(id).ok())
+        .collect();
+    let communications: Collection<Document> = mongo.collection(collections::COMMUNICATIONS);
+    let waiting: Vec<Document> = communications
+        .find(doc! { "_id": { "$in": &ids }, "status": communication::PENDING })
+        .await?
+        .try_collect()
+        .await?;
+    let claim = ObjectId::new();
+    let limiter = limiters.for_campaign(campaign, watch.rate);
+    let channel = watch.channel;
+
+    // Several messages of a job are in flight at once, so that one waiting out a transient failure's backoff does
+    // not hold up the others; the limiter keeps the campaign's rate. Outcomes are written a few at a time, so that
+    // progress shows while a slow (rate-limited) job runs.
+    // Cancelled when the app stops, the campaign stops sending, or recording fails.
+    let stop = shutdown.child_token();
+    // Sending and recording run side by side in this task: a send in flight holds a database connection, so the
+    // sends must go on being polled while an outcome is written, or the pool runs dry and both wait for ever.
+    let (results, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let sender = Sender {
+        vendor,
+        limiter: &limiter,
+        communications: &communications,
+        channel,
+        claim,
+        stop: &stop,
+    };
+    let sending = futures::stream::iter(waiting)
+        .map(|recipient: Document| sender.send_one(recipient))
+        .buffer_unordered(SENDS_PER_JOB)
+        .for_each(move |sent| {
+            // Only refused once recording has failed; the job is then retried as a whole.
+            let _ = results.send(sent);
+            std::future::ready(())
+        });
+    let recording = async {
+        let mut outcomes = Vec::new();
+        let mut written_at = tokio::time::Instant::now();
+        while let Some(sent) = received.recv().await {
+            match sent {
+                Ok(Some(outcome)) => outcomes.push(outcome),
+                Ok(None) => {}
+                Err(error) => {
+                    stop.cancel();
+                    record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                    return Err(error);
+                }
+            }
+            if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
+                record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                written_at = tokio::time::Instant::now();
+            }
+        }
+        record_outcomes(mongo, campaign, outcomes).await
+    };
+    let work = futures::future::join(sending, recording);
+    tokio::pin!(work);
+    let ((), recorded) = tokio::select! {
+        done = &mut work => done,
+        // The campaign stopped: the sends in flight finish and are recorded, no new one starts.
+        () = watch_campaign(mongo, campaign, &stop) => work.await,
+    };
+    recorded?;
+    if shutdown.is_cancelled() {
+        // Stopping mid-job: the job goes back on the queue for the recipients it did not reach.
+        return Err(AppError::Unavailable("the app is stopping".to_owned()));
+    }
+    complete_if_done(mongo, campaign).await
+}
+
+struct Sender<'a> {
+    vendor: &'a dyn Vendor,
+    limiter: &'a DefaultDirectRateLimiter,
+    communications: &'a Collection<Document>,
+    channel: Channel,
+    claim: ObjectId,
+    stop: &'a CancellationToken,
+}
+
+impl Sender<'_> {
+    /// Sends to one recipient unless the campaign stopped or another worker has them; gives the update that
+    /// records the vendor's answer.
+    async fn send_one(&self, recipient: Document) -> Result<Option<Document>, AppError> {
+        let Ok(id) = recipient.get_object_id("_id") else {
+            return Ok(None);
+        };
+        tokio::select! {
+            biased;
+            () = self.stop.cancelled() => return Ok(None),
+            () = self.limiter.until_ready() => {}
+        }
+        // The claim comes last, right before the send: it is never older than one send, so the recovery of
+        // claims lost with a crashed worker (after a minute) never takes a recipient a live worker is sending to.
+        let claimed = self
+            .communications
+            .update_one(
+                doc! { "_id": id, "status": communication::PENDING },
+                doc! { "$set": { "status": communication::SENDING, "claim": self.claim, "claimed_at": DateTime::now() } },
+            )
+            .await?;
+        if claimed.modified_count == 0 {
+            return Ok(None);
+        }
+        let message = OutgoingMessage {
+            idempotency_key: id.to_hex(),
+            channel: self.channel,
+            to: recipient.get_str("to").unwrap_or_default().to_owned(),
+            subject: recipient.get_str("subject").ok().map(str::to_owned),
+            body: recipient.get_str("message").unwrap_or_default().to_owned(),
+        };
+        let mut attempts = 0_i64;
+        let result = (|| {
+            attempts += 1;
+            self.vendor.send(&message)
+        })
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_times(MAX_ATTEMPTS - 1),
+        )
+        .when(|error| matches!(error, VendorError::Transient(_)))
+        .await;
+        let set = match result {
+            Ok(vendor_id) => {
+                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
+            }
+            Err(error) => {
+                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
+            }
+        };
+        Ok(Some(
+            doc! { "q": { "_id": id, "claim": self.claim }, "u": { "$set": set, "$unset": { "claim": "" } } },
+        ))
+    }
+}
+
+async fn record_outcomes(
+    mongo: &Mongo,
+    campaign: ObjectId,
+    outcomes: Vec<Document>,
+) -> Result<(), AppError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let reply = mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": outcomes, "ordered": false },
+        )
+        .await?;
+    // Only outcomes that changed a recipient still claimed by this job count as processed.
+    let count = number(&reply, "nModified");
+    if count == 0 {
+        return Ok(());
+    }
+    mongo
+        .collection(collections::CAMPAIGNS)
+        .update_one(
+            doc! { "_id": campaign },
+            doc! { "$inc": { "processed": count } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Completes a sending campaign once every recipient has an outcome.
+pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), AppError> {
+    // While the launch is still freezing the audience, the recipients not yet written are not open either.
+    let launched = mongo
+        .collection(collections::CAMPAIGNS)
+        .count_documents(doc! { "_id": campaign, "jobs_queued": true })
+        .await?;
+    if launched == 0 {
+        return Ok(());
+    }
+    let open = mongo
+        .collection(collections::COMMUNICATIONS)
+        .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [communication::PENDING, communication::SENDING] } })
+        .limit(1)
+        .await?;
+    if open == 0 {
+        Campaigns::new(mongo)
+            .transition(
+                campaign,
+                CampaignStatus::Sending,
+                CampaignAction::Complete,
+                SCHEDULER,
+                None,
+                doc! { "completed_at": DateTime::now() },
+            )
+            .await?;
+    }
+    Ok(())
+}

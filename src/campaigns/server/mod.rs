@@ -1,0 +1,748 @@
+//! Campaigns on the server: the campaigns collection and its transitions, the scheduler that launches due
+//! campaigns, the delivery workers, the vendor and its receipts.
+
+pub mod delivery;
+pub mod figures;
+pub mod receipts;
+pub mod rest;
+pub mod scheduler;
+pub mod vendor;
+
+use std::{collections::HashMap, sync::LazyLock, time::Duration};
+
+use futures::TryStreamExt;
+use mongodb::{
+    bson::{doc, oid::ObjectId, Bson, DateTime, Document},
+    options::ReturnDocument,
+    Collection,
+};
+
+use crate::dashboard::model::CampaignPerformance;
+use crate::shared::time::DAY_MS;
+use crate::{
+    campaigns::model::{
+        CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
+        CampaignSummary, Channel, CommunicationRow, StatusChange,
+    },
+    customers::server::{number, parse_id},
+    dashboard::model::CampaignFigures,
+    segments::{model::SegmentUse, server as segments_server},
+    server::{
+        broker::Broker,
+        fresh::Fresh,
+        mongo::{collections, display_time, Mongo},
+    },
+    shared::error::AppError,
+};
+
+/// Communication statuses: waiting, handed to a worker, and the two outcomes (plus "cancelled" for recipients a
+/// cancelled campaign never reached).
+pub mod communication {
+    pub const PENDING: &str = "pending";
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+}
+
+/// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
+pub fn message_counts(key: impl Into<Bson>) -> Document {
+    let status_is =
+        |statuses: &[&str]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses] }, 1, 0] } };
+    let has = |field: &str| doc! { "$sum": { "$cond": [{ "$gt": [field, Bson::Null] }, 1, 0] } };
+    doc! {
+        "_id": key.into(),
+        "audience": { "$sum": 1 },
+        "sent": status_is(&[communication::SENT]),
+        "failed": status_is(&[communication::FAILED]),
+        "pending": status_is(&[communication::PENDING, communication::SENDING]),
+        "delivered": has("$delivered_at"),
+        "opened": has("$opened_at"),
+        "clicked": has("$clicked_at"),
+    }
+}
+
+/// The counts of a `message_counts` group, or of a campaign's stored `figures`.
+pub fn figures_of(counts: &Document) -> CampaignFigures {
+    let count = |key: &str| number(counts, key).max(0) as u64;
+    CampaignFigures {
+        audience: count("audience"),
+        sent: count("sent"),
+        failed: count("failed"),
+        delivered: count("delivered"),
+        opened: count("opened"),
+        clicked: count("clicked"),
+    }
+}
+
+fn status_of(campaign: &Document) -> CampaignStatus {
+    CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
+        .unwrap_or(CampaignStatus::Failed)
+}
+
+fn draft_of(campaign: &Document) -> CampaignDraft {
+    let text = |key: &str| campaign.get_str(key).unwrap_or_default().to_owned();
+    CampaignDraft {
+        name: text("name"),
+        segment_id: campaign
+            .get_object_id("segment_id")
+            .map(|id| id.to_hex())
+            .unwrap_or_default(),
+        channel: if text("channel") == "sms" {
+            Channel::Sms
+        } else {
+            Channel::Email
+        },
+        subject: text("subject"),
+        message: text("message"),
+        scheduled_for_ms: campaign
+            .get_datetime("scheduled_for")
+            .ok()
+            .map(|at| at.timestamp_millis()),
+        rate_per_second: number(campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
+        attribution_days: number(campaign, "attribution_days").clamp(1, 365) as u32,
+    }
+}
+
+#[derive(Clone)]
+pub struct Campaigns {
+    mongo: Mongo,
+    campaigns: Collection<Document>,
+    communications: Collection<Document>,
+}
+
+impl Campaigns {
+    pub fn new(mongo: &Mongo) -> Self {
+        Self {
+            mongo: mongo.clone(),
+            campaigns: mongo.collection(collections::CAMPAIGNS),
+            communications: mongo.collection(collections::COMMUNICATIONS),
+        }
+    }
+
+    pub async fn find(&self, id: &str) -> Result<(ObjectId, Document), AppError> {
+        let oid = parse_id(id, "campaign")?;
+        let campaign = self
+            .campaigns
+            .find_one(doc! { "_id": oid })
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("No campaign has the id {id:?}.")))?;
+        Ok((oid, campaign))
+    }
+
+    async fn segment_name(&self, segment: &str) -> Result<String, AppError> {
+        let oid = parse_id(segment, "segment")
+            .map_err(|_| AppError::invalid("segment_id", "Choose a segment from the list."))?;
+        segments_server::names(&self.mongo, &[oid])
+            .await?
+            .remove(&oid)
+            .ok_or_else(|| {
+                AppError::invalid("segment_id", "That segment does not exist (any more).")
+            })
+    }
+
+    fn content(draft: &CampaignDraft) -> Document {
+        doc! {
+            "name": &draft.name,
+            "segment_id": ObjectId::parse_str(&draft.segment_id).ok(),
+            "channel": draft.channel.key(),
+            "subject": &draft.subject,
+            "message": &draft.message,
+            "scheduled_for": draft.scheduled_for_ms.map(DateTime::from_millis),
+            "rate_per_second": i64::from(draft.rate_per_second),
+            "attribution_days": i64::from(draft.attribution_days),
+        }
+    }
+
+    fn change(status: CampaignStatus, by: &str, reason: Option<&str>) -> Document {
+        doc! { "status": status.key(), "at": DateTime::now(), "by": by, "reason": reason }
+    }
+
+    /// Saves a new campaign as a draft, or scheduled when it has a time.
+    pub async fn create(&self, draft: CampaignDraft, by: &str) -> Result<String, AppError> {
+        let draft = draft.cleaned()?;
+        self.segment_name(&draft.segment_id).await?;
+        let status = if draft.scheduled_for_ms.is_some() {
+            CampaignStatus::Scheduled
+        } else {
+            CampaignStatus::Draft
+        };
+        let mut campaign = Self::content(&draft);
+        campaign.extend(doc! {
+            "status": status.key(),
+            "history": [Self::change(status, by, None)],
+            "created_at": DateTime::now(),
+            "created_by": by,
+            "updated_at": DateTime::now(),
+        });
+        let inserted = self.campaigns.insert_one(campaign).await?;
+        Ok(inserted
+            .inserted_id
+            .as_object_id()
+            .map(|id| id.to_hex())
+            .unwrap_or_default())
+    }
+
+    /// Replaces the content of a campaign that has not started sending.
+    pub async fn update(&self, id: &str, draft: CampaignDraft, by: &str) -> Result<(), AppError> {
+        let draft = draft.cleaned()?;
+        self.segment_name(&draft.segment_id).await?;
+        let (oid, campaign) = self.find(id).await?;
+        let status = status_of(&campaign);
+        if !status.editable() {
+            return Err(AppError::Conflict(format!(
+                "A {} campaign cannot be changed.",
+                status.key()
+            )));
+        }
+        let next = if draft.scheduled_for_ms.is_some() {
+            CampaignStatus::Scheduled
+        } else {
+            CampaignStatus::Draft
+        };
+        let mut set = Self::content(&draft);
+        set.extend(doc! { "status": next.key(), "updated_at": DateTime::now() });
+        let mut update = doc! { "$set": set };
+        if next != status {
+            update.insert("$push", doc! { "history": Self::change(next, by, None) });
+        }
+        // Only while still editable: the scheduler may have launched it in the meantime.
+        let filter = doc! { "_id": oid, "status": { "$in": ["draft", "scheduled"] } };
+        if self
+            .campaigns
+            .update_one(filter, update)
+            .await?
+            .matched_count
+            == 0
+        {
+            return Err(AppError::Conflict(
+                "The campaign started sending while it was being edited.".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Moves a campaign from one of `from` to the status `action` leads to, atomically; `set` is stored with it.
+    /// Answers the campaign as it was before, or `None` when it was not in one of `from`.
+    pub async fn transition(
+        &self,
+        id: ObjectId,
+        from: CampaignStatus,
+        action: CampaignAction,
+        by: &str,
+        reason: Option<&str>,
+        set: Document,
+    ) -> Result<Option<Document>, AppError> {
+        let update = Self::transition_update(from, action, by, reason, set)?;
+        Ok(self
+            .campaigns
+            .find_one_and_update(doc! { "_id": id, "status": from.key() }, update)
+            .return_document(ReturnDocument::Before)
+            .await?)
+    }
+
+    /// The update that moves a campaign from `from` by `action`, as the lifecycle allows, with its history entry.
+    fn transition_update(
+        from: CampaignStatus,
+        action: CampaignAction,
+        by: &str,
+        reason: Option<&str>,
+        mut set: Document,
+    ) -> Result<Document, AppError> {
+        let to = from.after(action).map_err(AppError::Conflict)?;
+        set.insert("status", to.key());
+        set.insert("status_reason", reason);
+        set.insert("updated_at", DateTime::now());
+        Ok(doc! { "$set": set, "$push": { "history": Self::change(to, by, reason) } })
+    }
+
+    /// Takes the campaign that fell due first, moving it from scheduled to sending by the lifecycle's launch, in one
+    /// atomic step: with several instances on one database, each campaign is taken by one of them.
+    pub async fn claim_due(&self, by: &str) -> Result<Option<Document>, AppError> {
+        let from = CampaignStatus::Scheduled;
+        let update = Self::transition_update(
+            from,
+            CampaignAction::Launch,
+            by,
+            None,
+            doc! { "launched_at": DateTime::now() },
+        )?;
+        Ok(self
+            .campaigns
+            .find_one_and_update(
+                doc! { "status": from.key(), "scheduled_for": { "$lte": DateTime::now() } },
+                update,
+            )
+            .sort(doc! { "scheduled_for": 1 })
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+
+    /// An action asked for by a person; the refusal says why it cannot be taken now.
+    pub async fn act(
+        &self,
+        broker: &Broker,
+        id: &str,
+        action: CampaignAction,
+        by: &str,
+    ) -> Result<CampaignStatus, AppError> {
+        if !action.is_user_action() {
+            return Err(AppError::Forbidden(format!(
+                "Only the scheduler can {} a campaign.",
+                action.verb()
+            )));
+        }
+        let (oid, campaign) = self.find(id).await?;
+        let from = status_of(&campaign);
+        let to = from.after(action).map_err(AppError::Conflict)?;
+        let mut set = doc! {};
+        if action == CampaignAction::Schedule && campaign.get_datetime("scheduled_for").is_err() {
+            // "Send now": due at once, so the scheduler takes it on its next look.
+            set.insert("scheduled_for", DateTime::now());
+        }
+        if self
+            .transition(oid, from, action, by, None, set)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Conflict(
+                "The campaign changed in the meantime; look again.".to_owned(),
+            ));
+        }
+        match action {
+            CampaignAction::Cancel => {
+                self.communications
+                    .update_many(
+                        doc! { "campaign_id": oid, "status": communication::PENDING },
+                        doc! { "$set": { "status": communication::CANCELLED } },
+                    )
+                    .await?;
+            }
+            CampaignAction::Resume => scheduler::publish_pending(&self.mongo, broker, oid).await?,
+            _ => {}
+        }
+        Ok(to)
+    }
+
+    /// Sends a campaign at once: scheduled for now, whatever time it had.
+    pub async fn send_now(
+        &self,
+        broker: &Broker,
+        id: &str,
+        by: &str,
+    ) -> Result<CampaignStatus, AppError> {
+        let (oid, campaign) = self.find(id).await?;
+        if status_of(&campaign).editable() {
+            self.campaigns
+                .update_one(
+                    doc! { "_id": oid },
+                    doc! { "$set": { "scheduled_for": DateTime::now() } },
+                )
+                .await?;
+        }
+        match status_of(&campaign) {
+            CampaignStatus::Scheduled => Ok(CampaignStatus::Scheduled),
+            _ => self.act(broker, id, CampaignAction::Schedule, by).await,
+        }
+    }
+
+    async fn segment_names(
+        &self,
+        campaigns: &[Document],
+    ) -> Result<HashMap<ObjectId, String>, AppError> {
+        let ids: Vec<ObjectId> = campaigns
+            .iter()
+            .filter_map(|c| c.get_object_id("segment_id").ok())
+            .collect();
+        segments_server::names(&self.mongo, &ids).await
+    }
+
+    /// The newest campaigns first, of one segment or of all.
+    pub async fn list(&self, segment: Option<ObjectId>) -> Result<Vec<CampaignSummary>, AppError> {
+        self.newest(segment, 200).await
+    }
+
+    pub async fn newest(
+        &self,
+        segment: Option<ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<CampaignSummary>, AppError> {
+        let filter = segment
+            .map(|id| doc! { "segment_id": id })
+            .unwrap_or_default();
+        let found: Vec<Document> = self
+            .campaigns
+            .find(filter)
+            .sort(doc! { "_id": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?;
+        let names = self.segment_names(&found).await?;
+        Ok(found
+            .iter()
+            .map(|campaign| {
+                let draft = draft_of(campaign);
+                CampaignSummary {
+                    id: campaign
+                        .get_object_id("_id")
+                        .map(|id| id.to_hex())
+                        .unwrap_or_default(),
+                    segment_name: campaign
+                        .get_object_id("segment_id")
+                        .ok()
+                        .and_then(|id| names.get(&id).cloned())
+                        .unwrap_or_else(|| "(deleted segment)".to_owned()),
+                    channel: draft.channel,
+                    status: status_of(campaign),
+                    scheduled_for_ms: draft.scheduled_for_ms,
+                    audience: campaign
+                        .get("audience")
+                        .map(|_| number(campaign, "audience") as u64),
+                    processed: number(campaign, "processed") as u64,
+                    name: draft.name,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn detail(&self, id: &str) -> Result<CampaignDetail, AppError> {
+        let (oid, campaign) = self.find(id).await?;
+        let names = self.segment_names(std::slice::from_ref(&campaign)).await?;
+        let history = campaign
+            .get_array("history")
+            .map(|changes| {
+                changes
+                    .iter()
+                    .filter_map(Bson::as_document)
+                    .map(|change| StatusChange {
+                        status: status_of(change),
+                        at: change
+                            .get_datetime("at")
+                            .map(|at| display_time(*at))
+                            .unwrap_or_default(),
+                        by: change.get_str("by").unwrap_or_default().to_owned(),
+                        reason: change.get_str("reason").ok().map(str::to_owned),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(CampaignDetail {
+            id: oid.to_hex(),
+            segment_name: campaign
+                .get_object_id("segment_id")
+                .ok()
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| "(deleted segment)".to_owned()),
+            draft: draft_of(&campaign),
+            status: status_of(&campaign),
+            status_reason: campaign.get_str("status_reason").ok().map(str::to_owned),
+            history,
+            created_by: campaign
+                .get_str("created_by")
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+
+    /// A campaign's statistics, exact when computed, and computed at most once a second for each campaign
+    /// however many pages poll them; the attributed revenue, which scans orders, at most every ten seconds.
+    pub async fn stats(&self, id: &str) -> Result<CampaignStats, AppError> {
+        // Keyed by status too: a campaign that just completed is counted again at once, in full.
+        static STATS: LazyLock<Fresh<(ObjectId, &'static str), CampaignStats>> =
+            LazyLock::new(|| Fresh::new(1_000, Duration::from_secs(1)));
+        let (oid, campaign) = self.find(id).await?;
+        let attribution_days = number(&campaign, "attribution_days").clamp(0, 365) as u32;
+        let status = status_of(&campaign).key();
+        let mut stats = STATS
+            .get((oid, status), || self.count_stats(oid, attribution_days))
+            .await?;
+        // The status is read fresh: an action shows at once, only the counts may be a second old.
+        stats.status = status.to_owned();
+        Ok(stats)
+    }
+
+    async fn count_stats(
+        &self,
+        oid: ObjectId,
+        attribution_days: u32,
+    ) -> Result<CampaignStats, AppError> {
+        static ATTRIBUTION: LazyLock<Fresh<ObjectId, (u64, i64)>> =
+            LazyLock::new(|| Fresh::new(1_000, Duration::from_secs(10)));
+        let pipeline = [
+            doc! { "$match": { "campaign_id": oid } },
+            doc! { "$facet": {
+                "counts": [{ "$group": message_counts(Bson::Null) }],
+                "reasons": [
+                    { "$match": { "status": communication::FAILED } },
+                    { "$group": { "_id": "$failure_reason", "count": { "$sum": 1 } } },
+                    { "$sort": { "count": -1 } },
+                ],
+                "minutes": [
+                    { "$match": { "sent_at": { "$type": "date" } } },
+                    { "$group": { "_id": { "$dateTrunc": { "date": "$sent_at", "unit": "minute" } }, "count": { "$sum": 1 } } },
+                    { "$sort": { "_id": 1 } },
+                ],
+            } },
+        ];
+        let facets = self
+            .communications
+            .aggregate(pipeline)
+            .await?
+            .try_next()
+            .await?
+            .unwrap_or_default();
+        let groups = |key: &str| -> Vec<Document> {
+            facets
+                .get_array(key)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Bson::as_document)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut stats = CampaignStats {
+            attribution_days,
+            ..CampaignStats::default()
+        };
+        if let Some(counts) = groups("counts").first() {
+            let figures = figures_of(counts);
+            stats.audience = figures.audience;
+            stats.sent = figures.sent;
+            stats.failed = figures.failed;
+            stats.delivered = figures.delivered;
+            stats.opened = figures.opened;
+            stats.clicked = figures.clicked;
+            stats.pending = number(counts, "pending") as u64;
+        }
+        stats.failures_by_reason = groups("reasons")
+            .iter()
+            .map(|group| {
+                (
+                    group.get_str("_id").unwrap_or("unknown").to_owned(),
+                    number(group, "count") as u64,
+                )
+            })
+            .collect();
+        stats.sent_per_minute = groups("minutes")
+            .iter()
+            .filter_map(|group| {
+                let minute = group
+                    .get_datetime("_id")
+                    .ok()?
+                    .try_to_rfc3339_string()
+                    .ok()?;
+                Some((
+                    minute.chars().take(16).collect(),
+                    number(group, "count") as u64,
+                ))
+            })
+            .collect();
+        (stats.attributed_orders, stats.attributed_revenue_cents) = ATTRIBUTION
+            .get(oid, || self.attributed_revenue(oid, attribution_days))
+            .await?;
+        Ok(stats)
+    }
+
+    /// Orders placed by recipients within `days` after their message was delivered.
+    async fn attributed_revenue(
+        &self,
+        campaign: ObjectId,
+        days: u32,
+    ) -> Result<(u64, i64), AppError> {
+        let mut delivered_at: HashMap<ObjectId, DateTime> = HashMap::new();
+        let mut found = self
+            .communications
+            .find(doc! { "campaign_id": campaign, "delivered_at": { "$type": "date" } })
+            .projection(doc! { "customer_id": 1, "delivered_at": 1 })
+            .await?;
+        while let Some(row) = found.try_next().await? {
+            if let (Ok(customer), Ok(at)) = (
+                row.get_object_id("customer_id"),
+                row.get_datetime("delivered_at"),
+            ) {
+                delivered_at.insert(customer, *at);
+            }
+        }
+        let Some(earliest) = delivered_at.values().min().copied() else {
+            return Ok((0, 0));
+        };
+        let window_ms = i64::from(days) * DAY_MS;
+        let (mut orders, mut revenue) = (0, 0);
+        let customers: Vec<ObjectId> = delivered_at.keys().copied().collect();
+        for chunk in customers.chunks(10_000) {
+            let mut found = self
+                .mongo
+                .collection(collections::ORDERS)
+                .find(doc! { "customer_id": { "$in": chunk }, "ordered_at": { "$gte": earliest } })
+                .projection(doc! { "customer_id": 1, "ordered_at": 1, "amount_cents": 1 })
+                .await?;
+            while let Some(order) = found.try_next().await? {
+                let (Ok(customer), Ok(at)) = (
+                    order.get_object_id("customer_id"),
+                    order.get_datetime("ordered_at"),
+                ) else {
+                    continue;
+                };
+                let Some(delivered) = delivered_at.get(&customer) else {
+                    continue;
+                };
+                let after = at.timestamp_millis() - delivered.timestamp_millis();
+                if (0..=window_ms).contains(&after) {
+                    orders += 1;
+                    revenue += number(&order, "amount_cents");
+                }
+            }
+        }
+        Ok((orders, revenue))
+    }
+
+    /// The communication log, optionally of one status, 200 at a time after the customer id `after`.
+    pub async fn log(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<Vec<CommunicationRow>, AppError> {
+        let (oid, _) = self.find(id).await?;
+        let mut filter = doc! { "campaign_id": oid };
+        match status.filter(|s| !s.is_empty()) {
+            Some("delivered") => filter.extend(doc! { "delivered_at": { "$type": "date" } }),
+            Some("opened") => filter.extend(doc! { "opened_at": { "$type": "date" } }),
+            Some("clicked") => filter.extend(doc! { "clicked_at": { "$type": "date" } }),
+            Some(status) => filter.extend(doc! { "status": status }),
+            None => {}
+        }
+        if let Some(after) = after.filter(|a| !a.is_empty()) {
+            filter.insert("customer_id", doc! { "$gt": parse_id(after, "customer")? });
+        }
+        let rows: Vec<Document> = self
+            .communications
+            .find(filter)
+            .sort(doc! { "customer_id": 1 })
+            .limit(200)
+            .await?
+            .try_collect()
+            .await?;
+        let time =
+            |row: &Document, key: &str| row.get_datetime(key).ok().map(|at| display_time(*at));
+        Ok(rows
+            .iter()
+            .map(|row| CommunicationRow {
+                customer_id: row
+                    .get_object_id("customer_id")
+                    .map(|id| id.to_hex())
+                    .unwrap_or_default(),
+                name: row.get_str("name").unwrap_or_default().to_owned(),
+                to: row.get_str("to").unwrap_or_default().to_owned(),
+                status: row.get_str("status").unwrap_or_default().to_owned(),
+                failure_reason: row.get_str("failure_reason").ok().map(str::to_owned),
+                attempts: number(row, "attempts"),
+                sent_at: time(row, "sent_at"),
+                delivered_at: time(row, "delivered_at"),
+                opened_at: time(row, "opened_at"),
+                clicked_at: time(row, "clicked_at"),
+                message: row.get_str("message").unwrap_or_default().to_owned(),
+            })
+            .collect())
+    }
+}
+
+/// The campaigns aimed at `segment`, newest first, with a status among `statuses` (any when empty): what a
+/// segment's page lists, and what keeps a segment from being deleted.
+pub async fn aimed_at(
+    mongo: &Mongo,
+    segment: ObjectId,
+    statuses: &[CampaignStatus],
+    limit: i64,
+) -> Result<Vec<SegmentUse>, AppError> {
+    let mut filter = doc! { "segment_id": segment };
+    if !statuses.is_empty() {
+        let keys: Vec<&str> = statuses.iter().map(|status| status.key()).collect();
+        filter.insert("status", doc! { "$in": keys });
+    }
+    let found: Vec<Document> = mongo
+        .collection(collections::CAMPAIGNS)
+        .find(filter)
+        .projection(doc! { "name": 1, "status": 1 })
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .map(|campaign| SegmentUse {
+            campaign_id: campaign
+                .get_object_id("_id")
+                .map(|id| id.to_hex())
+                .unwrap_or_default(),
+            campaign_name: campaign.get_str("name").unwrap_or_default().to_owned(),
+            status: status_of(campaign),
+        })
+        .collect())
+}
+
+/// How many campaigns have `status`.
+pub async fn count_with_status(mongo: &Mongo, status: CampaignStatus) -> Result<u64, AppError> {
+    Ok(mongo
+        .collection(collections::CAMPAIGNS)
+        .count_documents(doc! { "status": status.key() })
+        .await?)
+}
+
+/// The last `limit` campaigns launched, with their tallies: the dashboard's performance chart.
+pub async fn recently_launched(
+    mongo: &Mongo,
+    limit: i64,
+) -> Result<Vec<CampaignPerformance>, AppError> {
+    let found: Vec<Document> = mongo
+        .collection(collections::CAMPAIGNS)
+        .find(doc! { "launched_at": { "$type": "date" } })
+        .sort(doc! { "launched_at": -1 })
+        .limit(limit)
+        .projection(doc! { "name": 1, "figures": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .map(|campaign| CampaignPerformance {
+            id: campaign
+                .get_object_id("_id")
+                .map(|id| id.to_hex())
+                .unwrap_or_default(),
+            name: campaign.get_str("name").unwrap_or_default().to_owned(),
+            figures: campaign
+                .get_document("figures")
+                .map(figures_of)
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The tallies of every campaign added up.
+pub async fn all_figures(mongo: &Mongo) -> Result<CampaignFigures, AppError> {
+    let sum = |field: &str| doc! { "$sum": format!("$figures.{field}") };
+    let totals = mongo
+        .collection(collections::CAMPAIGNS)
+        .aggregate([
+            doc! { "$match": { "figures": { "$type": "object" } } },
+            doc! { "$group": {
+                "_id": null,
+                "audience": sum("audience"),
+                "sent": sum("sent"),
+                "failed": sum("failed"),
+                "delivered": sum("delivered"),
+                "opened": sum("opened"),
+                "clicked": sum("clicked"),
+            } },
+        ])
+        .await?
+        .try_next()
+        .await?;
+    Ok(totals.as_ref().map(figures_of).unwrap_or_default())
+}

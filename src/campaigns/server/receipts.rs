@@ -1,0 +1,117 @@
+//! `POST /api/receipts`: the vendor's reports of deliveries, opens and clicks. Each request is applied in one
+//! database command. Applying a receipt sets its event's time only where none is set yet, so a receipt sent twice
+//! counts once.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use serde::{Deserialize, Serialize};
+
+use super::vendor::{Receipt, ReceiptEvent};
+use crate::{
+    customers::server::number,
+    server::{mongo::collections, state::AppState},
+    shared::error::AppError,
+};
+
+const MAX_RECEIPTS_PER_REQUEST: usize = 10_000;
+
+#[derive(Deserialize)]
+pub struct ReceiptBatch {
+    receipts: Vec<Receipt>,
+}
+
+#[derive(Serialize)]
+pub struct Applied {
+    received: usize,
+    /// Receipts that changed a message; repeats and receipts for unknown messages change nothing.
+    applied: u64,
+}
+
+fn event_field(event: ReceiptEvent) -> &'static str {
+    match event {
+        ReceiptEvent::Delivered => "delivered_at",
+        ReceiptEvent::Opened => "opened_at",
+        ReceiptEvent::Clicked => "clicked_at",
+    }
+}
+
+/// Whether the request carries the vendor's token, compared in constant time so that response times do not
+/// reveal how much of a guess was right.
+fn from_the_vendor(headers: &HeaderMap, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    headers
+        .get("x-realm-receipts-token")
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.as_bytes())))
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Applied>), AppError> {
+    // The token before the body: a stranger's request costs no parsing.
+    if !from_the_vendor(&headers, &state.receipts_token) {
+        return Err(AppError::Unauthorized(
+            "Receipts need the vendor's x-realm-receipts-token header.".to_owned(),
+        ));
+    }
+    let batch: ReceiptBatch = serde_json::from_slice(&body)
+        .map_err(|error| AppError::invalid("receipts", format!("receipts: {error}")))?;
+    if batch.receipts.len() > MAX_RECEIPTS_PER_REQUEST {
+        return Err(AppError::PayloadTooLarge(format!(
+            "at most {MAX_RECEIPTS_PER_REQUEST} receipts per request"
+        )));
+    }
+    let received = batch.receipts.len();
+    let applied = apply(&state.mongo, &batch.receipts).await?;
+    Ok((StatusCode::OK, Json(Applied { received, applied })))
+}
+
+pub async fn apply(
+    mongo: &crate::server::mongo::Mongo,
+    receipts: &[Receipt],
+) -> Result<u64, AppError> {
+    let updates: Vec<Document> = receipts
+        .iter()
+        .filter_map(|receipt| {
+            let id = ObjectId::parse_str(&receipt.message_id).ok()?;
+            let field = event_field(receipt.event);
+            Some(doc! {
+                "q": { "_id": id, field: null },
+                "u": { "$set": { field: DateTime::from_millis(receipt.at_ms) } },
+            })
+        })
+        .collect();
+    if updates.is_empty() {
+        return Ok(0);
+    }
+    let reply = mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
+        )
+        .await?;
+    Ok(number(&reply, "nModified") as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_token_is_the_vendors() {
+        let with = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-realm-receipts-token", token.parse().unwrap());
+            headers
+        };
+        assert!(from_the_vendor(&with("s3cret"), "s3cret"));
+        assert!(!from_the_vendor(&with("s3cre"), "s3cret"));
+        assert!(!from_the_vendor(&with("s3cret!"), "s3cret"));
+        assert!(!from_the_vendor(&HeaderMap::new(), "s3cret"));
+    }
+}

@@ -1,0 +1,320 @@
+//! The scheduler: a background task that launches each due campaign exactly once, also with several app instances
+//! against the same database (the launch is an atomic claim in MongoDB) and also when the app was down at the due
+//! time (a due campaign stays due until claimed). Launching freezes the segment's audience into one communication
+//! per recipient, with the rendered message, and queues delivery jobs for the workers.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use lapin::BasicProperties;
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{communication, Campaigns};
+use crate::{
+    campaigns::{
+        model::{CampaignAction, CampaignStatus, Channel},
+        template::{RecipientFields, Template},
+    },
+    customers::server::number,
+    orders::model::format_cents,
+    segments::server::Segments,
+    server::{
+        broker::Broker,
+        mongo::{collections, is_duplicate_key, Mongo},
+    },
+    shared::error::AppError,
+};
+
+/// How often the scheduler looks for due campaigns.
+const TICK: Duration = Duration::from_millis(500);
+/// A communication handed to a worker that has not reported back in this long was lost with its worker.
+const STALE_CLAIM: Duration = Duration::from_secs(60);
+/// Recipients per delivery job.
+pub const JOB_SIZE: usize = 100;
+const INSERT_CHUNK: usize = 1_000;
+pub const SCHEDULER: &str = "scheduler";
+
+/// One delivery job on the queue: recipients of one campaign.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub campaign_id: String,
+    pub communication_ids: Vec<String>,
+}
+
+pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_recovery = tokio::time::Instant::now() - STALE_CLAIM;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            if let Err(error) = launch_due(&mongo, &broker).await {
+                tracing::warn!("scheduler: {error}");
+            }
+            if last_recovery.elapsed() >= Duration::from_secs(10) {
+                last_recovery = tokio::time::Instant::now();
+                if let Err(error) = recover(&mongo, &broker, STALE_CLAIM).await {
+                    tracing::warn!("scheduler recovery: {error}");
+                }
+            }
+        }
+    })
+}
+
+/// Claims due campaigns one at a time and launches each.
+pub async fn launch_due(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> {
+    if !broker.is_connected() {
+        // Jobs could not be queued; leave the campaign due until they can.
+        return Ok(());
+    }
+    let campaigns = Campaigns::new(mongo);
+    loop {
+        let Some(campaign) = campaigns.claim_due(SCHEDULER).await? else {
+            return Ok(());
+        };
+        let id = campaign
+            .get_object_id("_id")
+            .map_err(|_| AppError::Unavailable("campaign without id".to_owned()))?;
+        tracing::info!(campaign = %id, "launching campaign");
+        if let Err(error) = launch(mongo, broker, &campaign).await {
+            tracing::warn!(campaign = %id, "launch not finished, retried by recovery: {error}");
+            // A campaign that can never be sent fails with the reason; anything else is retried.
+            if matches!(
+                error,
+                AppError::NotFound(_) | AppError::InvalidRule(_) | AppError::Invalid { .. }
+            ) {
+                let reason = error.to_string();
+                campaigns
+                    .transition(
+                        id,
+                        CampaignStatus::Sending,
+                        CampaignAction::Fail,
+                        SCHEDULER,
+                        Some(&reason),
+                        doc! {},
+                    )
+                    .await?;
+            }
+        }
+    }
+}
+
+/// Freezes the audience and queues its jobs. Safe to run again after a crash: communications are unique per
+/// campaign and customer, and jobs only carry recipients still pending.
+async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(), AppError> {
+    let id = campaign
+        .get_object_id("_id")
+        .map_err(|_| AppError::Unavailable("campaign without id".to_owned()))?;
+    let segment = campaign
+        .get_object_id("segment_id")
+        .map_err(|_| AppError::NotFound("the campaign has no segment".to_owned()))?;
+    let filter = Segments::new(mongo)
+        .filter_of(&segment.to_hex())
+        .await
+        .map_err(|_| AppError::NotFound("its segment was deleted before it was sent".to_owned()))?;
+    let channel = if campaign.get_str("channel") == Ok("sms") {
+        Channel::Sms
+    } else {
+        Channel::Email
+    };
+    let message = Template::parse(campaign.get_str("message").unwrap_or_default())
+        .map_err(|reason| AppError::invalid("message", reason))?;
+    let subject = match channel {
+        Channel::Email => Some(
+            Template::parse(campaign.get_str("subject").unwrap_or_default())
+                .map_err(|reason| AppError::invalid("subject", reason))?,
+        ),
+        Channel::Sms => None,
+    };
+
+    let communications = mongo.collection(collections::COMMUNICATIONS);
+    let mut members = mongo
+        .collection(collections::CUSTOMERS)
+        .find(filter)
+        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1 })
+        .await?;
+    let mut chunk = Vec::with_capacity(INSERT_CHUNK);
+    let mut audience = 0_i64;
+    let mut relaunch = false;
+    loop {
+        let member = members.try_next().await?;
+        if let Some(member) = &member {
+            audience += 1;
+            chunk.push(communication_of(
+                id,
+                channel,
+                &message,
+                subject.as_ref(),
+                member,
+            ));
+        }
+        if chunk.len() == INSERT_CHUNK || (member.is_none() && !chunk.is_empty()) {
+            let frozen = std::mem::take(&mut chunk);
+            match communications.insert_many(&frozen).ordered(false).await {
+                // Queued as soon as they are written, so the first messages go out while the rest of a large
+                // audience is still being frozen.
+                Ok(_) => publish_jobs(broker, id, pending_ids(&frozen)).await?,
+                // Frozen by an earlier attempt at this launch: those stay as they are, and every recipient still
+                // pending is queued at the end.
+                Err(error) if is_duplicate_key(&error) => relaunch = true,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if member.is_none() {
+            break;
+        }
+    }
+    mongo
+        .collection(collections::CAMPAIGNS)
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "audience": audience } },
+        )
+        .await?;
+    if relaunch {
+        // A queued recipient queued again is harmless: workers claim each recipient once.
+        publish_pending(mongo, broker, id).await?;
+    }
+    mongo
+        .collection(collections::CAMPAIGNS)
+        .update_one(doc! { "_id": id }, doc! { "$set": { "jobs_queued": true } })
+        .await?;
+    super::delivery::complete_if_done(mongo, id).await
+}
+
+fn communication_of(
+    campaign: ObjectId,
+    channel: Channel,
+    message: &Template,
+    subject: Option<&Template>,
+    member: &Document,
+) -> Document {
+    let fields = RecipientFields {
+        name: member.get_str("name").unwrap_or_default().to_owned(),
+        city: member.get_str("city").ok().map(str::to_owned),
+        total_spend: format_cents(number(member, "total_spend_cents")),
+    };
+    let to = match channel {
+        Channel::Email => member.get_str("email").ok(),
+        Channel::Sms => member.get_str("phone").ok(),
+    };
+    let mut row = doc! {
+        "_id": ObjectId::new(),
+        "campaign_id": campaign,
+        "customer_id": member.get_object_id("_id").ok(),
+        "name": &fields.name,
+        "to": to.unwrap_or_default(),
+        "subject": subject.map(|s| s.render(&fields)),
+        "message": message.render(&fields),
+        "attempts": 0_i64,
+        "created_at": DateTime::now(),
+    };
+    match to {
+        Some(_) => row.insert("status", communication::PENDING),
+        None => {
+            row.insert("status", communication::FAILED);
+            row.insert("failure_reason", "no phone number on record")
+        }
+    };
+    row
+}
+
+fn pending_ids(communications: &[Document]) -> Vec<ObjectId> {
+    communications
+        .iter()
+        .filter(|row| row.get_str("status") == Ok(communication::PENDING))
+        .filter_map(|row| row.get_object_id("_id").ok())
+        .collect()
+}
+
+/// Queues jobs of `JOB_SIZE` recipients.
+async fn publish_jobs(
+    broker: &Broker,
+    campaign: ObjectId,
+    recipients: Vec<ObjectId>,
+) -> Result<(), AppError> {
+    for ids in recipients.chunks(JOB_SIZE) {
+        let job = DeliveryJob {
+            campaign_id: campaign.to_hex(),
+            communication_ids: ids.iter().map(|id| id.to_hex()).collect(),
+        };
+        let payload = serde_json::to_vec(&job).map_err(|e| AppError::Transport(e.to_string()))?;
+        let properties = BasicProperties::default().with_content_type("application/json".into());
+        broker
+            .publish_confirmed(
+                "",
+                &broker.topology().deliveries_queue,
+                &payload,
+                properties,
+            )
+            .await
+            .map_err(|error| AppError::Unavailable(format!("delivery jobs not queued: {error}")))?;
+    }
+    Ok(())
+}
+
+/// Queues a job for every recipient of the campaign still waiting; used on resume and after an interrupted launch.
+pub async fn publish_pending(
+    mongo: &Mongo,
+    broker: &Broker,
+    campaign: ObjectId,
+) -> Result<(), AppError> {
+    let mut pending = mongo
+        .collection(collections::COMMUNICATIONS)
+        .find(doc! { "campaign_id": campaign, "status": communication::PENDING })
+        .projection(doc! { "_id": 1 })
+        .await?;
+    let mut ids = Vec::with_capacity(JOB_SIZE);
+    while let Some(row) = pending.try_next().await? {
+        ids.extend(row.get_object_id("_id").ok());
+        if ids.len() == JOB_SIZE {
+            publish_jobs(broker, campaign, std::mem::take(&mut ids)).await?;
+        }
+    }
+    publish_jobs(broker, campaign, ids).await
+}
+
+/// Finishes launches interrupted by a crash, and gives communications lost with a worker (claimed longer than
+/// `stale_after` ago without an outcome) back to the queue.
+pub async fn recover(
+    mongo: &Mongo,
+    broker: &Broker,
+    stale_after: Duration,
+) -> Result<(), AppError> {
+    let campaigns: Vec<Document> = mongo
+        .collection(collections::CAMPAIGNS)
+        .find(doc! { "status": "sending" })
+        .await?
+        .try_collect()
+        .await?;
+    for campaign in campaigns {
+        let Ok(id) = campaign.get_object_id("_id") else {
+            continue;
+        };
+        if campaign.get_bool("jobs_queued") != Ok(true) {
+            launch(mongo, broker, &campaign).await?;
+            continue;
+        }
+        let stale = DateTime::from_millis(
+            DateTime::now().timestamp_millis() - stale_after.as_millis() as i64,
+        );
+        let reset = mongo
+            .collection(collections::COMMUNICATIONS)
+            .update_many(
+                doc! { "campaign_id": id, "status": communication::SENDING, "claimed_at": { "$lt": stale } },
+                doc! { "$set": { "status": communication::PENDING }, "$unset": { "claim": "" } },
+            )
+            .await?;
+        if reset.modified_count > 0 {
+            tracing::info!(campaign = %id, recipients = reset.modified_count, "requeueing recipients of a lost worker");
+            publish_pending(mongo, broker, id).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! The messaging vendor campaigns are delivered through, behind the [`Vendor`] trait, and the built-in simulated
+//! vendor: it accepts about 90 % of messages, fails the rest with realistic reasons, takes a realistic time per
+//! message, and later reports deliveries, opens and clicks to `POST /api/receipts` like a real vendor's webhook.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mongodb::{
+    bson::{doc, DateTime, Document},
+    Collection,
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    campaigns::model::Channel,
+    server::mongo::{collections, is_duplicate_key, Mongo},
+};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The same for every attempt at one recipient: a vendor accepts a key once, so a retry never sends twice.
+    pub idempotency_key: String,
+    pub channel: Channel,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VendorError {
+    /// Worth trying again later (a timeout, the vendor's own rate limit).
+    #[error("{0}")]
+    Transient(String),
+    /// The message can never be delivered (no such mailbox, unsubscribed).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait Vendor: Send + Sync {
+    /// Hands a message over for delivery; answers the vendor's id for it.
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError>;
+}
+
+/// How the simulated vendor behaves; read from `REALM_VENDOR_*` variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulatedVendorSettings {
+    /// Average time to accept a message; each takes between half and one and a half times this.
+    pub latency_ms: u64,
+    pub failure_percent: u32,
+    /// Of delivered messages, how many are opened; of opened ones, how many are clicked.
+    pub open_percent: u32,
+    pub click_percent: u32,
+    /// Where receipts are posted, and the token that proves they come from the vendor.
+    pub receipts_url: String,
+    pub receipts_token: String,
+}
+
+/// One event about one message, as the vendor reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub receipt_id: String,
+    /// The vendor's message id, which is the idempotency key Realm gave.
+    pub message_id: String,
+    pub event: ReceiptEvent,
+    pub at_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptEvent {
+    Delivered,
+    Opened,
+    Clicked,
+}
+
+const PERMANENT_FAILURES: [&str; 3] = [
+    "mailbox does not exist",
+    "recipient unsubscribed at the provider",
+    "address rejected as undeliverable",
+];
+const SMS_PERMANENT_FAILURES: [&str; 2] = ["number not reachable", "number is a landline"];
+const TRANSIENT_FAILURES: [&str; 2] = ["provider timed out", "provider rate limit reached"];
+
+/// A stand-in for a real vendor. Its record of accepted messages (in MongoDB, like a vendor's own storage)
+/// makes it honour idempotency keys across restarts of the app.
+pub struct SimulatedVendor {
+    settings: SimulatedVendorSettings,
+    accepted: Collection<Document>,
+    receipts: mpsc::UnboundedSender<(Duration, Receipt)>,
+}
+
+impl SimulatedVendor {
+    pub fn start(
+        mongo: &Mongo,
+        settings: SimulatedVendorSettings,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(report_receipts(receiver, settings.clone(), shutdown));
+        Self {
+            settings,
+            accepted: mongo.collection(collections::VENDOR_MESSAGES),
+            receipts: sender,
+        }
+    }
+
+    fn later(&self, delay: Duration, message_id: &str, event: ReceiptEvent) {
+        let receipt = Receipt {
+            receipt_id: mongodb::bson::oid::ObjectId::new().to_hex(),
+            message_id: message_id.to_owned(),
+            event,
+            at_ms: 0,
+        };
+        let _ = self.receipts.send((delay, receipt));
+    }
+}
+
+/// A stable number from 0 to 99 for a text: a recipient that cannot be reached fails on every attempt.
+fn percentile_of(text: &str) -> u32 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash % 100) as u32
+}
+
+#[async_trait]
+impl Vendor for SimulatedVendor {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
+        let (latency, transient_roll, delivery_delay, opened, clicked) = {
+            let mut random = rand::thread_rng();
+            let latency = self.settings.latency_ms;
+            (
+                Duration::from_millis(if latency == 0 {
+                    0
+                } else {
+                    random.gen_range(latency / 2..=latency * 3 / 2)
+                }),
+                random.gen_range(0..100),
+                Duration::from_millis(random.gen_range(50..=500) + latency),
+                random.gen_range(0..100) < self.settings.open_percent,
+                random.gen_range(0..100) < self.settings.click_percent,
+            )
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        // Two thirds of failures belong to the recipient (every attempt fails), one third to the moment.
+        let permanent_share = self.settings.failure_percent * 2 / 3;
+        let recipient = percentile_of(&message.to);
+        if recipient < permanent_share {
+            let reasons: &[&str] = match message.channel {
+                Channel::Email => &PERMANENT_FAILURES,
+                Channel::Sms => &SMS_PERMANENT_FAILURES,
+            };
+            return Err(VendorError::Permanent(
+                reasons[recipient as usize % reasons.len()].to_owned(),
+            ));
+        }
+        if transient_roll < self.settings.failure_percent - permanent_share {
+            return Err(VendorError::Transient(
+                TRANSIENT_FAILURES[transient_roll as usize % 2].to_owned(),
+            ));
+        }
+        let record = doc! { "_id": &message.idempotency_key, "to": &message.to, "accepted_at": DateTime::now() };
+        match self.accepted.insert_one(record).await {
+            Ok(_) => {}
+            // Accepted before: answer as then, and send nothing again. Counted, so that tests can tell whether Realm
+            // ever handed a message over twice.
+            Err(error) if is_duplicate_key(&error) => {
+                let _ = self
+                    .accepted
+                    .update_one(
+                        doc! { "_id": &message.idempotency_key },
+                        doc! { "$inc": { "repeat_requests": 1_i64 } },
+                    )
+                    .await;
+                return Ok(message.idempotency_key.clone());
+            }
+            Err(error) => {
+                return Err(VendorError::Transient(format!(
+                    "provider storage error: {error}"
+                )))
+            }
+        }
+        self.later(
+            delivery_delay,
+            &message.idempotency_key,
+            ReceiptEvent::Delivered,
+        );
+        if opened {
+            self.later(
+                delivery_delay * 2,
+                &message.idempotency_key,
+                ReceiptEvent::Opened,
+            );
+            if clicked {
+                self.later(
+                    delivery_delay * 3,
+                    &message.idempotency_key,
+                    ReceiptEvent::Clicked,
+                );
+            }
+        }
+        Ok(message.idempotency_key.clone())
+    }
+}
+
+/// Most receipts the simulator holds while the app does not take them.
+const MAX_WAITING_RECEIPTS: usize = 100_000;
+
+/// Waits out each receipt's delay, then posts whatever is due in one request every quarter second, retrying
+/// a batch the app did not take.
+async fn report_receipts(
+    mut receiver: mpsc::UnboundedReceiver<(Duration, Receipt)>,
+    settings: SimulatedVendorSettings,
+    shutdown: CancellationToken,
+) {
+    let client = reqwest::Client::new();
+    let mut waiting: Vec<(tokio::time::Instant, Receipt)> = Vec::new();
+    let mut ticks = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            received = receiver.recv() => match received {
+                Some((delay, receipt)) => waiting.push((tokio::time::Instant::now() + delay, receipt)),
+                None => return,
+            },
+            _ = ticks.tick() => {
+                let now = tokio::time::Instant::now();
+                let (due, later): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(at, _)| *at <= now);
+                waiting = later;
+                if due.is_empty() {
+                    continue;
+                }
+                let at_ms = DateTime::now().timestamp_millis();
+                let receipts: Vec<Receipt> = due.iter().map(|(_, r)| Receipt { at_ms, ..r.clone() }).collect();
+                let sent = client
+                    .post(&settings.receipts_url)
+                    .header("x-realm-receipts-token", &settings.receipts_token)
+                    .json(&serde_json::json!({ "receipts": receipts }))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().is_success() => {}
+                    failed => {
+                        // Without the URL: it may carry credentials.
+                        match failed {
+                            Ok(response) => tracing::warn!(status = response.status().as_u16(), "receipts not taken, retrying"),
+                            Err(error) => tracing::warn!("receipts not sent, retrying: {}", error.without_url()),
+                        }
+                        let retry_at = now + Duration::from_secs(1);
+                        waiting.extend(due.into_iter().map(|(_, receipt)| (retry_at, receipt)));
+                    }
+                }
+                // While the app does not take receipts, what waits is bounded: the excess is dropped, as a provider would.
+                if waiting.len() > MAX_WAITING_RECEIPTS {
+                    let dropped = waiting.len() - MAX_WAITING_RECEIPTS;
+                    waiting.drain(..dropped);
+                    tracing::warn!(dropped, "receipts dropped: too many waiting");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The campaign list, one campaign's live page, and the editor.
+
+pub mod detail;
+pub mod editor;
+pub mod list;

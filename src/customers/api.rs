@@ -1,0 +1,85 @@
+//! The customer server functions the pages call: the list, one customer, their orders and tags, and imports.
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+#[cfg(feature = "ssr")]
+use crate::customers::model::{parse_customer_list, parse_tags, CustomerSort};
+use crate::{
+    customers::model::{CustomerDetail, CustomerPage, ImportOutcome},
+    shared::error::AppError,
+};
+
+#[server]
+pub async fn list_customers(
+    search: Option<String>,
+    tag: Option<String>,
+    segment: Option<String>,
+    sort: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+) -> Result<CustomerPage, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::Customers, server::state::AppState,
+    };
+    require_user().await?;
+    let state = expect_context::<AppState>();
+    let query = crate::customers::server::ListQuery {
+        search: search.unwrap_or_default(),
+        tag: tag.unwrap_or_default(),
+        segment: segment.unwrap_or_default(),
+        sort: CustomerSort::parse(sort.as_deref().unwrap_or_default()),
+    };
+    Customers::new(&state.mongo)
+        .page(&query, after.as_deref(), before.as_deref(), 25)
+        .await
+}
+
+#[server]
+pub async fn fetch_customer(id: String) -> Result<CustomerDetail, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::Customers, server::state::AppState,
+    };
+    require_user().await?;
+    Customers::new(&expect_context::<AppState>().mongo)
+        .detail(&id)
+        .await
+}
+
+/// The customer's latest orders, newest first.
+#[server]
+pub async fn recent_customer_orders(
+    id: String,
+) -> Result<crate::orders::model::OrderPage, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::parse_id, orders::server::history,
+        server::state::AppState,
+    };
+    require_user().await?;
+    let filter = history::OrderFilter::for_customer(parse_id(&id, "customer")?);
+    history::page(&expect_context::<AppState>().mongo, filter, None, 1, 25).await
+}
+
+#[server]
+pub async fn set_customer_tags(id: String, tags: String) -> Result<Vec<String>, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::Customers, server::state::AppState,
+    };
+    require_user().await?;
+    let tags = parse_tags(&tags).map_err(|p| AppError::invalid("tags", p.message))?;
+    Customers::new(&expect_context::<AppState>().mongo)
+        .set_tags(&id, tags)
+        .await
+}
+
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn import_customers(rows: Vec<Value>) -> Result<ImportOutcome, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::Customers, server::state::AppState,
+    };
+    require_user().await?;
+    let customers = parse_customer_list(&rows)?;
+    Customers::new(&expect_context::<AppState>().mongo)
+        .import(&customers)
+        .await
+}

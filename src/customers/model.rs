@@ -1,0 +1,459 @@
+//! Customers: the fields a customer record takes when it is imported or created through the API, the rules each
+//! field must meet, and the views of customers the pages show. Shared by the REST API, the server functions and the
+//! browser's import preview, so that all three judge a row the same way.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    auth::model::normalize_email,
+    orders::model::{cents_from_text, parse_date, MoneyError},
+    segments::rules::normalize_tag,
+    shared::{
+        error::AppError,
+        import::{field, read_json, text, JsonRecords, ReadError, ReadLimits},
+    },
+};
+
+/// Most customers one request or one import part may carry.
+pub const MAX_CUSTOMERS_PER_REQUEST: usize = 10_000;
+const MAX_NAME_LENGTH: usize = 200;
+const MAX_CITY_LENGTH: usize = 100;
+const MAX_TAGS: usize = 50;
+const MAX_TAG_LENGTH: usize = 50;
+const MAX_VISITS: u64 = 10_000_000;
+
+/// A customer as imported: profile fields and, optionally, a history of orders made before Realm (the original
+/// app's `totalSpending`, `visits` and `lastVisited`), to which later orders add.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerInput {
+    /// Absent when the submission has none: a new customer is then called by their address's local part, and an
+    /// existing one keeps their name.
+    pub name: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub city: Option<String>,
+    pub tags: Vec<String>,
+    pub history: Option<ImportedHistory>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedHistory {
+    pub spend_cents: i64,
+    pub visits: u64,
+    /// Milliseconds since the epoch.
+    pub last_visit_ms: Option<i64>,
+}
+
+/// The first problem of a submitted customer: the field at fault and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
+    FieldProblem {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// How a customer without a name is called: the part of the address before the @.
+pub fn name_from_email(email: &str) -> &str {
+    email.split('@').next().unwrap_or(email)
+}
+
+/// Checks one submitted customer, in our field names or the original app's (`totalSpending`, `visits`,
+/// `lastVisited`).
+pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
+    let record = raw
+        .as_object()
+        .ok_or_else(|| problem("customer", "expected an object with the customer's fields"))?;
+    let email = field(record, &["email"])
+        .and_then(text)
+        .ok_or_else(|| problem("email", "required"))?;
+    let email = normalize_email(&email).map_err(|error| problem("email", error.to_string()))?;
+    let name = field(record, &["name"])
+        .and_then(text)
+        .map(|name| clean_name(&name).map_err(|message| problem("name", message)))
+        .transpose()?;
+    let phone = field(record, &["phone"])
+        .and_then(text)
+        .map(|phone| normalize_phone(&phone))
+        .transpose()?;
+    let city = match field(record, &["city"]).and_then(text) {
+        Some(city) if city.chars().count() > MAX_CITY_LENGTH => {
+            return Err(problem(
+                "city",
+                format!("at most {MAX_CITY_LENGTH} characters"),
+            ))
+        }
+        city => city,
+    };
+    let tags = match field(record, &["tags"]) {
+        None => Vec::new(),
+        Some(Value::Array(items)) => {
+            parse_tags(&items.iter().filter_map(text).collect::<Vec<_>>().join(","))?
+        }
+        Some(value) => {
+            parse_tags(&text(value).ok_or_else(|| problem("tags", "expected a list of tags"))?)?
+        }
+    };
+
+    let spend = field(record, &["totalSpending", "total_spend"]);
+    let visits = field(record, &["visits", "order_count"]);
+    let last_visit = field(record, &["lastVisited", "last_order_at"]);
+    let history = if spend.is_none() && visits.is_none() && last_visit.is_none() {
+        None
+    } else {
+        let spend_cents = match spend {
+            None => 0,
+            Some(value) => cents_from_text(&text(value).unwrap_or_default()).map_err(|error| {
+                problem(
+                    "totalSpending",
+                    match error {
+                        MoneyError::Negative => "must be 0 or more",
+                        MoneyError::TooManyDecimals => "at most two decimals",
+                        MoneyError::TooLarge => "larger than any total Realm keeps",
+                        MoneyError::NotANumber => "must be an amount such as 1250.50",
+                    },
+                )
+            })?,
+        };
+        let visits = match visits {
+            None => 0,
+            Some(value) => text(value)
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|v| *v <= MAX_VISITS)
+                .ok_or_else(|| problem("visits", "must be a whole number of 0 or more"))?,
+        };
+        let last_visit_ms = last_visit
+            .map(|value| {
+                parse_date(value)
+                    .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
+                    .map_err(|_| {
+                        problem(
+                            "lastVisited",
+                            "expected an ISO 8601 date such as 2026-11-27",
+                        )
+                    })
+            })
+            .transpose()?;
+        Some(ImportedHistory {
+            spend_cents,
+            visits,
+            last_visit_ms,
+        })
+    };
+    Ok(CustomerInput {
+        name,
+        email,
+        phone,
+        city,
+        tags,
+        history,
+    })
+}
+
+fn clean_name(name: &str) -> Result<String, String> {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.chars().count() {
+        0 => Err("required".to_owned()),
+        n if n > MAX_NAME_LENGTH => Err(format!("at most {MAX_NAME_LENGTH} characters")),
+        _ => Ok(name),
+    }
+}
+
+/// A phone number as digits with an optional leading `+`; spaces, dashes, dots and brackets are dropped.
+pub fn normalize_phone(phone: &str) -> Result<String, FieldProblem> {
+    let plus = phone.trim_start().starts_with('+');
+    let mut digits = String::new();
+    for c in phone.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            '+' if digits.is_empty() => {}
+            _ => {
+                return Err(problem(
+                    "phone",
+                    "use digits, spaces and dashes only, e.g. +49 30 1234567",
+                ))
+            }
+        }
+    }
+    if !(5..=20).contains(&digits.len()) {
+        return Err(problem("phone", "must have 5 to 20 digits"));
+    }
+    Ok(if plus { format!("+{digits}") } else { digits })
+}
+
+/// Comma-separated tags, normalised and without repeats.
+pub fn parse_tags(list: &str) -> Result<Vec<String>, FieldProblem> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in list
+        .split(',')
+        .map(normalize_tag)
+        .filter(|tag| !tag.is_empty())
+    {
+        if tag.chars().count() > MAX_TAG_LENGTH {
+            return Err(problem(
+                "tags",
+                format!("a tag has at most {MAX_TAG_LENGTH} characters"),
+            ));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(problem("tags", format!("at most {MAX_TAGS} tags")));
+    }
+    Ok(tags)
+}
+
+/// What one request to `POST /api/customers` may hold.
+pub const CUSTOMER_LIMITS: ReadLimits = ReadLimits::request(MAX_CUSTOMERS_PER_REQUEST);
+
+/// The customers of a JSON body or file: `{"customers": [...]}`, a bare array, or one customer object.
+pub fn parse_customers_json(text: &str, limits: ReadLimits) -> Result<JsonRecords, ReadError> {
+    read_json(text, "customers", true, limits)
+}
+
+pub fn check_customer_count(count: usize) -> Result<(), String> {
+    match count {
+        0 => Err("customers: the list is empty".to_owned()),
+        n if n > MAX_CUSTOMERS_PER_REQUEST => Err(format!(
+            "customers: {n} customers in one request; at most {MAX_CUSTOMERS_PER_REQUEST} are accepted, send the rest in another request"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every row; the error lists the rows at fault (numbered from 0, as in the request) and changes nothing.
+pub fn parse_customer_list(rows: &[Value]) -> Result<Vec<CustomerInput>, AppError> {
+    check_customer_count(rows.len()).map_err(|message| AppError::invalid("customers", message))?;
+    let mut customers = Vec::with_capacity(rows.len());
+    let mut problems = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        match parse_customer(row) {
+            Ok(customer) => customers.push(customer),
+            Err(FieldProblem { field, message }) => {
+                problems.push(format!("customers[{index}].{field}: {message}"))
+            }
+        }
+    }
+    if let Some(first) = problems.first() {
+        let field = first.split(':').next().unwrap_or("customers").to_owned();
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(
+                " (and {} more: {})",
+                n - 1,
+                problems[1..problems.len().min(6)].join("; ")
+            ),
+        };
+        return Err(AppError::Invalid {
+            field,
+            message: format!("{first}{more}; nothing was imported"),
+        });
+    }
+    Ok(customers)
+}
+
+/// How the customer list is ordered; each order has an index that pages use as their position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerSort {
+    #[default]
+    Newest,
+    Name,
+    TopSpend,
+    MostOrders,
+    RecentOrder,
+}
+
+impl CustomerSort {
+    pub const ALL: [CustomerSort; 5] = [
+        CustomerSort::Newest,
+        CustomerSort::Name,
+        CustomerSort::TopSpend,
+        CustomerSort::MostOrders,
+        CustomerSort::RecentOrder,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CustomerSort::Newest => "newest",
+            CustomerSort::Name => "name",
+            CustomerSort::TopSpend => "top_spend",
+            CustomerSort::MostOrders => "most_orders",
+            CustomerSort::RecentOrder => "recent_order",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerSort::Newest => "Newest first",
+            CustomerSort::Name => "Name A–Z",
+            CustomerSort::TopSpend => "Highest total spend",
+            CustomerSort::MostOrders => "Most orders",
+            CustomerSort::RecentOrder => "Most recent order",
+        }
+    }
+
+    pub fn parse(key: &str) -> Self {
+        CustomerSort::ALL
+            .into_iter()
+            .find(|sort| sort.key() == key)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub city: Option<String>,
+    pub tags: Vec<String>,
+    pub total_spend: String,
+    pub order_count: i64,
+    pub last_order: Option<String>,
+}
+
+/// One page of the customer list. The cursors are opaque positions for the next and previous pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPage {
+    pub rows: Vec<CustomerRow>,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    /// How many customers match, counted up to [`COUNT_LIMIT`].
+    pub matching: u64,
+}
+
+/// Counting stops here: past it the page says "more than", which keeps large lists fast.
+pub const COUNT_LIMIT: u64 = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDetail {
+    pub customer: CustomerRow,
+    pub created_at: String,
+    pub first_order: Option<String>,
+    pub average_order: Option<String>,
+    /// Segments the customer belongs to now: id and name.
+    pub segments: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    pub created: u64,
+    pub updated: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_original_shape_is_an_imported_history() {
+        let customer = parse_customer(&json!({
+            "name": "  Ada   Lovelace ", "email": "ADA@example.com", "phone": "+44 (20) 7946-0958",
+            "totalSpending": 12500.5, "visits": 7, "lastVisited": "2026-10-01T10:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(customer.name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(customer.email, "ada@example.com");
+        assert_eq!(customer.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(
+            customer.history,
+            Some(ImportedHistory {
+                spend_cents: 1_250_050,
+                visits: 7,
+                last_visit_ms: Some(1_790_848_800_000)
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_field_is_named() {
+        let field_of = |raw: Value| parse_customer(&raw).unwrap_err().field;
+        assert_eq!(field_of(json!({"name": "Ada"})), "email");
+        assert_eq!(field_of(json!({"email": "not-an-email"})), "email");
+        assert_eq!(
+            field_of(json!({"email": "a@b.co", "phone": "call me"})),
+            "phone"
+        );
+        assert_eq!(
+            field_of(json!({"email": "a@b.co", "totalSpending": -3})),
+            "totalSpending"
+        );
+        assert_eq!(
+            field_of(json!({"email": "a@b.co", "visits": 1.5})),
+            "visits"
+        );
+        assert_eq!(
+            field_of(json!({"email": "a@b.co", "lastVisited": "yesterday"})),
+            "lastVisited"
+        );
+        assert_eq!(field_of(json!(["a"])), "customer");
+    }
+
+    #[test]
+    fn tags_from_csv_text_or_lists_are_normalised() {
+        let from_text =
+            parse_customer(&json!({"email": "a@b.co", "tags": "VIP, new ,vip"})).unwrap();
+        let from_list =
+            parse_customer(&json!({"email": "a@b.co", "tags": ["vip", "New"]})).unwrap();
+        assert_eq!(from_text.tags, ["vip", "new"]);
+        assert_eq!(from_list.tags, ["vip", "new"]);
+        assert_eq!(
+            from_text.name, None,
+            "a missing name is left to the stored one"
+        );
+        assert_eq!(from_text.history, None);
+    }
+
+    #[test]
+    fn a_list_with_a_bad_row_is_refused_whole_naming_the_row() {
+        let rows = vec![
+            json!({"email": "a@b.co"}),
+            json!({"email": "nope"}),
+            json!({"email": "c@d.co", "visits": "x"}),
+        ];
+        let error = parse_customer_list(&rows).unwrap_err();
+        let AppError::Invalid { field, message } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(field, "customers[1].email");
+        assert!(message.contains("customers[2].visits"), "{message}");
+        assert!(parse_customer_list(&[]).is_err());
+    }
+
+    #[test]
+    fn one_object_or_a_list_is_accepted() {
+        assert_eq!(
+            parse_customers_json(r#"{"email": "a@b.co"}"#, CUSTOMER_LIMITS)
+                .unwrap()
+                .records
+                .len(),
+            1
+        );
+        assert_eq!(
+            parse_customers_json(r#"{"customers": [{}, {}]}"#, CUSTOMER_LIMITS)
+                .unwrap()
+                .records
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_customers_json(r#"[{}]"#, CUSTOMER_LIMITS)
+                .unwrap()
+                .records
+                .len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,518 @@
+//! The customers collection: importing (idempotent on email), the paged list, one customer's page, tags.
+
+pub mod rest;
+
+use futures::TryStreamExt;
+use mongodb::{
+    bson::{doc, oid::ObjectId, Bson, DateTime, Document},
+    Collection,
+};
+
+use crate::{
+    customers::model::{
+        name_from_email, CustomerDetail, CustomerInput, CustomerPage, CustomerRow, CustomerSort,
+        ImportOutcome, COUNT_LIMIT,
+    },
+    orders::model::format_cents,
+    segments::server::Segments,
+    server::mongo::{collections, display_time, regex_literal, Mongo},
+    shared::error::AppError,
+};
+
+/// Statements per `update` command when importing.
+const IMPORT_CHUNK: usize = 1_000;
+
+/// The lower-case copy of a name or city that conditions and sorting compare.
+pub fn text_key(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The words a search matches by their start: each word of the name, the whole name, the email and its domain.
+pub fn keywords(name: &str, email: &str) -> Vec<String> {
+    let name = text_key(name);
+    let mut words: Vec<String> = name
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    words.push(name.clone());
+    words.push(email.to_owned());
+    if let Some((_, domain)) = email.split_once('@') {
+        words.push(domain.to_owned());
+    }
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// The searchable fields of a customer with the given name and email, as stored.
+pub fn name_fields(name: &str, email: &str) -> Document {
+    doc! { "name": name, "name_key": text_key(name), "keywords": keywords(name, email) }
+}
+
+pub fn customer_row(customer: &Document) -> CustomerRow {
+    let text = |key: &str| customer.get_str(key).ok().map(str::to_owned);
+    CustomerRow {
+        id: customer
+            .get_object_id("_id")
+            .map(|id| id.to_hex())
+            .unwrap_or_default(),
+        name: text("name").unwrap_or_default(),
+        email: text("email").unwrap_or_default(),
+        phone: text("phone"),
+        city: text("city"),
+        tags: customer
+            .get_array("tags")
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        total_spend: format_cents(number(customer, "total_spend_cents")),
+        order_count: number(customer, "order_count"),
+        last_order: customer
+            .get_datetime("last_order_at")
+            .ok()
+            .map(|at| display_time(*at)),
+    }
+}
+
+/// A whole number however the server stored it (imports and `$inc` may leave 32- or 64-bit integers).
+pub fn number(document: &Document, key: &str) -> i64 {
+    match document.get(key) {
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
+pub fn parse_id(id: &str, what: &str) -> Result<ObjectId, AppError> {
+    ObjectId::parse_str(id.trim())
+        .map_err(|_| AppError::NotFound(format!("No {what} has the id {id:?}.")))
+}
+
+/// What the customer list shows: a search, a tag, a segment, and an order.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub search: String,
+    pub tag: String,
+    pub segment: String,
+    pub sort: CustomerSort,
+}
+
+/// The stored field a sort orders by, and whether it runs from high to low. `_id` breaks ties in the same
+/// direction, so (field, `_id`) is a unique position to page from.
+fn sort_key(sort: CustomerSort) -> (&'static str, bool) {
+    match sort {
+        CustomerSort::Newest => ("created_at", true),
+        CustomerSort::Name => ("name_key", false),
+        CustomerSort::TopSpend => ("total_spend_cents", true),
+        CustomerSort::MostOrders => ("order_count", true),
+        CustomerSort::RecentOrder => ("last_order_at", true),
+    }
+}
+
+/// A page position: the sort field's value and the `_id` of the row. Written as `<kind><value>~<id>`.
+fn encode_cursor(value: Option<&Bson>, id: ObjectId) -> String {
+    let value = match value {
+        Some(Bson::String(text)) => format!("s{text}"),
+        Some(Bson::DateTime(at)) => format!("d{}", at.timestamp_millis()),
+        Some(Bson::Int64(n)) => format!("i{n}"),
+        Some(Bson::Int32(n)) => format!("i{n}"),
+        Some(Bson::Double(n)) => format!("i{}", *n as i64),
+        _ => "n".to_owned(),
+    };
+    format!("{value}~{}", id.to_hex())
+}
+
+fn decode_cursor(cursor: &str) -> Result<(Bson, ObjectId), AppError> {
+    let invalid = || {
+        AppError::invalid(
+            "cursor",
+            "This page link is not valid any more; start from the first page.",
+        )
+    };
+    let (value, id) = cursor.rsplit_once('~').ok_or_else(invalid)?;
+    let id = ObjectId::parse_str(id).map_err(|_| invalid())?;
+    let value = match value.split_at_checked(1).ok_or_else(invalid)? {
+        ("s", text) => Bson::String(text.to_owned()),
+        ("d", ms) => Bson::DateTime(DateTime::from_millis(ms.parse().map_err(|_| invalid())?)),
+        ("i", n) => Bson::Int64(n.parse().map_err(|_| invalid())?),
+        ("n", "") => Bson::Null,
+        _ => return Err(invalid()),
+    };
+    Ok((value, id))
+}
+
+/// The rows after (`later`) or before the position (value, id) in MongoDB's ascending order, in which a missing
+/// value (null) comes before every other.
+fn beyond(field: &str, value: &Bson, id: ObjectId, later: bool) -> Document {
+    let operator = if later { "$gt" } else { "$lt" };
+    let same_value_beyond = doc! { field: value.clone(), "_id": { operator: id } };
+    let mut branches = vec![same_value_beyond];
+    match (value, later) {
+        (Bson::Null, true) => branches.push(doc! { field: { "$ne": Bson::Null } }),
+        (Bson::Null, false) => {}
+        (value, true) => branches.push(doc! { field: { "$gt": value.clone() } }),
+        (value, false) => {
+            branches.push(doc! { field: { "$lt": value.clone() } });
+            branches.push(doc! { field: Bson::Null });
+        }
+    }
+    doc! { "$or": branches }
+}
+
+#[derive(Clone)]
+pub struct Customers {
+    mongo: Mongo,
+    collection: Collection<Document>,
+}
+
+impl Customers {
+    pub fn new(mongo: &Mongo) -> Self {
+        Self {
+            mongo: mongo.clone(),
+            collection: mongo.collection(collections::CUSTOMERS),
+        }
+    }
+
+    /// Creates or updates each customer by email. An imported history replaces the one imported before, so the
+    /// same import twice gives the same totals, and orders stored in between stay counted.
+    pub async fn import(&self, customers: &[CustomerInput]) -> Result<ImportOutcome, AppError> {
+        let mut outcome = ImportOutcome::default();
+        for chunk in customers.chunks(IMPORT_CHUNK) {
+            let now = DateTime::now();
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|customer| doc! { "q": { "email": &customer.email }, "u": [ { "$set": import_fields(customer, now) } ], "upsert": true })
+                .collect();
+            let reply = self
+                .mongo
+                .database()
+                .run_command(
+                    doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false },
+                )
+                .await?;
+            if let Ok(errors) = reply.get_array("writeErrors") {
+                if !errors.is_empty() {
+                    tracing::error!("customer import refused: {errors:?}");
+                    return Err(AppError::Unavailable(
+                        "The database refused part of the import; try again.".to_owned(),
+                    ));
+                }
+            }
+            let matched = number(&reply, "n") as u64;
+            let created = reply
+                .get_array("upserted")
+                .map(|u| u.len() as u64)
+                .unwrap_or(0);
+            outcome.created += created;
+            outcome.updated += matched.saturating_sub(created);
+        }
+        Ok(outcome)
+    }
+
+    pub async fn by_email(&self, email: &str) -> Result<Option<CustomerRow>, AppError> {
+        Ok(self
+            .collection
+            .find_one(doc! { "email": email })
+            .await?
+            .as_ref()
+            .map(customer_row))
+    }
+
+    pub async fn filter(&self, query: &ListQuery) -> Result<Document, AppError> {
+        let mut parts: Vec<Document> = Vec::new();
+        for token in query.search.split_whitespace().take(5) {
+            let token = token.to_lowercase();
+            let word = doc! { "keywords": { "$regex": format!("^{}", regex_literal(&token)) } };
+            let digits = token.trim_start_matches('+');
+            if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                parts.push(
+                    doc! { "$or": [word, { "phone": { "$regex": format!("^\\+?{digits}") } }] },
+                );
+            } else {
+                parts.push(word);
+            }
+        }
+        let tag = crate::segments::rules::normalize_tag(&query.tag);
+        if !tag.is_empty() {
+            parts.push(doc! { "tags": tag });
+        }
+        if !query.segment.trim().is_empty() {
+            let filter = Segments::new(&self.mongo)
+                .filter_of(query.segment.trim())
+                .await?;
+            if !filter.is_empty() {
+                parts.push(filter);
+            }
+        }
+        Ok(match parts.len() {
+            0 => doc! {},
+            1 => parts.remove(0),
+            _ => doc! { "$and": parts },
+        })
+    }
+
+    /// One page of `size` customers after the cursor `after`, or before the cursor `before`, or the first page.
+    pub async fn page(
+        &self,
+        query: &ListQuery,
+        after: Option<&str>,
+        before: Option<&str>,
+        size: i64,
+    ) -> Result<CustomerPage, AppError> {
+        let filter = self.filter(query).await?;
+        let (field, descending) = sort_key(query.sort);
+        let cursor = match (
+            after.filter(|c| !c.is_empty()),
+            before.filter(|c| !c.is_empty()),
+        ) {
+            (Some(after), _) => Some((decode_cursor(after)?, true)),
+            (None, Some(before)) => Some((decode_cursor(before)?, false)),
+            (None, None) => None,
+        };
+        // Moving forward in a descending list is moving to lower values.
+        let forward = cursor.as_ref().is_none_or(|(_, forward)| *forward);
+        let ascending_scan = forward != descending;
+        let direction = if ascending_scan { 1 } else { -1 };
+        let mut conditions = vec![filter.clone()];
+        if let Some(((value, id), _)) = &cursor {
+            conditions.push(beyond(field, value, *id, ascending_scan));
+        }
+        let found: Vec<Document> = self
+            .collection
+            .find(doc! { "$and": conditions })
+            .sort(doc! { field: direction, "_id": direction })
+            .limit(size + 1)
+            .await?
+            .try_collect()
+            .await?;
+        let more_beyond = found.len() as i64 > size;
+        let mut rows: Vec<Document> = found.into_iter().take(size as usize).collect();
+        if !forward {
+            rows.reverse();
+        }
+        let position = |row: &Document| {
+            row.get_object_id("_id")
+                .ok()
+                .map(|id| encode_cursor(row.get(field), id))
+        };
+        let (has_next, has_previous) = if forward {
+            (more_beyond, cursor.is_some())
+        } else {
+            (true, more_beyond)
+        };
+        let next = if has_next {
+            rows.last().and_then(position)
+        } else {
+            None
+        };
+        let previous = if has_previous {
+            rows.first().and_then(position)
+        } else {
+            None
+        };
+        let matching = if filter.is_empty() {
+            self.collection.estimated_document_count().await?
+        } else {
+            self.collection
+                .count_documents(filter)
+                .limit(COUNT_LIMIT + 1)
+                .await?
+        };
+        Ok(CustomerPage {
+            rows: rows.iter().map(customer_row).collect(),
+            next,
+            previous,
+            matching,
+        })
+    }
+
+    pub async fn detail(&self, id: &str) -> Result<CustomerDetail, AppError> {
+        let oid = parse_id(id, "customer")?;
+        let customer = self
+            .collection
+            .find_one(doc! { "_id": oid })
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("No customer has the id {id:?}.")))?;
+        let segments = Segments::new(&self.mongo).containing(oid).await?;
+        let orders = number(&customer, "order_count");
+        Ok(CustomerDetail {
+            customer: customer_row(&customer),
+            created_at: customer
+                .get_datetime("created_at")
+                .map(|at| display_time(*at))
+                .unwrap_or_default(),
+            first_order: customer
+                .get_datetime("first_order_at")
+                .ok()
+                .map(|at| display_time(*at)),
+            average_order: (orders > 0)
+                .then(|| format_cents(number(&customer, "total_spend_cents") / orders)),
+            segments,
+        })
+    }
+
+    pub async fn set_tags(&self, id: &str, tags: Vec<String>) -> Result<Vec<String>, AppError> {
+        let oid = parse_id(id, "customer")?;
+        let result = self
+            .collection
+            .update_one(doc! { "_id": oid }, doc! { "$set": { "tags": &tags } })
+            .await?;
+        if result.matched_count == 0 {
+            return Err(AppError::NotFound(format!(
+                "No customer has the id {id:?}."
+            )));
+        }
+        Ok(tags)
+    }
+}
+
+/// The `$set` stage of an import: every given value wrapped in `$literal`, so text starting with `$` stays text.
+fn import_fields(customer: &CustomerInput, now: DateTime) -> Document {
+    let literal = |value: Bson| Bson::Document(doc! { "$literal": value });
+    let mut fields = Document::new();
+    let given_name = customer.name.as_deref();
+    let name = given_name.unwrap_or_else(|| name_from_email(&customer.email));
+    for (key, value) in name_fields(name, &customer.email) {
+        // Without a name in the submission, a stored customer keeps theirs.
+        let value = match given_name {
+            Some(_) => literal(value),
+            None => doc! { "$ifNull": [format!("${key}"), literal(value)] }.into(),
+        };
+        fields.insert(key, value);
+    }
+    fields.insert("email", literal(customer.email.clone().into()));
+    if let Some(phone) = &customer.phone {
+        fields.insert("phone", literal(phone.clone().into()));
+    }
+    if let Some(city) = &customer.city {
+        fields.insert("city", literal(city.clone().into()));
+        fields.insert("city_key", literal(text_key(city).into()));
+    }
+    // Tags from an import are added to those set in Realm, never removing any.
+    fields.insert(
+        "tags",
+        doc! { "$setUnion": [{ "$ifNull": ["$tags", []] }, literal(customer.tags.clone().into())] },
+    );
+    fields.insert("created_at", doc! { "$ifNull": ["$created_at", now] });
+    let history = customer
+        .history
+        .unwrap_or(crate::customers::model::ImportedHistory {
+            spend_cents: 0,
+            visits: 0,
+            last_visit_ms: None,
+        });
+    let replace_imported = |total: &str, imported: &str, value: i64| {
+        doc! { "$add": [
+            { "$subtract": [{ "$ifNull": [format!("${total}"), 0_i64] }, { "$ifNull": [format!("$imported.{imported}"), 0_i64] }] },
+            value,
+        ] }
+    };
+    if customer.history.is_some() {
+        fields.insert(
+            "total_spend_cents",
+            replace_imported("total_spend_cents", "spend_cents", history.spend_cents),
+        );
+        fields.insert(
+            "order_count",
+            replace_imported("order_count", "visits", history.visits as i64),
+        );
+        fields.insert(
+            "imported",
+            literal(
+                doc! { "spend_cents": history.spend_cents, "visits": history.visits as i64 }.into(),
+            ),
+        );
+        if let Some(ms) = history.last_visit_ms {
+            // A later import with an earlier date does not move the last order back: orders may have set it.
+            fields.insert(
+                "last_order_at",
+                doc! { "$max": ["$last_order_at", DateTime::from_millis(ms)] },
+            );
+        }
+    } else {
+        fields.insert(
+            "total_spend_cents",
+            doc! { "$ifNull": ["$total_spend_cents", 0_i64] },
+        );
+        fields.insert("order_count", doc! { "$ifNull": ["$order_count", 0_i64] });
+    }
+    fields
+}
+
+/// About how many customers there are (from the collection's metadata, so it costs nothing).
+pub async fn estimated_count(mongo: &Mongo) -> Result<u64, AppError> {
+    Ok(mongo
+        .collection(collections::CUSTOMERS)
+        .estimated_document_count()
+        .await?)
+}
+
+/// How many customers were created at or after `since`.
+pub async fn created_since(mongo: &Mongo, since: DateTime) -> Result<u64, AppError> {
+    Ok(mongo
+        .collection(collections::CUSTOMERS)
+        .count_documents(doc! { "created_at": { "$gte": since } })
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let id = ObjectId::new();
+        for value in [
+            Bson::String("ada ~ lovelace".into()),
+            Bson::DateTime(DateTime::from_millis(5)),
+            Bson::Int64(-3),
+            Bson::Null,
+        ] {
+            assert_eq!(
+                decode_cursor(&encode_cursor(Some(&value), id)).unwrap(),
+                (value, id)
+            );
+        }
+        assert!(decode_cursor("x1~nothex").is_err());
+    }
+
+    #[test]
+    fn keywords_cover_name_words_email_and_domain() {
+        assert_eq!(
+            keywords("Ada  Lovelace", "ada@example.com"),
+            [
+                "ada",
+                "ada lovelace",
+                "ada@example.com",
+                "example.com",
+                "lovelace"
+            ]
+        );
+    }
+
+    #[test]
+    fn paging_beyond_a_missing_value_in_a_descending_list() {
+        let id = ObjectId::new();
+        // Forward in a descending list scans downwards: after a dated row come older dates, then undated rows.
+        let older = beyond(
+            "last_order_at",
+            &Bson::DateTime(DateTime::from_millis(10)),
+            id,
+            false,
+        );
+        assert_eq!(older.get_array("$or").unwrap().len(), 3);
+        let undated = beyond("last_order_at", &Bson::Null, id, false);
+        assert_eq!(
+            undated,
+            doc! { "$or": [{ "last_order_at": Bson::Null, "_id": { "$lt": id } }] }
+        );
+    }
+}

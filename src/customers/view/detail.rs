@@ -1,0 +1,167 @@
+//! `/customers/:id`: one customer, their recent orders and their tags.
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    customers::{
+        api::{fetch_customer, recent_customer_orders, set_customer_tags},
+        model::CustomerDetail,
+    },
+    shared::{
+        error::AppError,
+        ui::{
+            data_table::DataTable,
+            error_notice::ErrorNotice,
+            form::{FieldMessage, INPUT_CLASS, SECONDARY_BUTTON_CLASS},
+            page_header::PageHeader,
+        },
+    },
+};
+
+/// `/customers/:id`: the customer's details and totals, their tags, the segments they are in, and their orders.
+#[component]
+pub fn CustomerPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let customer = Resource::new(id, fetch_customer);
+    let orders = Resource::new(id, recent_customer_orders);
+    view! {
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading the customer…"</p> }>
+            {move || Suspend::new(async move {
+                match customer.await {
+                    Err(error) => view! { <PageHeader title="Customer"/><ErrorNotice error/> }.into_any(),
+                    Ok(detail) => view! { <CustomerOverview detail/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="mt-8" aria-labelledby="orders-heading">
+            <h2 id="orders-heading" class="mb-3 text-lg font-semibold">"Latest orders"</h2>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading orders…"</p> }>
+                {move || Suspend::new(async move {
+                    match orders.await {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(page) if page.rows.is_empty() => view! { <p class="text-sm text-slate-600">"No orders stored for this customer."</p> }.into_any(),
+                        Ok(page) => view! {
+                            <p class="mb-2 text-sm text-slate-600">{format!("{} orders stored; the latest {} are shown.", page.total, page.rows.len())}</p>
+                            <DataTable label="Orders of this customer" headers=&["Date", "Order", "Items", "Amount"] numeric=&["Items", "Amount"]>
+                                {page.rows.into_iter().map(|row| view! {
+                                    <tr>
+                                        <td class="px-4 py-2 text-slate-600">{row.ordered_at}</td>
+                                        <td class="px-4 py-2 font-mono text-xs">{row.order_id}</td>
+                                        <td class="px-4 py-2 text-right tabular-nums">{row.item_count}</td>
+                                        <td class="px-4 py-2 text-right tabular-nums">{row.amount}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </DataTable>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn CustomerOverview(detail: CustomerDetail) -> impl IntoView {
+    let customer = detail.customer;
+    let figure = |label: &'static str, value: String| {
+        view! {
+            <div class="rounded-lg border border-slate-200 bg-white p-4">
+                <dt class="text-sm text-slate-600">{label}</dt>
+                <dd class="mt-1 text-xl font-semibold tabular-nums" data-figure=label>{value}</dd>
+            </div>
+        }
+    };
+    view! {
+        <PageHeader title=customer.name.clone()/>
+        <dl class="grid grid-cols-2 gap-4 md:grid-cols-5">
+            {figure("Total spend", customer.total_spend.clone())}
+            {figure("Orders", customer.order_count.to_string())}
+            {figure("Average order", detail.average_order.unwrap_or_else(|| "–".to_owned()))}
+            {figure("First order", detail.first_order.unwrap_or_else(|| "–".to_owned()))}
+            {figure("Last order", customer.last_order.clone().unwrap_or_else(|| "never".to_owned()))}
+        </dl>
+        <div class="mt-6 grid gap-6 md:grid-cols-2">
+            <section class="rounded-lg border border-slate-200 bg-white p-5 text-sm" aria-labelledby="profile-heading">
+                <h2 id="profile-heading" class="mb-2 font-semibold">"Profile"</h2>
+                <dl class="grid grid-cols-[8rem_1fr] gap-y-1">
+                    <dt class="text-slate-600">"Email"</dt><dd>{customer.email.clone()}</dd>
+                    <dt class="text-slate-600">"Phone"</dt><dd>{customer.phone.clone().unwrap_or_else(|| "–".to_owned())}</dd>
+                    <dt class="text-slate-600">"City"</dt><dd>{customer.city.clone().unwrap_or_else(|| "–".to_owned())}</dd>
+                    <dt class="text-slate-600">"Customer since"</dt><dd>{detail.created_at}</dd>
+                </dl>
+                <TagEditor id=customer.id.clone() tags=customer.tags.clone()/>
+            </section>
+            <section class="rounded-lg border border-slate-200 bg-white p-5 text-sm" aria-labelledby="segments-heading">
+                <h2 id="segments-heading" class="mb-2 font-semibold">"Segments"</h2>
+                {if detail.segments.is_empty() {
+                    view! { <p class="text-slate-600">"This customer is in no segment."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="list-disc pl-5" data-customer-segments>
+                            {detail.segments.into_iter().map(|(id, name)| view! {
+                                <li><a class="text-indigo-700 underline" href=format!("/segments/{id}")>{name}</a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn TagEditor(id: String, tags: Vec<String>) -> impl IntoView {
+    let saved = RwSignal::new(tags.clone());
+    let text = RwSignal::new(tags.join(", "));
+    let problem = RwSignal::new(None::<AppError>);
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let id = id.clone();
+        spawn_local(async move {
+            match set_customer_tags(id, text.get_untracked()).await {
+                Ok(tags) => {
+                    text.set(tags.join(", "));
+                    saved.set(tags);
+                    problem.set(None);
+                }
+                Err(error) => problem.set(Some(error)),
+            }
+        });
+    };
+    let message = Signal::derive(move || {
+        problem.with(|p| {
+            p.as_ref()
+                .map(|e| e.for_field("tags").unwrap_or_else(|| e.to_string()))
+        })
+    });
+    view! {
+        <form class="mt-4" on:submit=save>
+            <p class="mb-1 text-slate-600">"Tags"</p>
+            <p class="mb-2" data-customer-tags>
+                {move || {
+                    let tags = saved.get();
+                    if tags.is_empty() {
+                        view! { <span class="text-slate-500">"none"</span> }.into_any()
+                    } else {
+                        tags.into_iter().map(|tag| view! { <span class="mr-1 rounded-full bg-indigo-50 px-2 py-0.5 text-xs text-indigo-800">{tag}</span> }).collect_view().into_any()
+                    }
+                }}
+            </p>
+            <label class="block">
+                <span class="sr-only">"Tags, separated by commas"</span>
+                <input
+                    name="tags"
+                    class=INPUT_CLASS
+                    placeholder="e.g. vip, newsletter"
+                    aria-describedby="tags-error"
+                    prop:value=move || text.get()
+                    on:input=move |event| text.set(event_target_value(&event))
+                />
+            </label>
+            <FieldMessage id="tags-error".to_owned() message/>
+            <button type="submit" class=format!("{SECONDARY_BUTTON_CLASS} mt-2")>"Save tags"</button>
+        </form>
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading stored orders back: the filtered, sorted, paged history, and figures per day.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use mongodb::{
+    bson::{doc, oid::ObjectId, DateTime, Document},
+    options::FindOptions,
+};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    orders::{
+        model::{format_cents, parse_date, parse_money},
+        model::{OrderPage, OrderRow},
+    },
+    server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
+    shared::error::AppError,
+};
+
+/// How many customers an email prefix may match. The filter becomes an `$in` of their ids, which must stay a
+/// query the database answers quickly; past this the user is asked to type more of the email.
+pub const MAX_CUSTOMERS_PER_PREFIX: usize = 10_000;
+
+#[derive(Default)]
+pub struct OrderFilter {
+    customer_id: Option<ObjectId>,
+    customer_email_prefix: Option<String>,
+    from: Option<DateTime>,
+    /// Exclusive: the day after the `to` date.
+    until: Option<DateTime>,
+    min_cents: Option<i64>,
+    max_cents: Option<i64>,
+}
+
+fn day(value: Option<String>, field: &str) -> Result<Option<OffsetDateTime>, AppError> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            parse_date(&Value::String(v)).map_err(|_| {
+                AppError::invalid(
+                    field,
+                    format!("{field}: expected a date such as 2026-11-27"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn money(value: Option<String>, field: &str) -> Result<Option<i64>, AppError> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            parse_money(&Value::String(v), field)
+                .map_err(|message| AppError::invalid(field, message))
+        })
+        .transpose()
+}
+
+impl OrderFilter {
+    /// Every order of one customer.
+    pub fn for_customer(customer_id: ObjectId) -> Self {
+        Self {
+            customer_id: Some(customer_id),
+            ..Self::default()
+        }
+    }
+
+    pub fn parse(
+        customer: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        min: Option<String>,
+        max: Option<String>,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            customer_id: None,
+            customer_email_prefix: customer
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty()),
+            from: day(from, "from")?.map(bson_time),
+            until: day(to, "to")?.map(|to| bson_time(to + Duration::days(1))),
+            min_cents: money(min, "min")?,
+            max_cents: money(max, "max")?,
+        })
+    }
+
+    async fn to_query(&self, mongo: &Mongo) -> Result<Document, AppError> {
+        let mut query = doc! {};
+        if let Some(id) = self.customer_id {
+            query.insert("customer_id", id);
+        }
+        if let Some(prefix) = &self.customer_email_prefix {
+            let pattern = format!("^{}", regex_literal(prefix));
+            let mut customers = mongo
+                .collection(collections::CUSTOMERS)
+                .find(doc! { "email": { "$regex": pattern } })
+                .projection(doc! { "_id": 1 })
+                .limit(MAX_CUSTOMERS_PER_PREFIX as i64 + 1)
+                .await?;
+            let mut ids: Vec<ObjectId> = Vec::new();
+            while let Some(customer) = customers.try_next().await? {
+                ids.extend(customer.get_object_id("_id").ok());
+            }
+            if ids.len() > MAX_CUSTOMERS_PER_PREFIX {
+                return Err(AppError::invalid(
+                    "customer",
+                    format!(
+                        "customer: more than {MAX_CUSTOMERS_PER_PREFIX} customers have an email starting with \"{prefix}\"; type more of the email"
+                    ),
+                ));
+            }
+            query.insert("customer_id", doc! { "$in": ids });
+        }
+        let mut date = doc! {};
+        if let Some(from) = self.from {
+            date.insert("$gte", from);
+        }
+        if let Some(until) = self.until {
+            date.insert("$lt", until);
+        }
+        if !date.is_empty() {
+            query.insert("ordered_at", date);
+        }
+        let mut amount = doc! {};
+        if let Some(min) = self.min_cents {
+            amount.insert("$gte", min);
+        }
+        if let Some(max) = self.max_cents {
+            amount.insert("$lte", max);
+        }
+        if !amount.is_empty() {
+            query.insert("amount_cents", amount);
+        }
+        Ok(query)
+    }
+}
+
+pub async fn page(
+    mongo: &Mongo,
+    filter: OrderFilter,
+    sort: Option<&str>,
+    page: u64,
+    page_size: u64,
+) -> Result<OrderPage, AppError> {
+    let query = filter.to_query(mongo).await?;
+    let orders = mongo.collection(collections::ORDERS);
+    let counted = orders
+        .count_documents(query.clone())
+        .limit(OrderPage::MAX_COUNTED + 1)
+        .await?;
+    let (total, more) = (
+        counted.min(OrderPage::MAX_COUNTED),
+        counted > OrderPage::MAX_COUNTED,
+    );
+    let page_count = total.div_ceil(page_size).max(1);
+    let page = page.clamp(1, page_count);
+    let order = match sort {
+        Some("oldest") => doc! { "ordered_at": 1, "_id": 1 },
+        Some("amount_desc") => doc! { "amount_cents": -1, "_id": -1 },
+        Some("amount_asc") => doc! { "amount_cents": 1, "_id": 1 },
+        _ => doc! { "ordered_at": -1, "_id": -1 },
+    };
+    let options = FindOptions::builder()
+        .sort(order)
+        .skip((page - 1) * page_size)
+        .limit(page_size as i64)
+        .build();
+    let found: Vec<Document> = orders
+        .find(query)
+        .with_options(options)
+        .await?
+        .try_collect()
+        .await?;
+
+    let customer_ids: Vec<ObjectId> = found
+        .iter()
+        .filter_map(|o| o.get_object_id("customer_id").ok())
+        .collect();
+    let mut customers = HashMap::new();
+    let mut cursor = mongo
+        .collection(collections::CUSTOMERS)
+        .find(doc! { "_id": { "$in": customer_ids } })
+        .projection(doc! { "email": 1, "name": 1 })
+        .await?;
+    while let Some(customer) = cursor.try_next().await? {
+        if let Ok(id) = customer.get_object_id("_id") {
+            let text = |key: &str| customer.get_str(key).unwrap_or_default().to_owned();
+            customers.insert(id, (text("name"), text("email")));
+        }
+    }
+
+    let rows = found
+        .iter()
+        .map(|order| {
+            let (customer_name, customer_email) = order
+                .get_object_id("customer_id")
+                .ok()
+                .and_then(|id| customers.get(&id).cloned())
+                .unwrap_or_default();
+            OrderRow {
+                order_id: order.get_str("order_id").unwrap_or_default().to_owned(),
+                ordered_at: order
+                    .get_datetime("ordered_at")
+                    .map(|d| display_time(*d))
+                    .unwrap_or_default(),
+                customer_name,
+                customer_email,
+                item_count: order.get_i64("item_count").unwrap_or_default(),
+                amount: format_cents(order.get_i64("amount_cents").unwrap_or_default()),
+            }
+        })
+        .collect();
+    Ok(OrderPage {
+        rows,
+        total,
+        more,
+        page,
+        page_count,
+    })
+}

@@ -1,0 +1,379 @@
+//! Turning a checked segment rule into a MongoDB filter on the customers collection. Every field a condition can
+//! name has an index (see `mongo::required_indexes`); text conditions compare the lower-cased copies of name and
+//! city. Relative dates are resolved against `now`, so the same rule gives the members of the moment it runs.
+
+use mongodb::bson::{doc, Bson, DateTime, Document};
+
+use crate::shared::time::DAY_MS;
+use crate::{
+    segments::rules::{
+        CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Field, NumberTest, TagTest,
+        TextTest,
+    },
+    server::mongo::regex_literal,
+};
+
+/// The stored field a condition compares.
+pub fn field_path(field: Field) -> &'static str {
+    match field {
+        Field::TotalSpend => "total_spend_cents",
+        Field::OrderCount => "order_count",
+        // Compared through an expression over the two totals; see `average_order_value`.
+        Field::AverageOrderValue => "total_spend_cents",
+        Field::LastOrderAt => "last_order_at",
+        Field::FirstOrderAt => "first_order_at",
+        Field::CreatedAt => "created_at",
+        Field::Name => "name_key",
+        Field::Email => "email",
+        Field::City => "city_key",
+        Field::Tags => "tags",
+    }
+}
+
+pub fn compile(group: &CheckedGroup, now: DateTime) -> Document {
+    let mut parts: Vec<Document> = group
+        .parts
+        .iter()
+        .map(|part| match part {
+            CheckedRule::Criterion(criterion) => criterion_filter(criterion, now),
+            CheckedRule::Group(inner) => compile(inner, now),
+        })
+        .collect();
+    let combined = match (parts.len(), group.combinator) {
+        (0, _) => doc! {},
+        (1, _) => parts.remove(0),
+        (_, Combinator::All) => doc! { "$and": parts },
+        (_, Combinator::Any) => doc! { "$or": parts },
+    };
+    if group.negated && !combined.is_empty() {
+        doc! { "$nor": [combined] }
+    } else {
+        combined
+    }
+}
+
+fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
+    match criterion {
+        Criterion::Number(Field::AverageOrderValue, test) => average_order_value(test),
+        Criterion::Number(field, test) => {
+            let condition = match *test {
+                NumberTest::Eq(v) => Bson::Int64(v),
+                NumberTest::Ne(v) => doc! { "$ne": v }.into(),
+                NumberTest::Gt(v) => doc! { "$gt": v }.into(),
+                NumberTest::Gte(v) => doc! { "$gte": v }.into(),
+                NumberTest::Lt(v) => doc! { "$lt": v }.into(),
+                NumberTest::Lte(v) => doc! { "$lte": v }.into(),
+                NumberTest::Between(low, high) => doc! { "$gte": low, "$lte": high }.into(),
+            };
+            doc! { field_path(*field): condition }
+        }
+        Criterion::Date(field, test) => {
+            let at = DateTime::from_millis;
+            let days_ago = |days: u32| {
+                DateTime::from_millis(now.timestamp_millis() - i64::from(days) * DAY_MS)
+            };
+            let condition: Bson = match *test {
+                DateTest::Before(ms) => doc! { "$lt": at(ms) }.into(),
+                DateTest::NotBefore(ms) => doc! { "$gte": at(ms) }.into(),
+                DateTest::Within(span) => {
+                    doc! { "$gte": at(span.start_ms), "$lt": at(span.end_ms) }.into()
+                }
+                DateTest::WithinDays(days) => doc! { "$gte": days_ago(days) }.into(),
+                DateTest::MoreThanDaysAgo(days) => doc! { "$lt": days_ago(days) }.into(),
+                // Matches a missing field too: a customer without orders has no last order date.
+                DateTest::Never => Bson::Null,
+            };
+            doc! { field_path(*field): condition }
+        }
+        Criterion::Text(field, test) => {
+            let condition: Bson = match test {
+                TextTest::Eq(text) => text.clone().into(),
+                TextTest::Ne(text) => doc! { "$ne": text }.into(),
+                TextTest::Contains(text) => doc! { "$regex": regex_literal(text) }.into(),
+                TextTest::StartsWith(text) => {
+                    doc! { "$regex": format!("^{}", regex_literal(text)) }.into()
+                }
+                TextTest::EndsWith(text) => {
+                    doc! { "$regex": format!("{}$", regex_literal(text)) }.into()
+                }
+                TextTest::InList(items) => doc! { "$in": items }.into(),
+            };
+            doc! { field_path(*field): condition }
+        }
+        Criterion::Tags(test) => match test {
+            TagTest::Any(tags) => doc! { "tags": { "$in": tags } },
+            TagTest::All(tags) => doc! { "tags": { "$all": tags } },
+            TagTest::None(tags) => doc! { "tags": { "$nin": tags } },
+        },
+    }
+}
+
+/// The average order value is not stored (orders add to the totals with `$inc`), so it is compared as
+/// `total_spend / order_count` in an expression; customers without orders have no average and never match.
+fn average_order_value(test: &NumberTest) -> Document {
+    let average = doc! { "$divide": ["$total_spend_cents", "$order_count"] };
+    let compare =
+        |operator: &str, value: i64| doc! { operator: [average.clone(), Bson::Int64(value)] };
+    let comparisons = match *test {
+        NumberTest::Eq(v) => vec![compare("$eq", v)],
+        NumberTest::Ne(v) => vec![compare("$ne", v)],
+        NumberTest::Gt(v) => vec![compare("$gt", v)],
+        NumberTest::Gte(v) => vec![compare("$gte", v)],
+        NumberTest::Lt(v) => vec![compare("$lt", v)],
+        NumberTest::Lte(v) => vec![compare("$lte", v)],
+        NumberTest::Between(low, high) => vec![compare("$gte", low), compare("$lte", high)],
+    };
+    let mut all = vec![doc! { "$gt": ["$order_count", 0] }];
+    all.extend(comparisons);
+    doc! { "$expr": { "$and": all } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segments::rules::{check_rule, Condition, Operator, Rule, RuleGroup};
+
+    const NOW_MS: i64 = 1_790_000_000_000;
+
+    fn now() -> DateTime {
+        DateTime::from_millis(NOW_MS)
+    }
+
+    fn condition(field: Field, operator: Operator, value: &str) -> Rule {
+        Rule::Condition(Condition {
+            field,
+            operator,
+            value: value.to_owned(),
+            value_to: String::new(),
+        })
+    }
+
+    fn between(field: Field, low: &str, high: &str) -> Rule {
+        Rule::Condition(Condition {
+            field,
+            operator: Operator::Between,
+            value: low.to_owned(),
+            value_to: high.to_owned(),
+        })
+    }
+
+    fn group(combinator: Combinator, negated: bool, rules: Vec<Rule>) -> RuleGroup {
+        RuleGroup {
+            combinator,
+            negated,
+            rules,
+        }
+    }
+
+    fn filter_of(rule: Rule) -> Document {
+        compile(
+            &check_rule(&group(Combinator::All, false, vec![rule])).unwrap(),
+            now(),
+        )
+    }
+
+    #[test]
+    fn number_operators() {
+        let spend = |operator, value| filter_of(condition(Field::TotalSpend, operator, value));
+        assert_eq!(
+            spend(Operator::Eq, "10"),
+            doc! { "total_spend_cents": 1_000_i64 }
+        );
+        assert_eq!(
+            spend(Operator::Ne, "10"),
+            doc! { "total_spend_cents": { "$ne": 1_000_i64 } }
+        );
+        assert_eq!(
+            spend(Operator::Gt, "10.5"),
+            doc! { "total_spend_cents": { "$gt": 1_050_i64 } }
+        );
+        assert_eq!(
+            spend(Operator::Gte, "0"),
+            doc! { "total_spend_cents": { "$gte": 0_i64 } }
+        );
+        assert_eq!(
+            spend(Operator::Lt, "1"),
+            doc! { "total_spend_cents": { "$lt": 100_i64 } }
+        );
+        assert_eq!(
+            spend(Operator::Lte, "1"),
+            doc! { "total_spend_cents": { "$lte": 100_i64 } }
+        );
+        assert_eq!(
+            filter_of(between(Field::OrderCount, "9", "2")),
+            doc! { "order_count": { "$gte": 2_i64, "$lte": 9_i64 } },
+            "reversed bounds are put in order"
+        );
+    }
+
+    #[test]
+    fn average_order_value_divides_the_totals_and_needs_an_order() {
+        assert_eq!(
+            filter_of(condition(Field::AverageOrderValue, Operator::Gte, "25")),
+            doc! { "$expr": { "$and": [
+                { "$gt": ["$order_count", 0] },
+                { "$gte": [{ "$divide": ["$total_spend_cents", "$order_count"] }, 2_500_i64] },
+            ] } }
+        );
+        let range = filter_of(between(Field::AverageOrderValue, "10", "20"));
+        assert_eq!(
+            range
+                .get_document("$expr")
+                .unwrap()
+                .get_array("$and")
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+
+    #[test]
+    fn date_operators_against_utc_days_and_now() {
+        let march_first = DateTime::from_millis(1_772_323_200_000);
+        let march_second = DateTime::from_millis(1_772_323_200_000 + DAY_MS);
+        let last = |operator, value| filter_of(condition(Field::LastOrderAt, operator, value));
+        assert_eq!(
+            last(Operator::Before, "2026-03-01"),
+            doc! { "last_order_at": { "$lt": march_first } }
+        );
+        assert_eq!(
+            last(Operator::After, "2026-03-01"),
+            doc! { "last_order_at": { "$gte": march_second } }
+        );
+        assert_eq!(
+            last(Operator::OnOrBefore, "2026-03-01"),
+            doc! { "last_order_at": { "$lt": march_second } }
+        );
+        assert_eq!(
+            last(Operator::OnOrAfter, "2026-03-01"),
+            doc! { "last_order_at": { "$gte": march_first } }
+        );
+        assert_eq!(
+            last(Operator::On, "2026-03-01"),
+            doc! { "last_order_at": { "$gte": march_first, "$lt": march_second } }
+        );
+        // An instant with an offset is compared in UTC: 01:30 at +02:00 is the last day of February.
+        assert_eq!(
+            last(Operator::Before, "2026-03-01T01:30:00+02:00"),
+            doc! { "last_order_at": { "$lt": DateTime::from_millis(1_772_323_200_000 - 30 * 60_000) } }
+        );
+        let ninety_days_ago = DateTime::from_millis(NOW_MS - 90 * DAY_MS);
+        assert_eq!(
+            last(Operator::WithinDays, "90"),
+            doc! { "last_order_at": { "$gte": ninety_days_ago } }
+        );
+        assert_eq!(
+            last(Operator::MoreThanDaysAgo, "90"),
+            doc! { "last_order_at": { "$lt": ninety_days_ago } }
+        );
+        assert_eq!(
+            last(Operator::Never, ""),
+            doc! { "last_order_at": Bson::Null }
+        );
+        assert_eq!(
+            filter_of(between(Field::CreatedAt, "2026-03-01", "2026-03-01")),
+            doc! { "created_at": { "$gte": march_first, "$lt": march_second } }
+        );
+    }
+
+    #[test]
+    fn text_operators_compare_lower_case_and_escape_patterns() {
+        let city = |operator, value| filter_of(condition(Field::City, operator, value));
+        assert_eq!(city(Operator::Eq, "Berlin"), doc! { "city_key": "berlin" });
+        assert_eq!(
+            city(Operator::Ne, "Berlin"),
+            doc! { "city_key": { "$ne": "berlin" } }
+        );
+        assert_eq!(
+            city(Operator::Contains, "St. "),
+            doc! { "city_key": { "$regex": "st\\." } }
+        );
+        assert_eq!(
+            city(Operator::StartsWith, "New (York"),
+            doc! { "city_key": { "$regex": "^new \\(york" } }
+        );
+        assert_eq!(
+            city(Operator::EndsWith, "burg"),
+            doc! { "city_key": { "$regex": "burg$" } }
+        );
+        assert_eq!(
+            city(Operator::InList, "Oslo, Rome"),
+            doc! { "city_key": { "$in": ["oslo", "rome"] } }
+        );
+        assert_eq!(
+            filter_of(condition(Field::Name, Operator::Eq, "Ada")),
+            doc! { "name_key": "ada" }
+        );
+        assert_eq!(
+            filter_of(condition(Field::Email, Operator::EndsWith, "@Example.com")),
+            doc! { "email": { "$regex": "@example\\.com$" } }
+        );
+    }
+
+    #[test]
+    fn tag_operators() {
+        let tags = |operator| filter_of(condition(Field::Tags, operator, "VIP, new"));
+        assert_eq!(
+            tags(Operator::HasAny),
+            doc! { "tags": { "$in": ["vip", "new"] } }
+        );
+        assert_eq!(
+            tags(Operator::HasAll),
+            doc! { "tags": { "$all": ["vip", "new"] } }
+        );
+        assert_eq!(
+            tags(Operator::HasNone),
+            doc! { "tags": { "$nin": ["vip", "new"] } }
+        );
+    }
+
+    #[test]
+    fn groups_nest_with_and_or_not() {
+        let rule = group(
+            Combinator::All,
+            false,
+            vec![
+                condition(Field::TotalSpend, Operator::Gt, "10000"),
+                Rule::Group(group(
+                    Combinator::Any,
+                    false,
+                    vec![
+                        condition(Field::OrderCount, Operator::Lt, "3"),
+                        condition(Field::LastOrderAt, Operator::MoreThanDaysAgo, "90"),
+                    ],
+                )),
+                Rule::Group(group(
+                    Combinator::All,
+                    true,
+                    vec![condition(Field::Tags, Operator::HasAny, "blocked")],
+                )),
+            ],
+        );
+        let ninety_days_ago = DateTime::from_millis(NOW_MS - 90 * DAY_MS);
+        assert_eq!(
+            compile(&check_rule(&rule).unwrap(), now()),
+            doc! { "$and": [
+                { "total_spend_cents": { "$gt": 1_000_000_i64 } },
+                { "$or": [{ "order_count": { "$lt": 3_i64 } }, { "last_order_at": { "$lt": ninety_days_ago } }] },
+                { "$nor": [{ "tags": { "$in": ["blocked"] } }] },
+            ] }
+        );
+    }
+
+    #[test]
+    fn empty_groups_match_everyone() {
+        assert_eq!(
+            compile(
+                &check_rule(&group(Combinator::Any, true, vec![])).unwrap(),
+                now()
+            ),
+            doc! {}
+        );
+        let with_empty = group(
+            Combinator::Any,
+            false,
+            vec![Rule::Group(group(Combinator::All, false, vec![]))],
+        );
+        assert_eq!(compile(&check_rule(&with_empty).unwrap(), now()), doc! {});
+    }
+}

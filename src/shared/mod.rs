@@ -1,0 +1,8 @@
+//! What every feature uses: the one error type, reading CSV and JSON uploads, the kinds of records and the
+//! building blocks of the pages.
+
+pub mod error;
+pub mod import;
+pub mod records;
+pub mod time;
+pub mod ui;

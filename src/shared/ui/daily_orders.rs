@@ -1,0 +1,42 @@
+//! The orders and revenue per day charts the dashboard and the Orders page share.
+
+use leptos::prelude::*;
+
+use crate::{
+    orders::model::{format_cents, DailyOrders},
+    shared::ui::bar_chart::{Bar, BarChart},
+};
+
+/// Orders and revenue per day, side by side.
+#[component]
+pub fn DailyOrdersCharts(days: Vec<DailyOrders>) -> impl IntoView {
+    let span = format!("last {} days", days.len());
+    let order_bars = days
+        .iter()
+        .map(|d| Bar {
+            label: d.day[5..].to_owned(),
+            value: d.orders as f64,
+            title: format!("{}: {} orders", d.day, d.orders),
+        })
+        .collect();
+    let revenue_bars = days
+        .iter()
+        .map(|d| Bar {
+            label: d.day[5..].to_owned(),
+            value: d.revenue_cents as f64 / 100.0,
+            title: format!("{}: {} revenue", d.day, format_cents(d.revenue_cents)),
+        })
+        .collect();
+    view! {
+        <div class="grid gap-6 lg:grid-cols-2">
+            <figure class="rounded-lg border border-slate-200 bg-white p-4">
+                <figcaption class="mb-2 text-sm font-medium">"Orders per day (UTC)"</figcaption>
+                <BarChart caption=format!("Orders per day, {span}") bars=order_bars axis_label=|v| format!("{v:.0}") y_title="orders"/>
+            </figure>
+            <figure class="rounded-lg border border-slate-200 bg-white p-4">
+                <figcaption class="mb-2 text-sm font-medium">"Revenue per day (UTC)"</figcaption>
+                <BarChart caption=format!("Revenue per day, {span}") bars=revenue_bars axis_label=|v| format!("{v:.0}") y_title="revenue"/>
+            </figure>
+        </div>
+    }
+}
