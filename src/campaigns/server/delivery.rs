@@ -162,7 +162,7 @@ impl CampaignWatch {
 }
 
 /// How often a running job reads its campaign's status again, so that a pause or cancel stops new sends soon.
-const WATCH_EVERY: Duration = Duration::from_millis(250);
+const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 /// Stops the job's sends once the campaign is no longer sending. It runs beside the sends, not after each outcome
 /// is recorded: a recording slowed by a busy database must not keep a paused campaign sending.
