@@ -274,11 +274,7 @@ async fn a_paused_campaign_sends_nothing_until_resumed_and_then_finishes() {
     assert!(settled, "still sending 15 s after the pause: {during}");
     tokio::time::sleep(Duration::from_millis(3_000)).await;
     let later = stats(&app, &key, &id).await;
-    assert_eq!(
-        outcomes(&during),
-        outcomes(&later),
-        "sent while paused"
-    );
+    assert_eq!(outcomes(&during), outcomes(&later), "sent while paused");
     assert!(later["pending"].as_u64().unwrap() > 0, "{later}");
     let refused = app
         .send_json(

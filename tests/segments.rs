@@ -459,7 +459,7 @@ async fn the_original_segment_shape_is_translated_and_its_audience_listed() {
     loop {
         let page = app
             .get(
-                &format!("/api/segments/audience/{id}?limit=10&after={after}"),
+                &format!("/api/segments/{id}/members?limit=10&after={after}"),
                 Credentials::Bearer(&key),
             )
             .await;

@@ -57,3 +57,40 @@ test('a personalised campaign is previewed, sent now, followed live to completed
   await page.goto('/campaigns');
   await expect(page.locator(`tr[data-campaign="Welcome ${tag}"] [data-campaign-status]`)).toHaveText('completed');
 });
+
+test('a campaign the original frontend created without a message and with today’s date opens as a draft with a greeting to edit', async ({ page }) => {
+  const tag = `orig${Date.now()}`;
+  await page.goto('/campaigns');
+  await hydrated(page);
+  const origin = new URL(page.url()).origin;
+  const seeded = await page.request.post('/api/customers', {
+    headers: { Origin: origin },
+    data: { customers: [{ name: 'Ellis Park', email: `ellis-${tag}@example.com`, tags: [tag] }] },
+  });
+  expect(seeded.status(), await seeded.text()).toBe(200);
+  const segment = await page.request.post('/api/segments', {
+    headers: { Origin: origin },
+    data: { name: `Original audience ${tag}`, rule: { combinator: 'all', rules: [{ kind: 'condition', field: 'tags', operator: 'has_any', value: tag }] } },
+  });
+  expect(segment.status(), await segment.text()).toBe(201);
+  const segmentId = (await segment.json())._id;
+
+  // Exactly what the original frontend sends: no message, and a date picked from a calendar.
+  const today = new Date().toISOString().slice(0, 10);
+  const created = await page.request.post('/api/campaigns', {
+    headers: { Origin: origin },
+    data: { name: `Original ${tag}`, segmentId, scheduledFor: today },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const campaign = await created.json();
+  expect(campaign.status).toBe('draft');
+  expect(campaign.note).toContain('draft');
+
+  await page.goto(`/campaigns/${campaign._id}/edit`);
+  await hydrated(page);
+  const message = page.getByLabel('Message', { exact: true });
+  await expect(message).toHaveValue(/^Hi \{\{first_name\|there\}\}, /);
+  await expect(page.locator('[data-message-preview]').first()).toContainText('Hi Ellis, ');
+  await message.fill('Hi {{first_name|there}}, the spring collection is in.');
+  await expect(page.locator('[data-message-preview]').first()).toHaveText(/Hi Ellis, the spring collection is in\./);
+});

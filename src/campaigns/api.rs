@@ -41,7 +41,15 @@ pub async fn save_campaign(
     use crate::{
         auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
     };
+    let now_ms = || mongodb::bson::DateTime::now().timestamp_millis();
     let user = require_user().await?;
+    // The editor asks for a time to schedule at; one already past is a mistake to point out, not a draft.
+    if draft.scheduled_for_ms.is_some() && !draft.schedules(now_ms()) {
+        return Err(AppError::invalid(
+            "scheduled_for",
+            "Choose a time in the future, or send now.",
+        ));
+    }
     let state = leptos::prelude::expect_context::<AppState>();
     let campaigns = Campaigns::new(&state.mongo);
     let id = match id {

@@ -184,6 +184,11 @@ impl Channel {
 }
 
 /// What a person writes: the campaign's content, audience and sending settings.
+/// The message of a campaign created without one (the original app's clients never send one): a greeting the user
+/// edits before sending.
+pub const DEFAULT_MESSAGE: &str =
+    "Hi {{first_name|there}}, we have something new we think you will like. Reply to this email to hear more.";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignDraft {
     pub name: String,
@@ -214,6 +219,20 @@ fn default_attribution_days() -> u32 {
 
 impl CampaignDraft {
     /// The draft with its texts trimmed and checked, or the first field at fault.
+    /// Whether saving the draft at `now_ms` schedules it. Only a time still ahead does: a date already past (or
+    /// today's date given without a time, which reads as midnight) keeps the campaign a draft, so that nothing goes
+    /// out at once without someone saying so.
+    pub fn schedules(&self, now_ms: i64) -> bool {
+        self.scheduled_for_ms.is_some_and(|at| at > now_ms)
+    }
+
+    /// Why a draft with a date was not scheduled, for the answer to the client that sent it.
+    pub fn not_scheduled_because(&self, now_ms: i64) -> Option<&'static str> {
+        (self.scheduled_for_ms.is_some() && !self.schedules(now_ms)).then_some(
+            "scheduledFor is not in the future, so the campaign stays a draft: send it now or give a later time.",
+        )
+    }
+
     pub fn cleaned(self) -> Result<Self, AppError> {
         let name = self.name.trim().to_owned();
         if name.is_empty() {
@@ -269,6 +288,42 @@ impl CampaignDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dated(scheduled_for_ms: Option<i64>) -> CampaignDraft {
+        CampaignDraft {
+            name: "Launch".to_owned(),
+            segment_id: "s".to_owned(),
+            channel: Channel::Email,
+            subject: "Hello".to_owned(),
+            message: DEFAULT_MESSAGE.to_owned(),
+            scheduled_for_ms,
+            rate_per_second: DEFAULT_RATE_PER_SECOND,
+            attribution_days: DEFAULT_ATTRIBUTION_DAYS,
+        }
+    }
+
+    #[test]
+    fn only_a_time_still_ahead_schedules_a_campaign() {
+        let now = 1_790_000_000_000;
+        assert!(dated(Some(now + 60_000)).schedules(now));
+        assert_eq!(dated(Some(now + 60_000)).not_scheduled_because(now), None);
+        for past in [Some(now), Some(now - 1), Some(now - 86_400_000)] {
+            assert!(!dated(past).schedules(now));
+            assert!(dated(past).not_scheduled_because(now).is_some());
+        }
+        assert!(!dated(None).schedules(now));
+        assert_eq!(
+            dated(None).not_scheduled_because(now),
+            None,
+            "no date, nothing to explain"
+        );
+    }
+
+    #[test]
+    fn the_default_message_is_a_valid_template() {
+        assert!(dated(None).cleaned().is_ok());
+        assert!(DEFAULT_MESSAGE.contains("{{first_name|there}}"));
+    }
 
     #[test]
     fn only_schedule_unschedule_pause_resume_and_cancel_are_for_people() {

@@ -162,6 +162,11 @@ pub struct BatchAccepted {
     pub batch_id: String,
     pub accepted: u64,
     pub status_url: String,
+    /// The original app's answer, beside Realm's fields: `success` is true once the orders are safely queued.
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub message: String,
 }
 
 pub fn status_url(batch_id: &str) -> String {

@@ -23,6 +23,35 @@ pub struct Config {
     pub vendor: SimulatedVendorSettings,
     /// Proxies whose `X-Forwarded-For` is believed (`REALM_TRUSTED_PROXIES`); none by default.
     pub trusted_proxies: TrustedProxies,
+    /// Other sites whose pages may call `/api/...` with an API key (`REALM_CORS_ORIGINS`, comma-separated, e.g.
+    /// `https://app.example.com`); none by default. Cookies are never shared with them.
+    pub cors_origins: Vec<String>,
+}
+
+/// The origins of `REALM_CORS_ORIGINS`: each a scheme and host (and port), nothing after.
+pub fn parse_cors_origins(text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let origin = entry.trim_end_matches('/');
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| format!("{entry:?} is not an http:// or https:// origin"))?;
+            let valid = !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+            if valid {
+                Ok(origin.to_ascii_lowercase())
+            } else {
+                Err(format!(
+                    "{entry:?} is not an origin: give only the scheme and host, like https://app.example.com"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// The proxies in front of Realm, as addresses or networks (`10.0.0.5, 172.18.0.0/16`). A request from one of
@@ -150,6 +179,11 @@ impl Config {
                 variable: "REALM_TRUSTED_PROXIES",
                 reason,
             })?,
+            cors_origins: parse_cors_origins(&lookup("REALM_CORS_ORIGINS").unwrap_or_default())
+                .map_err(|reason| ConfigError {
+                    variable: "REALM_CORS_ORIGINS",
+                    reason,
+                })?,
         };
         // Several instances behind one receipts URL must all accept the vendor's token: a random one per start
         // would make each refuse the receipts meant for the others.
@@ -349,6 +383,34 @@ mod tests {
             ("REALM_RECEIPTS_TOKEN", "shared"),
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn cross_origin_callers_are_off_by_default_and_must_be_bare_origins() {
+        assert!(config_from(&[]).unwrap().cors_origins.is_empty());
+        assert_eq!(
+            config_from(&[(
+                "REALM_CORS_ORIGINS",
+                "https://App.example.com/, http://localhost:5173"
+            )])
+            .unwrap()
+            .cors_origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/path",
+            "ftp://x",
+            "https://",
+        ] {
+            assert_eq!(
+                config_from(&[("REALM_CORS_ORIGINS", bad)])
+                    .unwrap_err()
+                    .variable,
+                "REALM_CORS_ORIGINS",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -134,3 +134,38 @@ mod tests {
         assert_eq!(describe_bytes(512 * 1024), "512 KiB");
     }
 }
+
+/// Lets the pages of `origins` call the API with an API key (`Authorization: Bearer`), never with cookies. With no
+/// origins nothing changes: browsers keep refusing cross-site reads.
+pub fn with_cors<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    origins: &[String],
+) -> Router<S> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if allowed.is_empty() {
+        return router;
+    }
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([header::LINK, header::RETRY_AFTER, header::LOCATION])
+            .max_age(std::time::Duration::from_secs(3_600)),
+    )
+}

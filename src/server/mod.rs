@@ -119,6 +119,7 @@ impl Services {
             secure_cookies: config.secure_cookies(),
             receipts_token: config.vendor.receipts_token.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
+            cors_origins: config.cors_origins.clone().into(),
         }
     }
 
@@ -226,6 +227,8 @@ pub fn router(state: AppState) -> Router {
             crate::auth::server::guard::guard,
         ))
         .layer(sessions);
+    // Outside the guard, so that a browser's preflight is answered without a key.
+    let app = http::with_cors(app, &state.cors_origins);
     http::with_hsts(http::with_security_headers(app), state.secure_cookies)
         .layer(
             TraceLayer::new_for_http()

@@ -22,6 +22,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<super::config::TrustedProxies>,
+    /// Other sites allowed to call the API with a key (`REALM_CORS_ORIGINS`).
+    pub cors_origins: Arc<[String]>,
     /// The secret the vendor presents with receipts (`x-realm-receipts-token`).
     pub receipts_token: String,
 }

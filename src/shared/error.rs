@@ -27,6 +27,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A route of the original app that Realm does not keep; the message says what to use instead.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     TooManyRequests(String),
     /// A backing service failed; the details are in the server log, not in the message.
@@ -86,6 +89,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,8 +97,9 @@ impl AppError {
     }
 }
 
-/// REST endpoints answer errors as `{"error": message, "field": name?}` with the matching status; a refused segment
-/// rule also lists `problems`, one per condition.
+/// REST endpoints answer errors as `{"error": message, "field": name?}` with the matching status, plus the original
+/// app's `{"success": false, "message": message}` so that its clients read them too; a refused segment rule also
+/// lists `problems`, one per condition.
 #[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
@@ -103,7 +108,10 @@ impl axum::response::IntoResponse for AppError {
             AppError::InvalidRule(_) => Some("rule".to_owned()),
             _ => None,
         };
-        let mut body = serde_json::json!({ "error": self.to_string(), "field": field });
+        let message = self.to_string();
+        let mut body = serde_json::json!({
+            "error": message, "field": field, "success": false, "message": message,
+        });
         if let AppError::InvalidRule(problems) = &self {
             body["problems"] = problems
                 .iter()

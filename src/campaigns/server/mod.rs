@@ -162,7 +162,7 @@ impl Campaigns {
     pub async fn create(&self, draft: CampaignDraft, by: &str) -> Result<String, AppError> {
         let draft = draft.cleaned()?;
         self.segment_name(&draft.segment_id).await?;
-        let status = if draft.scheduled_for_ms.is_some() {
+        let status = if draft.schedules(DateTime::now().timestamp_millis()) {
             CampaignStatus::Scheduled
         } else {
             CampaignStatus::Draft
@@ -195,7 +195,7 @@ impl Campaigns {
                 status.key()
             )));
         }
-        let next = if draft.scheduled_for_ms.is_some() {
+        let next = if draft.schedules(DateTime::now().timestamp_millis()) {
             CampaignStatus::Scheduled
         } else {
             CampaignStatus::Draft

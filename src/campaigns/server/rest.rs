@@ -1,6 +1,7 @@
 //! `/api/campaigns`: CRUD, actions and statistics, plus the original app's routes
 //! (`POST /api/campaigns` with `{name, segmentId, scheduledFor?, message}`, `GET /api/campaigns/segment/{id}`,
-//! `POST /api/campaigns/send/{id}`, `GET /api/campaigns/statistics/{id}`).
+//! `POST /api/campaigns/send/{id}`, `GET /api/campaigns/statistics/{id}`, and `PATCH /api/campaigns/metrics/{id}`,
+//! which answers 410).
 
 use axum::{
     body::Bytes,
@@ -16,20 +17,56 @@ use crate::{
     auth::server::guard::Principal,
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, DEFAULT_ATTRIBUTION_DAYS,
+        CampaignSummary, Channel, CommunicationRow, DEFAULT_ATTRIBUTION_DAYS, DEFAULT_MESSAGE,
         DEFAULT_RATE_PER_SECOND,
     },
     customers::server::parse_id,
     orders::model::parse_date,
-    server::state::AppState,
+    server::{mongo::display_time, state::AppState},
     shared::error::AppError,
 };
 
+/// A campaign as the API answers it: Realm's detail (`id`, `draft`, `status`, ...) and, beside it, the fields the
+/// original app's clients read at the top level. The original's upper-case statuses are not repeated: `status` is
+/// Realm's lower-case one (the README lists the difference).
 #[derive(Serialize)]
 pub struct CampaignAnswer {
-    id: String,
     #[serde(flatten)]
     detail: CampaignDetail,
+    #[serde(rename = "_id")]
+    original_id: String,
+    name: String,
+    #[serde(rename = "segmentId")]
+    segment_id: String,
+    #[serde(rename = "scheduledFor")]
+    scheduled_for: Option<String>,
+    message: String,
+    /// Why a date sent with the campaign did not schedule it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+}
+
+/// A campaign in the list, with the original app's `_id` beside `id`.
+#[derive(Serialize)]
+pub struct CampaignListItem {
+    #[serde(flatten)]
+    summary: CampaignSummary,
+    #[serde(rename = "_id")]
+    original_id: String,
+}
+
+fn listed(campaigns: Vec<CampaignSummary>) -> Vec<CampaignListItem> {
+    campaigns
+        .into_iter()
+        .map(|summary| CampaignListItem {
+            original_id: summary.id.clone(),
+            summary,
+        })
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    mongodb::bson::DateTime::now().timestamp_millis()
 }
 
 /// A draft from the body: ours (`segment_id`, `scheduled_for_ms`, ...) or the original app's (`segmentId`,
@@ -61,12 +98,16 @@ fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
         let subject = Some(text("subject"))
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| text("name"));
+        // The original frontend never sends a message: the campaign starts with a greeting to edit.
+        let message = Some(text("message"))
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_MESSAGE.to_owned());
         return Ok(CampaignDraft {
             subject,
             name: text("name"),
             segment_id: text("segmentId"),
             channel: Channel::Email,
-            message: text("message"),
+            message,
             scheduled_for_ms,
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             attribution_days: DEFAULT_ATTRIBUTION_DAYS,
@@ -75,26 +116,42 @@ fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
     serde_json::from_value(value).map_err(|e| AppError::invalid("body", format!("body: {e}")))
 }
 
-async fn answer(campaigns: &Campaigns, id: String) -> Result<CampaignAnswer, AppError> {
+async fn answer(
+    campaigns: &Campaigns,
+    id: &str,
+    note: Option<&'static str>,
+) -> Result<CampaignAnswer, AppError> {
+    let detail = campaigns.detail(id).await?;
     Ok(CampaignAnswer {
-        detail: campaigns.detail(&id).await?,
-        id,
+        original_id: detail.id.clone(),
+        name: detail.draft.name.clone(),
+        segment_id: detail.draft.segment_id.clone(),
+        scheduled_for: detail
+            .draft
+            .scheduled_for_ms
+            .map(|ms| display_time(mongodb::bson::DateTime::from_millis(ms))),
+        message: detail.draft.message.clone(),
+        note,
+        detail,
     })
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CampaignSummary>>, AppError> {
-    Campaigns::new(&state.mongo).list(None).await.map(Json)
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CampaignListItem>>, AppError> {
+    Campaigns::new(&state.mongo)
+        .list(None)
+        .await
+        .map(|campaigns| Json(listed(campaigns)))
 }
 
 /// `GET /api/campaigns/segment/{segment_id}`: the campaigns aimed at a segment.
 pub async fn for_segment(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-) -> Result<Json<Vec<CampaignSummary>>, AppError> {
+) -> Result<Json<Vec<CampaignListItem>>, AppError> {
     Campaigns::new(&state.mongo)
         .list(Some(parse_id(&segment, "segment")?))
         .await
-        .map(Json)
+        .map(|campaigns| Json(listed(campaigns)))
 }
 
 pub async fn create(
@@ -103,17 +160,22 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<CampaignAnswer>), AppError> {
     let campaigns = Campaigns::new(&state.mongo);
-    let id = campaigns
-        .create(draft_of(&body)?, &principal.describe())
-        .await?;
-    Ok((StatusCode::CREATED, Json(answer(&campaigns, id).await?)))
+    let draft = draft_of(&body)?;
+    let note = draft.not_scheduled_because(now_ms());
+    let id = campaigns.create(draft, &principal.describe()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(answer(&campaigns, &id, note).await?),
+    ))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignAnswer>, AppError> {
-    Ok(Json(answer(&Campaigns::new(&state.mongo), id).await?))
+    Ok(Json(
+        answer(&Campaigns::new(&state.mongo), &id, None).await?,
+    ))
 }
 
 pub async fn update(
@@ -123,10 +185,10 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<CampaignAnswer>, AppError> {
     let campaigns = Campaigns::new(&state.mongo);
-    campaigns
-        .update(&id, draft_of(&body)?, &principal.describe())
-        .await?;
-    Ok(Json(answer(&campaigns, id).await?))
+    let draft = draft_of(&body)?;
+    let note = draft.not_scheduled_because(now_ms());
+    campaigns.update(&id, draft, &principal.describe()).await?;
+    Ok(Json(answer(&campaigns, &id, note).await?))
 }
 
 #[derive(Serialize)]
@@ -180,6 +242,14 @@ pub async fn stats(
     Campaigns::new(&state.mongo).stats(&id).await.map(Json)
 }
 
+/// `PATCH /api/campaigns/metrics/{id}`: the original app let clients push a campaign's metrics. Realm counts them
+/// from delivery receipts instead, so that nobody can set them by hand; the answer says where to read them.
+pub async fn metrics_gone(Path(id): Path<String>) -> AppError {
+    AppError::Gone(format!(
+        "Campaign metrics are counted by Realm from delivery receipts and cannot be set; read them at GET /api/campaigns/statistics/{id}."
+    ))
+}
+
 #[derive(Deserialize)]
 pub struct LogQuery {
     status: Option<String>,
@@ -209,6 +279,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/campaigns/segment/{segment_id}", read(for_segment))
         .route("/api/campaigns/send/{id}", submit(send))
         .route("/api/campaigns/statistics/{id}", read(stats))
+        .route(
+            "/api/campaigns/metrics/{id}",
+            axum::routing::patch(metrics_gone),
+        )
         .route("/api/campaigns/{id}", read(get).put(update))
         .route("/api/campaigns/{id}/stats", read(stats))
         .route("/api/campaigns/{id}/log", read(log))

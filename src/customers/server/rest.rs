@@ -8,9 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
     Json, Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Customers, ListQuery};
+use crate::customers::server::CustomerRow;
 use crate::{
     customers::model::{
         parse_customer_list, parse_customers_json, CustomerDetail, CustomerPage, CustomerSort,
@@ -19,6 +20,33 @@ use crate::{
     server::state::AppState,
     shared::{error::AppError, import::JsonRecords},
 };
+
+/// A customer as the original app's clients read one: Realm's row with `_id` beside `id`.
+#[derive(Serialize)]
+pub struct OriginalCustomer {
+    #[serde(flatten)]
+    customer: CustomerRow,
+    #[serde(rename = "_id")]
+    original_id: String,
+}
+
+impl From<CustomerRow> for OriginalCustomer {
+    fn from(customer: CustomerRow) -> Self {
+        Self {
+            original_id: customer.id.clone(),
+            customer,
+        }
+    }
+}
+
+/// The answer to one customer: Realm's row, and the original app's `{success, data}` beside it.
+#[derive(Serialize)]
+struct StoredCustomer {
+    #[serde(flatten)]
+    customer: CustomerRow,
+    success: bool,
+    data: OriginalCustomer,
+}
 
 /// One customer object answers the stored customer (201 when new, 200 when updated); a list answers how many were
 /// created and updated. A list with any bad row is refused whole.
@@ -52,7 +80,12 @@ pub async fn post(State(state): State<AppState>, body: Bytes) -> Result<Response
         } else {
             StatusCode::OK
         };
-        return Ok((status, Json(stored)).into_response());
+        let answer = StoredCustomer {
+            customer: stored.clone(),
+            success: true,
+            data: stored.into(),
+        };
+        return Ok((status, Json(answer)).into_response());
     }
     Ok((StatusCode::OK, Json(outcome)).into_response())
 }

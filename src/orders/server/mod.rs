@@ -79,6 +79,7 @@ impl axum::response::IntoResponse for AcceptError {
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(serde_json::json!({
                     "error": message, "outcome": "unknown", "batch_id": batch_id, "status_url": status_url,
+                    "success": false, "message": message,
                 })),
             )
                 .into_response(),
@@ -158,6 +159,8 @@ pub async fn accept_batch(
         status_url: status_url(batch_id),
         batch_id: batch_id.to_owned(),
         accepted,
+        success: true,
+        message: format!("{accepted} orders accepted for processing"),
     };
     let batches = Batches::new(&state.mongo);
     let record = BatchRecord {

@@ -4,7 +4,8 @@
 use axum::{
     body::Bytes,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
     Extension, Json, Router,
 };
 use mongodb::bson::oid::ObjectId;
@@ -14,7 +15,10 @@ use serde_json::Value;
 use super::Segments;
 use crate::{
     auth::server::guard::Principal,
-    customers::{model::CustomerRow, server::customer_row},
+    customers::{
+        model::CustomerRow,
+        server::{customer_row, rest::OriginalCustomer},
+    },
     segments::{
         legacy::{translate, LegacyCondition},
         model::{AudiencePreview, SegmentDetail, SegmentDraft, SegmentSummary},
@@ -26,13 +30,28 @@ use crate::{
 
 const MAX_AUDIENCE_PAGE: i64 = 1_000;
 
-/// A segment as the API answers it after a change: the saved fields and the size counted just now.
+/// A segment as the API answers it after a change: the saved fields and the size counted just now, with the
+/// original app's `_id` and `audienceCount` beside Realm's `id` and `size`.
 #[derive(Serialize)]
 pub struct SavedSegment {
-    id: String,
     #[serde(flatten)]
     detail: SegmentDetail,
     size: u64,
+    #[serde(rename = "_id")]
+    original_id: String,
+    #[serde(rename = "audienceCount")]
+    audience_count: u64,
+}
+
+/// A segment in the list, with the original app's `_id` and `audienceCount` (the size when last counted).
+#[derive(Serialize)]
+pub struct SegmentListItem {
+    #[serde(flatten)]
+    summary: SegmentSummary,
+    #[serde(rename = "_id")]
+    original_id: String,
+    #[serde(rename = "audienceCount")]
+    audience_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -89,11 +108,26 @@ async fn saved(
         Some(size) => size,
         None => segments.count(&detail.rule).await?,
     };
-    Ok(SavedSegment { id, detail, size })
+    Ok(SavedSegment {
+        original_id: id,
+        detail,
+        size,
+        audience_count: size,
+    })
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SegmentSummary>>, AppError> {
-    Segments::new(&state.mongo).list().await.map(Json)
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SegmentListItem>>, AppError> {
+    let segments = Segments::new(&state.mongo).list().await?;
+    Ok(Json(
+        segments
+            .into_iter()
+            .map(|summary| SegmentListItem {
+                original_id: summary.id.clone(),
+                audience_count: summary.size,
+                summary,
+            })
+            .collect(),
+    ))
 }
 
 pub async fn create(
@@ -162,12 +196,12 @@ pub struct Audience {
     next_after: Option<String>,
 }
 
-/// `GET /api/segments/audience/{id}`: the members, in pages of `limit` (default and most 1,000).
-pub async fn audience(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<AudienceQuery>,
-) -> Result<Json<Audience>, AppError> {
+/// One page of a segment's members: `limit` of them (default and most 1,000) after the customer id `after`.
+async fn members_page(
+    state: &AppState,
+    id: &str,
+    query: AudienceQuery,
+) -> Result<(Vec<CustomerRow>, Option<String>), AppError> {
     let limit = query.limit.unwrap_or(MAX_AUDIENCE_PAGE);
     if !(1..=MAX_AUDIENCE_PAGE).contains(&limit) {
         return Err(AppError::invalid(
@@ -184,17 +218,50 @@ pub async fn audience(
         })
         .transpose()?;
     let members = Segments::new(&state.mongo)
-        .members(&id, after, limit)
+        .members(id, after, limit)
         .await?;
     let customers: Vec<CustomerRow> = members.iter().map(customer_row).collect();
     let next_after = (customers.len() as i64 == limit)
         .then(|| customers.last().map(|c| c.id.clone()))
         .flatten();
+    Ok((customers, next_after))
+}
+
+/// `GET /api/segments/{id}/members`: Realm's paged audience, `{segment_id, customers, next_after}`.
+pub async fn members(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AudienceQuery>,
+) -> Result<Json<Audience>, AppError> {
+    let (customers, next_after) = members_page(&state, &id, query).await?;
     Ok(Json(Audience {
         segment_id: id,
         customers,
         next_after,
     }))
+}
+
+/// `GET /api/segments/audience/{id}`: the original app's route, answering an array of customers with `_id`. The
+/// array is one page (at most 1,000, or `limit`), so that no audience is built whole in memory; when more follow,
+/// a `Link: <…>; rel="next"` header gives the next page's address.
+pub async fn audience(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AudienceQuery>,
+) -> Result<Response, AppError> {
+    let limit = query.limit;
+    let (customers, next_after) = members_page(&state, &id, query).await?;
+    let listed: Vec<OriginalCustomer> = customers.into_iter().map(Into::into).collect();
+    let mut response = Json(listed).into_response();
+    if let Some(after) = next_after {
+        let limit = limit.map(|l| format!("&limit={l}")).unwrap_or_default();
+        if let Ok(link) = HeaderValue::from_str(&format!(
+            "</api/segments/audience/{id}?after={after}{limit}>; rel=\"next\""
+        )) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    Ok(response)
 }
 
 pub fn routes() -> Router<AppState> {
@@ -204,4 +271,5 @@ pub fn routes() -> Router<AppState> {
         .route("/api/segments/preview", submit(preview))
         .route("/api/segments/audience/{id}", read(audience))
         .route("/api/segments/{id}", read(get).put(update).delete(delete))
+        .route("/api/segments/{id}/members", read(members))
 }
