@@ -251,6 +251,15 @@ async fn the_original_frontend_and_api_clients_read_every_field_they_expect() {
         "a default message to edit: {spring}"
     );
     assert!(spring.get("note").is_none());
+    let bad = app
+        .post_json(
+            "/api/campaigns",
+            &json!({ "name": "Bad", "segmentId": segment_id, "message": "Hi {{nickname}}" }),
+            &key,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(strict(&bad)["field"], "message");
 
     // Today's date without a time reads as midnight, already past: the campaign stays a draft and says why.
     let today = time::OffsetDateTime::now_utc().date().to_string();
@@ -329,7 +338,14 @@ async fn the_original_frontend_and_api_clients_read_every_field_they_expect() {
         )
         .await;
     let statistics = strict(&statistics);
+    for field in ["audience", "sent", "delivered", "failed", "opened", "clicked"] {
+        assert!(statistics[field].is_u64(), "{field} missing: {statistics}");
+    }
     assert_eq!(statistics["audience"], 3);
+    assert_eq!(
+        statistics["sent"].as_u64().unwrap() + statistics["failed"].as_u64().unwrap(),
+        3
+    );
     let metrics = app
         .send_json(
             Method::PATCH,
