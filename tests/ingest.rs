@@ -232,7 +232,10 @@ async fn a_bad_envelope_is_refused_at_once_and_nothing_is_published() {
     assert_eq!(not_array.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         not_array.json(),
-        json!({ "error": "orders: expected an array of orders", "field": "orders" })
+        json!({
+            "error": "orders: expected an array of orders", "field": "orders",
+            "success": false, "message": "orders: expected an array of orders",
+        })
     );
     let empty = app
         .post_json("/api/orders", &json!({ "orders": [] }), &key)

@@ -338,7 +338,14 @@ async fn the_original_frontend_and_api_clients_read_every_field_they_expect() {
         )
         .await;
     let statistics = strict(&statistics);
-    for field in ["audience", "sent", "delivered", "failed", "opened", "clicked"] {
+    for field in [
+        "audience",
+        "sent",
+        "delivered",
+        "failed",
+        "opened",
+        "clicked",
+    ] {
         assert!(statistics[field].is_u64(), "{field} missing: {statistics}");
     }
     assert_eq!(statistics["audience"], 3);
