@@ -22,7 +22,7 @@ use crate::{
     },
     customers::server::parse_id,
     orders::model::parse_date,
-    server::{mongo::display_time, state::AppState},
+    server::state::AppState,
     shared::error::AppError,
 };
 
@@ -126,10 +126,11 @@ async fn answer(
         original_id: detail.id.clone(),
         name: detail.draft.name.clone(),
         segment_id: detail.draft.segment_id.clone(),
-        scheduled_for: detail
-            .draft
-            .scheduled_for_ms
-            .map(|ms| display_time(mongodb::bson::DateTime::from_millis(ms))),
+        scheduled_for: detail.draft.scheduled_for_ms.and_then(|ms| {
+            mongodb::bson::DateTime::from_millis(ms)
+                .try_to_rfc3339_string()
+                .ok()
+        }),
         message: detail.draft.message.clone(),
         note,
         detail,
