@@ -132,3 +132,17 @@ ensure_mongodb() {
   wait_for_port "$host" "$port" "SecantusDB" 120
   echo "started $(basename "$daemon") (log: $SERVICES_DIR/mongodb-$port.log)"
 }
+
+# MailDev, the local mail catcher campaigns are sent to in development and tests: SMTP on $REALM_MAIL_CATCHER_SMTP_PORT,
+# its web inbox and REST API on $REALM_MAIL_CATCHER_WEB_PORT. Installed with the other npm tools; started unless running.
+ensure_mail_catcher() {
+  local smtp_port="${REALM_MAIL_CATCHER_SMTP_PORT:-1025}" web_port="${REALM_MAIL_CATCHER_WEB_PORT:-1080}"
+  step "Mail catcher (MailDev) at 127.0.0.1:$smtp_port, inbox http://127.0.0.1:$web_port"
+  if port_open 127.0.0.1 "$smtp_port" && port_open 127.0.0.1 "$web_port"; then echo "already running"; return; fi
+  mkdir -p "$SERVICES_DIR"
+  nohup "$REPO_ROOT/node_modules/.bin/maildev" --ip 127.0.0.1 --smtp "$smtp_port" --web "$web_port" \
+    >"$SERVICES_DIR/maildev.log" 2>&1 &
+  wait_for_port 127.0.0.1 "$smtp_port" "MailDev SMTP" 60
+  wait_for_port 127.0.0.1 "$web_port" "MailDev inbox" 60
+  echo "started (log: $SERVICES_DIR/maildev.log)"
+}

@@ -10,8 +10,11 @@ ensure_node_packages
 ensure_test_packages
 ensure_rabbitmq
 ensure_mongodb
+ensure_mail_catcher
 
 export REALM_TEST_MONGODB_URI="$REALM_MONGODB_URI"
+export REALM_TEST_SMTP_URL="smtp://127.0.0.1:${REALM_MAIL_CATCHER_SMTP_PORT:-1025}"
+export REALM_TEST_MAILDEV_URL="http://127.0.0.1:${REALM_MAIL_CATCHER_WEB_PORT:-1080}"
 export REALM_TEST_AMQP_URL="$REALM_AMQP_URL"
 # The outage test starts and stops a database server of its own.
 export REALM_TEST_MONGOD="${REALM_TEST_MONGOD:-$(mongodb_daemon)}"
@@ -24,4 +27,7 @@ step "Browser tests (cargo leptos end-to-end --release)"
 # locally running Realm alone.
 export REALM_MONGODB_DB="realm_e2e_$(date +%s)"
 export REALM_AMQP_QUEUE_PREFIX="e2e."
+# Campaign email goes to the catcher, whose inbox the browser tests read.
+export REALM_SMTP_URL="$REALM_TEST_SMTP_URL"
+export REALM_MAILDEV_URL="$REALM_TEST_MAILDEV_URL"
 cargo leptos end-to-end --release

@@ -6,92 +6,15 @@ mod common;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::{eventually, Credentials, TestApp};
+use common::{
+    campaigns::{
+        create_campaign, everyone_segment, seed_customers, sending_campaign, stats, wait_for_status,
+    },
+    eventually, Credentials, TestApp,
+};
 use mongodb::bson::doc;
 use realm::server::mongo::collections;
 use serde_json::{json, Value};
-
-async fn seed_customers(app: &TestApp, key: &str, count: usize) {
-    let customers: Vec<Value> = (0..count)
-        .map(|i| json!({ "name": format!("Cora Camp{i}"), "email": format!("cora{i}@example.com"), "city": "Lyon", "totalSpending": 10 + i, "visits": 1 }))
-        .collect();
-    let reply = app
-        .post_json("/api/customers", &json!({ "customers": customers }), key)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-}
-
-async fn everyone_segment(app: &TestApp, key: &str) -> String {
-    let rule = json!({ "combinator": "all", "rules": [{ "kind": "condition", "field": "order_count", "operator": "gte", "value": 1 }] });
-    let reply = app
-        .post_json(
-            "/api/segments",
-            &json!({ "name": "Buyers", "rule": rule }),
-            key,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    reply.json()["id"].as_str().unwrap().to_owned()
-}
-
-async fn create_campaign(
-    app: &TestApp,
-    key: &str,
-    segment: &str,
-    rate: u32,
-    scheduled_for_ms: Option<i64>,
-) -> String {
-    let body = json!({
-        "name": "Autumn news", "segment_id": segment, "channel": "email",
-        "subject": "Hello {{first_name|there}}", "message": "Dear {{name}} from {{city|your city}}: you spent {{total_spend}}.",
-        "scheduled_for_ms": scheduled_for_ms, "rate_per_second": rate,
-    });
-    let reply = app.post_json("/api/campaigns", &body, key).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    reply.json()["id"].as_str().unwrap().to_owned()
-}
-
-/// A campaign to `customers` new buyers at `rate` messages a second, sent now; gives its id.
-async fn sending_campaign(app: &TestApp, key: &str, customers: usize, rate: u32) -> String {
-    seed_customers(app, key, customers).await;
-    let segment = everyone_segment(app, key).await;
-    let id = create_campaign(app, key, &segment, rate, None).await;
-    let sent = app
-        .send_json(
-            Method::POST,
-            &format!("/api/campaigns/{id}/send-now"),
-            None,
-            key,
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
-    id
-}
-
-async fn stats(app: &TestApp, key: &str, id: &str) -> Value {
-    app.get(
-        &format!("/api/campaigns/{id}/stats"),
-        Credentials::Bearer(key),
-    )
-    .await
-    .json()
-}
-
-async fn wait_for_status(
-    app: &TestApp,
-    key: &str,
-    id: &str,
-    status: &str,
-    timeout: Duration,
-) -> Value {
-    let reached = eventually(timeout, || async {
-        stats(app, key, id).await["status"] == status
-    })
-    .await;
-    let last = stats(app, key, id).await;
-    assert!(reached, "campaign never became {status}: {last}");
-    last
-}
 
 async fn vendor_requests(app: &TestApp) -> (u64, i64) {
     let accepted = app.documents(collections::VENDOR_MESSAGES, doc! {}).await;

@@ -265,6 +265,7 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
             delivered: 1,
             opened: 1,
             clicked: 0,
+            ..CampaignFigures::default()
         };
         let done = CampaignFigures {
             audience: 4,
@@ -273,6 +274,7 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
             delivered: 3,
             opened: 1,
             clicked: 0,
+            ..CampaignFigures::default()
         };
         assert_eq!(
             performance,
@@ -286,7 +288,8 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
                 failed: 1,
                 delivered: 4,
                 opened: 2,
-                clicked: 0
+                clicked: 0,
+                ..CampaignFigures::default()
             }
         );
         assert_eq!(dashboard.all_campaigns.delivery_rate(), Some(80.0));

@@ -483,7 +483,7 @@ pub struct CampaignDetail {
     pub created_by: String,
 }
 
-/// Delivery figures of a campaign; `sent + failed = audience` once it has completed.
+/// Delivery figures of a campaign; `sent + failed + suppressed = audience` once it has completed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignStats {
     pub status: String,
@@ -494,6 +494,9 @@ pub struct CampaignStats {
     pub failed: u64,
     pub opened: u64,
     pub clicked: u64,
+    /// Not sent for want of the customer's consent to the channel.
+    pub suppressed: u64,
+    pub unsubscribed: u64,
     pub failures_by_reason: Vec<(String, u64)>,
     /// Minute (`YYYY-MM-DDTHH:MM`, UTC) and messages sent in it.
     pub sent_per_minute: Vec<(String, u64)>,

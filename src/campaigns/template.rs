@@ -121,6 +121,51 @@ impl Template {
     }
 }
 
+/// Where each web link (`http://` or `https://`) starts and ends in a message. A link runs to the next space,
+/// quote or angle bracket; punctuation that ends a sentence after it is not part of it.
+pub fn link_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(found) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| text[from..].find(scheme))
+        .min()
+    {
+        let start = from + found;
+        let rest = &text[start..];
+        let mut end = start
+            + rest
+                .find(|c: char| {
+                    c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '“' | '”' | '‘' | '’')
+                })
+                .unwrap_or(rest.len());
+        while end > start && text[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', ']']) {
+            end -= 1;
+        }
+        if text[start..end]
+            .split_once("://")
+            .is_some_and(|(_, host)| !host.is_empty())
+        {
+            spans.push(start..end);
+        }
+        from = end.max(start + 1);
+    }
+    spans
+}
+
+/// The links of a campaign's message, each once, in order: the only places a tracked click may lead. A link that
+/// holds a token (`{{…}}`) differs per recipient and is left untracked.
+pub fn links(template: &str) -> Vec<String> {
+    let mut links: Vec<String> = Vec::new();
+    for span in link_spans(template) {
+        let link = &template[span];
+        if !link.contains("{{") && !links.iter().any(|known| known == link) {
+            links.push(link.to_owned());
+        }
+    }
+    links
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +217,33 @@ mod tests {
         assert_eq!(
             Template::parse("No tokens at all").unwrap().render(&ada()),
             "No tokens at all"
+        );
+    }
+
+    #[test]
+    fn links_are_found_without_the_punctuation_around_them() {
+        let text = "See https://shop.example/sale?x=1. Or (http://a.example/b), “https://c.example”, <https://d.example/>!";
+        let found: Vec<&str> = link_spans(text)
+            .into_iter()
+            .map(|span| &text[span])
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "https://shop.example/sale?x=1",
+                "http://a.example/b",
+                "https://c.example",
+                "https://d.example/"
+            ]
+        );
+        assert!(link_spans("no links, just http:// and https://").is_empty());
+    }
+
+    #[test]
+    fn a_campaigns_links_are_listed_once_and_personal_ones_are_left_out() {
+        assert_eq!(
+            links("Shop https://a.example/x and https://a.example/x, or https://b.example/?u={{name}} or http://c.example"),
+            ["https://a.example/x", "http://c.example"]
         );
     }
 }

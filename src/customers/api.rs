@@ -1,4 +1,5 @@
-//! The customer server functions the pages call: the list, one customer, their orders and tags, and imports.
+//! The customer server functions the pages call: the list, one customer, their orders, tags and consent, and
+//! imports.
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -6,7 +7,8 @@ use serde_json::Value;
 #[cfg(feature = "ssr")]
 use crate::customers::model::{parse_customer_list, parse_tags, CustomerSort};
 use crate::{
-    customers::model::{CustomerDetail, CustomerPage, ImportOutcome},
+    campaigns::model::Channel,
+    customers::model::{Consent, CustomerDetail, CustomerPage, ImportOutcome},
     shared::error::AppError,
 };
 
@@ -70,6 +72,32 @@ pub async fn set_customer_tags(id: String, tags: String) -> Result<Vec<String>, 
     Customers::new(&expect_context::<AppState>().mongo)
         .set_tags(&id, tags)
         .await
+}
+
+/// Records a customer's consent for a channel, as the customer told the team; the record says who changed it.
+#[server]
+pub async fn set_customer_consent(
+    id: String,
+    channel: Channel,
+    state: Consent,
+) -> Result<Consent, AppError> {
+    use crate::{
+        auth::server::guard::require_user,
+        customers::server::{parse_id, Customers},
+        server::state::AppState,
+    };
+    let user = require_user().await?;
+    let customer = parse_id(&id, "customer")?;
+    let via = format!("changed by {}", user.email);
+    let found = Customers::new(&expect_context::<AppState>().mongo)
+        .set_consent(customer, channel, state, &via)
+        .await?;
+    if !found {
+        return Err(AppError::NotFound(format!(
+            "No customer has the id {id:?}."
+        )));
+    }
+    Ok(state)
 }
 
 #[server(input = leptos::server_fn::codec::Json)]

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::{
     auth::model::normalize_email,
+    campaigns::model::Channel,
     orders::model::{cents_from_text, parse_date, MoneyError},
     segments::rules::normalize_tag,
     shared::{
@@ -43,6 +44,49 @@ pub struct ImportedHistory {
     pub visits: u64,
     /// Milliseconds since the epoch.
     pub last_visit_ms: Option<i64>,
+}
+
+/// Whether a customer may be sent marketing messages on a channel. A customer with no recorded state counts as
+/// subscribed, so customers imported before consent was kept (and the original app's API) keep receiving messages;
+/// every other state is recorded with when and how it was reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    #[default]
+    Subscribed,
+    Unsubscribed,
+    /// The address does not exist: the mail server or provider said so for good.
+    Bounced,
+    /// The recipient marked a message as spam.
+    Complained,
+}
+
+impl Consent {
+    pub const ALL: [Consent; 4] = [
+        Consent::Subscribed,
+        Consent::Unsubscribed,
+        Consent::Bounced,
+        Consent::Complained,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Consent::Subscribed => "subscribed",
+            Consent::Unsubscribed => "unsubscribed",
+            Consent::Bounced => "bounced",
+            Consent::Complained => "complained",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Consent::ALL
+            .into_iter()
+            .find(|consent| consent.key() == key)
+    }
+
+    pub fn allows_sending(self) -> bool {
+        self == Consent::Subscribed
+    }
 }
 
 /// The first problem of a submitted customer: the field at fault and what is wrong with it.
@@ -344,6 +388,17 @@ pub struct CustomerDetail {
     pub average_order: Option<String>,
     /// Segments the customer belongs to now: id and name.
     pub segments: Vec<(String, String)>,
+    /// Consent per channel, email first.
+    pub consent: Vec<ConsentRecord>,
+}
+
+/// A customer's consent for one channel, with when and how it last changed (nothing for the default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub channel: Channel,
+    pub state: Consent,
+    pub at: Option<String>,
+    pub via: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

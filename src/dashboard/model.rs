@@ -98,6 +98,12 @@ pub struct CampaignFigures {
     pub delivered: u64,
     pub opened: u64,
     pub clicked: u64,
+    /// Never sent for want of consent.
+    #[serde(default)]
+    pub suppressed: u64,
+    /// Recipients who unsubscribed through this campaign's messages.
+    #[serde(default)]
+    pub unsubscribed: u64,
 }
 
 impl CampaignFigures {

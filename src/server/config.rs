@@ -19,13 +19,120 @@ pub struct Config {
     /// The address people use to reach Realm (scheme and host, e.g. `https://crm.example.com`), when a proxy sits
     /// in front of it. An `https` address makes session cookies `Secure`; it is also accepted as a request Origin.
     pub public_origin: Option<String>,
-    /// The built-in simulated messaging vendor campaigns are delivered through.
+    /// What links in sent messages start with: `REALM_PUBLIC_URL`, or the listening address for local runs.
+    pub link_base: String,
+    /// How campaign email leaves Realm (`REALM_EMAIL_TRANSPORT`).
+    pub email: EmailTransport,
+    /// How SMS leaves Realm (`REALM_SMS_TRANSPORT`).
+    pub sms: SmsTransport,
+    /// The built-in simulated messaging vendor: SMS and email when `REALM_EMAIL_TRANSPORT=simulated`.
     pub vendor: SimulatedVendorSettings,
     /// Proxies whose `X-Forwarded-For` is believed (`REALM_TRUSTED_PROXIES`); none by default.
     pub trusted_proxies: TrustedProxies,
     /// Other sites whose pages may call `/api/...` with an API key (`REALM_CORS_ORIGINS`, comma-separated, e.g.
     /// `https://app.example.com`); none by default. Cookies are never shared with them.
     pub cors_origins: Vec<String>,
+}
+
+/// Where campaign email goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// An SMTP server (`REALM_SMTP_URL`, e.g. `smtp://user:pass@host:587?tls=required`, `smtps://host`, or
+    /// `smtp://127.0.0.1:1025` for a local catcher), sending as `REALM_MAIL_FROM` (`Name <address>`).
+    Smtp { url: String, from: String },
+    /// The built-in simulator, for tests and benchmarks: nothing leaves Realm.
+    Simulated,
+}
+
+/// Where SMS messages go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsTransport {
+    /// A provider's HTTP endpoint (`REALM_SMS_WEBHOOK_URL`), each request signed with `REALM_WEBHOOK_SECRET`.
+    Webhook { url: String, secret: String },
+    /// The built-in simulator, for tests and benchmarks.
+    Simulated,
+}
+
+/// Reads `REALM_SMS_TRANSPORT`: a webhook when one is configured, the simulator otherwise (said in the log).
+fn sms_transport(lookup: &impl Fn(&str) -> Option<String>) -> Result<SmsTransport, ConfigError> {
+    let value = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let url = value("REALM_SMS_WEBHOOK_URL");
+    match value("REALM_SMS_TRANSPORT").as_deref() {
+        Some("simulated") => Ok(SmsTransport::Simulated),
+        None if url.is_none() => Ok(SmsTransport::Simulated),
+        None | Some("webhook") => {
+            let url = url.ok_or_else(|| ConfigError {
+                variable: "REALM_SMS_WEBHOOK_URL",
+                reason: "required when REALM_SMS_TRANSPORT is webhook".to_owned(),
+            })?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError {
+                    variable: "REALM_SMS_WEBHOOK_URL",
+                    reason: format!(
+                        "expected an http:// or https:// URL, got {}",
+                        redact_uri(&url)
+                    ),
+                });
+            }
+            let secret = value("REALM_WEBHOOK_SECRET")
+                .filter(|secret| secret.len() >= 16)
+                .ok_or_else(|| ConfigError {
+                    variable: "REALM_WEBHOOK_SECRET",
+                    reason:
+                        "a secret of at least 16 characters is required to sign webhook requests"
+                            .to_owned(),
+                })?;
+            Ok(SmsTransport::Webhook { url, secret })
+        }
+        Some(other) => Err(ConfigError {
+            variable: "REALM_SMS_TRANSPORT",
+            reason: format!("expected webhook or simulated, got {other:?}"),
+        }),
+    }
+}
+
+pub const DEFAULT_SMTP_URL: &str = "smtp://127.0.0.1:1025";
+pub const DEFAULT_MAIL_FROM: &str = "Realm <campaigns@realm.localhost>";
+
+/// Reads `REALM_EMAIL_TRANSPORT` and, for SMTP, checks the URL and sender address at start, so that a typo stops
+/// the app with the variable's name instead of failing every send.
+fn email_transport(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<EmailTransport, ConfigError> {
+    let value = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match value("REALM_EMAIL_TRANSPORT").as_deref() {
+        Some("simulated") => Ok(EmailTransport::Simulated),
+        None | Some("smtp") => {
+            let url = value("REALM_SMTP_URL").unwrap_or_else(|| DEFAULT_SMTP_URL.to_owned());
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).map_err(
+                |error| ConfigError {
+                    variable: "REALM_SMTP_URL",
+                    reason: format!("{} is not an SMTP URL: {error}", redact_uri(&url)),
+                },
+            )?;
+            let from = value("REALM_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
+            from.parse::<lettre::message::Mailbox>()
+                .map_err(|error| ConfigError {
+                    variable: "REALM_MAIL_FROM",
+                    reason: format!(
+                        "{from:?} is not an address like `Shop <news@shop.example>`: {error}"
+                    ),
+                })?;
+            Ok(EmailTransport::Smtp { url, from })
+        }
+        Some(other) => Err(ConfigError {
+            variable: "REALM_EMAIL_TRANSPORT",
+            reason: format!("expected smtp or simulated, got {other:?}"),
+        }),
+    }
 }
 
 /// The origins of `REALM_CORS_ORIGINS`: each a scheme and host (and port), nothing after.
@@ -145,7 +252,13 @@ impl Config {
             }
         };
         let site = lookup("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let public_origin = lookup("REALM_PUBLIC_URL")
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty());
         let config = Config {
+            link_base: public_origin
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", site.replace("0.0.0.0", "127.0.0.1"))),
             mongodb_uri: value("REALM_MONGODB_URI", DEFAULT_MONGODB_URI),
             mongodb_database: value("REALM_MONGODB_DB", DEFAULT_MONGODB_DATABASE),
             amqp_url: value("REALM_AMQP_URL", DEFAULT_AMQP_URL),
@@ -153,9 +266,9 @@ impl Config {
                 .unwrap_or_default()
                 .trim()
                 .to_owned(),
-            public_origin: lookup("REALM_PUBLIC_URL")
-                .map(|url| url.trim().trim_end_matches('/').to_owned())
-                .filter(|url| !url.is_empty()),
+            public_origin,
+            email: email_transport(&lookup)?,
+            sms: sms_transport(&lookup)?,
             vendor: SimulatedVendorSettings {
                 latency_ms: number("REALM_VENDOR_LATENCY_MS", 40, 60_000)?,
                 failure_percent: number("REALM_VENDOR_FAILURE_PERCENT", 10, 100)? as u32,
@@ -383,6 +496,95 @@ mod tests {
             ("REALM_RECEIPTS_TOKEN", "shared"),
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn email_goes_through_smtp_unless_simulated_and_bad_settings_name_their_variable() {
+        assert_eq!(
+            config_from(&[]).unwrap().email,
+            EmailTransport::Smtp {
+                url: DEFAULT_SMTP_URL.to_owned(),
+                from: DEFAULT_MAIL_FROM.to_owned()
+            }
+        );
+        assert_eq!(
+            config_from(&[("REALM_EMAIL_TRANSPORT", "simulated")])
+                .unwrap()
+                .email,
+            EmailTransport::Simulated
+        );
+        assert!(config_from(&[
+            ("REALM_SMTP_URL", "smtps://user:secret@mail.example.com:465"),
+            ("REALM_MAIL_FROM", "Shop <news@shop.example>"),
+        ])
+        .is_ok());
+        let err =
+            config_from(&[("REALM_SMTP_URL", "http://user:secret@mail.example.com")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_SMTP_URL");
+        assert!(
+            !err.to_string().contains("secret"),
+            "the password leaked: {err}"
+        );
+        assert_eq!(
+            config_from(&[("REALM_MAIL_FROM", "not an address")])
+                .unwrap_err()
+                .variable,
+            "REALM_MAIL_FROM"
+        );
+        assert_eq!(
+            config_from(&[("REALM_EMAIL_TRANSPORT", "carrier-pigeon")])
+                .unwrap_err()
+                .variable,
+            "REALM_EMAIL_TRANSPORT"
+        );
+    }
+
+    #[test]
+    fn sms_goes_to_a_signed_webhook_once_one_is_configured() {
+        assert_eq!(config_from(&[]).unwrap().sms, SmsTransport::Simulated);
+        assert_eq!(
+            config_from(&[
+                ("REALM_SMS_WEBHOOK_URL", "https://sms.example/send"),
+                ("REALM_WEBHOOK_SECRET", "0123456789abcdef"),
+            ])
+            .unwrap()
+            .sms,
+            SmsTransport::Webhook {
+                url: "https://sms.example/send".to_owned(),
+                secret: "0123456789abcdef".to_owned()
+            }
+        );
+        for (vars, variable) in [
+            (
+                vec![("REALM_SMS_WEBHOOK_URL", "https://sms.example/send")],
+                "REALM_WEBHOOK_SECRET",
+            ),
+            (
+                vec![
+                    ("REALM_SMS_WEBHOOK_URL", "https://sms.example/send"),
+                    ("REALM_WEBHOOK_SECRET", "short"),
+                ],
+                "REALM_WEBHOOK_SECRET",
+            ),
+            (
+                vec![("REALM_SMS_TRANSPORT", "webhook")],
+                "REALM_SMS_WEBHOOK_URL",
+            ),
+            (
+                vec![
+                    ("REALM_SMS_WEBHOOK_URL", "ftp://x"),
+                    ("REALM_WEBHOOK_SECRET", "0123456789abcdef"),
+                ],
+                "REALM_SMS_WEBHOOK_URL",
+            ),
+            (vec![("REALM_SMS_TRANSPORT", "fax")], "REALM_SMS_TRANSPORT"),
+        ] {
+            assert_eq!(
+                config_from(&vars).unwrap_err().variable,
+                variable,
+                "{vars:?}"
+            );
+        }
     }
 
     #[test]

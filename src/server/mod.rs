@@ -38,6 +38,8 @@ pub enum StartupError {
         uri: String,
         source: mongodb::error::Error,
     },
+    #[error("a message transport cannot be used: {0}")]
+    Mail(String),
     #[error("rebuilding the order day totals failed: {0}")]
     Rebuild(crate::shared::error::AppError),
     #[error(
@@ -55,6 +57,7 @@ pub enum StartupError {
 pub struct Services {
     pub mongo: Mongo,
     pub broker: Broker,
+    tracking: crate::campaigns::server::tracking::Tracking,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -81,16 +84,13 @@ impl Services {
             Topology::with_prefix(&config.amqp_queue_prefix),
         );
 
-        let vendor: std::sync::Arc<dyn crate::campaigns::server::vendor::Vendor> =
-            std::sync::Arc::new(crate::campaigns::server::vendor::SimulatedVendor::start(
-                &mongo,
-                config.vendor.clone(),
-                shutdown.clone(),
-            ));
+        let tracking = crate::campaigns::server::tracking::Tracking::new(&config.link_base);
+        let vendor = transports(config, &mongo, &tracking, shutdown)?;
         let tasks = vec![
             tokio::spawn(prepare_database(
                 mongo.clone(),
                 mongo_target,
+                tracking.clone(),
                 shutdown.clone(),
             )),
             broker.clone().spawn_supervisor(shutdown.clone()),
@@ -104,6 +104,7 @@ impl Services {
         Ok(Self {
             mongo,
             broker,
+            tracking,
             tasks,
         })
     }
@@ -118,6 +119,7 @@ impl Services {
             public_origin: config.public_origin.as_deref().map(Into::into),
             secure_cookies: config.secure_cookies(),
             receipts_token: config.vendor.receipts_token.clone(),
+            tracking: self.tracking.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             cors_origins: config.cors_origins.clone().into(),
         }
@@ -171,10 +173,56 @@ async fn start_writers(
     }
 }
 
-async fn prepare_database(mongo: Mongo, target: String, shutdown: CancellationToken) {
+/// Each channel's transport: email through SMTP and SMS through a webhook, or the simulator where configured.
+fn transports(
+    config: &Config,
+    mongo: &Mongo,
+    tracking: &crate::campaigns::server::tracking::Tracking,
+    shutdown: &CancellationToken,
+) -> Result<std::sync::Arc<dyn crate::campaigns::server::vendor::Vendor>, StartupError> {
+    use crate::campaigns::server::{mail::SmtpVendor, vendor};
+    use std::sync::Arc;
+    let simulated: Arc<dyn vendor::Vendor> = Arc::new(vendor::SimulatedVendor::start(
+        mongo,
+        config.vendor.clone(),
+        shutdown.clone(),
+    ));
+    let email: Arc<dyn vendor::Vendor> = match &config.email {
+        config::EmailTransport::Simulated => simulated.clone(),
+        config::EmailTransport::Smtp { url, from } => {
+            Arc::new(SmtpVendor::new(url, from, tracking.clone()).map_err(StartupError::Mail)?)
+        }
+    };
+    let sms: Arc<dyn vendor::Vendor> = match &config.sms {
+        config::SmsTransport::Simulated => {
+            tracing::warn!("SMS campaigns go to the built-in simulator: set REALM_SMS_WEBHOOK_URL and REALM_WEBHOOK_SECRET to send real ones");
+            simulated
+        }
+        config::SmsTransport::Webhook { url, secret } => Arc::new(
+            crate::campaigns::server::webhook::WebhookVendor::new(url, secret)
+                .map_err(StartupError::Mail)?,
+        ),
+    };
+    Ok(Arc::new(vendor::Transports { email, sms }))
+}
+
+async fn prepare_database(
+    mongo: Mongo,
+    target: String,
+    tracking: crate::campaigns::server::tracking::Tracking,
+    shutdown: CancellationToken,
+) {
     let prepared = retry::until_available("MongoDB", &target, &shutdown, || async {
-        mongo.ping().await?;
-        mongo.ensure_indexes().await
+        mongo
+            .ping()
+            .await
+            .map_err(crate::shared::error::AppError::from)?;
+        // Before the indexes, which let the senders start: no message is composed without its links' key.
+        tracking.load_key(&mongo).await?;
+        mongo
+            .ensure_indexes()
+            .await
+            .map_err(crate::shared::error::AppError::from)
     })
     .await;
     if prepared.is_some() {
@@ -216,6 +264,7 @@ pub fn router(state: AppState) -> Router {
             .merge(crate::customers::server::rest::routes())
             .merge(crate::segments::server::rest::routes())
             .merge(crate::campaigns::server::rest::routes())
+            .merge(crate::campaigns::server::tracking::routes())
             .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
         http::MAX_BODY_BYTES,

@@ -29,6 +29,8 @@ pub mod collections {
     pub const SETUP: &str = "setup";
     pub const SESSIONS: &str = "sessions";
     pub const API_KEYS: &str = "api_keys";
+    /// Secrets the app makes once and every instance shares, such as the key that signs tracking links.
+    pub const SETTINGS: &str = "settings";
 }
 
 /// Whether a write failed because it would have broken a unique index.

@@ -26,4 +26,6 @@ pub struct AppState {
     pub cors_origins: Arc<[String]>,
     /// The secret the vendor presents with receipts (`x-realm-receipts-token`).
     pub receipts_token: String,
+    /// Signs and checks the links in sent messages.
+    pub tracking: crate::campaigns::server::tracking::Tracking,
 }

@@ -2,6 +2,8 @@
 //! in parallel against the same MongoDB-compatible server and RabbitMQ.
 #![allow(dead_code)]
 
+pub mod campaigns;
+
 use std::{future::Future, time::Duration};
 
 use leptos::config::LeptosOptions;
@@ -30,6 +32,9 @@ pub fn isolated_config() -> Config {
         amqp_url: amqp_url(),
         amqp_queue_prefix: format!("{}.", unique("test")),
         public_origin: None,
+        // Tests that need a real mail server say so; the others count the simulator's requests.
+        email: realm::server::config::EmailTransport::Simulated,
+        sms: realm::server::config::SmsTransport::Simulated,
         vendor: realm::campaigns::server::vendor::SimulatedVendorSettings {
             latency_ms: 5,
             ..defaults.vendor.clone()
@@ -168,6 +173,9 @@ impl TestApp {
             .expect("test listener");
         let address = listener.local_addr().expect("test listener address");
         config.vendor.receipts_url = format!("http://{address}/api/receipts");
+        if config.public_origin.is_none() {
+            config.link_base = format!("http://{address}");
+        }
         let shutdown = tokio_util::sync::CancellationToken::new();
         let services = realm::server::Services::start(&config, &shutdown)
             .await

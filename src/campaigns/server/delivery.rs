@@ -149,8 +149,7 @@ impl CampaignWatch {
             .await?
             .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
         Ok(Self {
-            status: CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
-                .unwrap_or(CampaignStatus::Failed),
+            status: super::status_of(&campaign),
             rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
             channel: if campaign.get_str("channel") == Ok("sms") {
                 Channel::Sms
@@ -210,6 +209,7 @@ async fn run_job(
         .try_collect()
         .await?;
     let claim = ObjectId::new();
+    let links = super::message_links(mongo, campaign).await?;
     let limiter = limiters.for_campaign(campaign, watch.rate);
     let channel = watch.channel;
 
@@ -225,7 +225,9 @@ async fn run_job(
         vendor,
         limiter: &limiter,
         communications: &communications,
+        campaign,
         channel,
+        links,
         claim,
         stop: &stop,
     };
@@ -276,7 +278,9 @@ struct Sender<'a> {
     vendor: &'a dyn Vendor,
     limiter: &'a DefaultDirectRateLimiter,
     communications: &'a Collection<Document>,
+    campaign: ObjectId,
     channel: Channel,
+    links: Arc<[String]>,
     claim: ObjectId,
     stop: &'a CancellationToken,
 }
@@ -307,10 +311,14 @@ impl Sender<'_> {
         }
         let message = OutgoingMessage {
             idempotency_key: id.to_hex(),
+            communication: id,
+            campaign: self.campaign,
             channel: self.channel,
             to: recipient.get_str("to").unwrap_or_default().to_owned(),
+            name: recipient.get_str("name").ok().map(str::to_owned),
             subject: recipient.get_str("subject").ok().map(str::to_owned),
             body: recipient.get_str("message").unwrap_or_default().to_owned(),
+            links: self.links.clone(),
         };
         let mut attempts = 0_i64;
         let result = (|| {

@@ -3,10 +3,13 @@
 
 pub mod delivery;
 pub mod figures;
+pub mod mail;
 pub mod receipts;
 pub mod rest;
 pub mod scheduler;
+pub mod tracking;
 pub mod vendor;
+pub mod webhook;
 
 use std::{collections::HashMap, sync::LazyLock, time::Duration};
 
@@ -43,6 +46,8 @@ pub mod communication {
     pub const SENT: &str = "sent";
     pub const FAILED: &str = "failed";
     pub const CANCELLED: &str = "cancelled";
+    /// Never sent: the customer has not consented to the campaign's channel (unsubscribed, bounced, complained).
+    pub const SUPPRESSED: &str = "suppressed";
 }
 
 /// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
@@ -55,10 +60,12 @@ pub fn message_counts(key: impl Into<Bson>) -> Document {
         "audience": { "$sum": 1 },
         "sent": status_is(&[communication::SENT]),
         "failed": status_is(&[communication::FAILED]),
+        "suppressed": status_is(&[communication::SUPPRESSED]),
         "pending": status_is(&[communication::PENDING, communication::SENDING]),
         "delivered": has("$delivered_at"),
         "opened": has("$opened_at"),
         "clicked": has("$clicked_at"),
+        "unsubscribed": has("$unsubscribed_at"),
     }
 }
 
@@ -72,10 +79,26 @@ pub fn figures_of(counts: &Document) -> CampaignFigures {
         delivered: count("delivered"),
         opened: count("opened"),
         clicked: count("clicked"),
+        suppressed: count("suppressed"),
+        unsubscribed: count("unsubscribed"),
     }
 }
 
-fn status_of(campaign: &Document) -> CampaignStatus {
+/// The links of the campaign's message, the ones its emails track clicks through.
+pub async fn message_links(
+    mongo: &Mongo,
+    id: ObjectId,
+) -> Result<std::sync::Arc<[String]>, AppError> {
+    let campaign = mongo
+        .collection(collections::CAMPAIGNS)
+        .find_one(doc! { "_id": id })
+        .projection(doc! { "message": 1 })
+        .await?
+        .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
+    Ok(crate::campaigns::template::links(campaign.get_str("message").unwrap_or_default()).into())
+}
+
+pub(super) fn status_of(campaign: &Document) -> CampaignStatus {
     CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
         .unwrap_or(CampaignStatus::Failed)
 }
@@ -399,7 +422,9 @@ impl Campaigns {
                     audience: campaign
                         .get("audience")
                         .map(|_| number(campaign, "audience") as u64),
-                    processed: number(campaign, "processed") as u64,
+                    processed: (number(campaign, "processed")
+                        + number(campaign, "settled_at_launch"))
+                        as u64,
                     name: draft.name,
                 }
             })
@@ -516,6 +541,8 @@ impl Campaigns {
             stats.delivered = figures.delivered;
             stats.opened = figures.opened;
             stats.clicked = figures.clicked;
+            stats.suppressed = figures.suppressed;
+            stats.unsubscribed = figures.unsubscribed;
             stats.pending = number(counts, "pending") as u64;
         }
         stats.failures_by_reason = groups("reasons")

@@ -18,7 +18,7 @@ use crate::{
         model::{CampaignAction, CampaignStatus, Channel},
         template::{RecipientFields, Template},
     },
-    customers::server::number,
+    customers::server::{consent_of, number},
     orders::model::format_cents,
     segments::server::Segments,
     server::{
@@ -137,22 +137,22 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
     let mut members = mongo
         .collection(collections::CUSTOMERS)
         .find(filter)
-        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1 })
+        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1, "consent": 1 })
         .await?;
     let mut chunk = Vec::with_capacity(INSERT_CHUNK);
     let mut audience = 0_i64;
+    // Recipients settled as they are frozen (suppressed, or without an address), for the campaign's progress.
+    let mut settled = 0_i64;
     let mut relaunch = false;
     loop {
         let member = members.try_next().await?;
         if let Some(member) = &member {
             audience += 1;
-            chunk.push(communication_of(
-                id,
-                channel,
-                &message,
-                subject.as_ref(),
-                member,
-            ));
+            let row = communication_of(id, channel, &message, subject.as_ref(), member);
+            if row.get_str("status") != Ok(communication::PENDING) {
+                settled += 1;
+            }
+            chunk.push(row);
         }
         if chunk.len() == INSERT_CHUNK || (member.is_none() && !chunk.is_empty()) {
             let frozen = std::mem::take(&mut chunk);
@@ -174,7 +174,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         .collection(collections::CAMPAIGNS)
         .update_one(
             doc! { "_id": id },
-            doc! { "$set": { "audience": audience } },
+            doc! { "$set": { "audience": audience, "settled_at_launch": settled } },
         )
         .await?;
     if relaunch {
@@ -215,7 +215,16 @@ fn communication_of(
         "attempts": 0_i64,
         "created_at": DateTime::now(),
     };
+    let consent = consent_of(member, channel);
     match to {
+        // Without consent for the channel nothing is sent, and the log says why.
+        Some(_) if !consent.allows_sending() => {
+            row.insert("status", communication::SUPPRESSED);
+            row.insert(
+                "failure_reason",
+                format!("{} consent: {}", channel.key(), consent.key()),
+            )
+        }
         Some(_) => row.insert("status", communication::PENDING),
         None => {
             row.insert("status", communication::FAILED);

@@ -1,12 +1,13 @@
-//! The messaging vendor campaigns are delivered through, behind the [`Vendor`] trait, and the built-in simulated
-//! vendor: it accepts about 90 % of messages, fails the rest with realistic reasons, takes a realistic time per
-//! message, and later reports deliveries, opens and clicks to `POST /api/receipts` like a real vendor's webhook.
+//! The [`Vendor`] trait campaigns are delivered through, [`Transports`] that picks each channel's (SMTP email in
+//! `mail`, the SMS webhook in `webhook`), and the built-in simulated vendor for tests and benchmarks: it accepts
+//! about 90 % of messages, fails the rest with realistic reasons, takes a realistic time per message, and later
+//! reports deliveries, opens and clicks to `POST /api/receipts` like a real vendor's webhook.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use mongodb::{
-    bson::{doc, DateTime, Document},
+    bson::{doc, oid::ObjectId, DateTime, Document},
     Collection,
 };
 use rand::Rng;
@@ -23,10 +24,17 @@ use crate::{
 pub struct OutgoingMessage {
     /// The same for every attempt at one recipient: a vendor accepts a key once, so a retry never sends twice.
     pub idempotency_key: String,
+    /// The recipient's communication and its campaign, which tracked links and the `Message-ID` name.
+    pub communication: ObjectId,
+    pub campaign: ObjectId,
     pub channel: Channel,
     pub to: String,
+    /// The recipient's name, shown beside their address.
+    pub name: Option<String>,
     pub subject: Option<String>,
     pub body: String,
+    /// The campaign's links (see `template::links`), the ones a click may be tracked through.
+    pub links: Arc<[String]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +51,22 @@ pub enum VendorError {
 pub trait Vendor: Send + Sync {
     /// Hands a message over for delivery; answers the vendor's id for it.
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError>;
+}
+
+/// The transport of each channel: email through SMTP or the simulator, SMS through the simulator.
+pub struct Transports {
+    pub email: Arc<dyn Vendor>,
+    pub sms: Arc<dyn Vendor>,
+}
+
+#[async_trait]
+impl Vendor for Transports {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
+        match message.channel {
+            Channel::Email => self.email.send(message).await,
+            Channel::Sms => self.sms.send(message).await,
+        }
+    }
 }
 
 /// How the simulated vendor behaves; read from `REALM_VENDOR_*` variables.

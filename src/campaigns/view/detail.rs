@@ -95,6 +95,7 @@ pub fn CampaignPage() -> impl IntoView {
                         <option value="pending">"waiting"</option>
                         <option value="sent">"sent"</option>
                         <option value="failed">"failed"</option>
+                        <option value="suppressed">"suppressed"</option>
                         <option value="delivered">"delivered"</option>
                         <option value="opened">"opened"</option>
                         <option value="clicked">"clicked"</option>
@@ -189,13 +190,15 @@ fn CampaignFigures(stats: CampaignStats) -> impl IntoView {
         })
         .collect();
     view! {
-        <dl class="mt-6 grid grid-cols-2 gap-4 md:grid-cols-4 lg:grid-cols-7">
+        <dl class="mt-6 grid grid-cols-2 gap-4 md:grid-cols-3 lg:grid-cols-5">
             {figure("Audience", stats.audience.to_string(), None)}
             {figure("Sent", stats.sent.to_string(), Some(rate(stats.sent, stats.audience)))}
             {figure("Failed", stats.failed.to_string(), Some(rate(stats.failed, stats.audience)))}
             {figure("Delivered", stats.delivered.to_string(), Some(rate(stats.delivered, stats.sent)))}
             {figure("Opened", stats.opened.to_string(), Some(rate(stats.opened, stats.delivered)))}
             {figure("Clicked", stats.clicked.to_string(), Some(rate(stats.clicked, stats.opened)))}
+            {figure("Suppressed", stats.suppressed.to_string(), Some("no consent for the channel".to_owned()))}
+            {figure("Unsubscribed", stats.unsubscribed.to_string(), Some(rate(stats.unsubscribed, stats.sent)))}
             {figure("Revenue", format_cents(stats.attributed_revenue_cents), Some(format!("{} orders within {} days of delivery", stats.attributed_orders, stats.attribution_days)))}
         </dl>
         <div class="mt-6 grid gap-6 lg:grid-cols-2">

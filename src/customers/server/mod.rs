@@ -1,4 +1,5 @@
-//! The customers collection: importing (idempotent on email), the paged list, one customer's page, tags.
+//! The customers collection: importing (idempotent on email), the paged list, one customer's page, tags and
+//! consent.
 
 pub mod rest;
 
@@ -9,9 +10,10 @@ use mongodb::{
 };
 
 use crate::{
+    campaigns::model::Channel,
     customers::model::{
-        name_from_email, CustomerDetail, CustomerInput, CustomerPage, CustomerRow, CustomerSort,
-        ImportOutcome, COUNT_LIMIT,
+        name_from_email, Consent, ConsentRecord, CustomerDetail, CustomerInput, CustomerPage,
+        CustomerRow, CustomerSort, ImportOutcome, COUNT_LIMIT,
     },
     orders::model::format_cents,
     segments::server::Segments,
@@ -356,6 +358,25 @@ impl Customers {
             average_order: (orders > 0)
                 .then(|| format_cents(number(&customer, "total_spend_cents") / orders)),
             segments,
+            consent: [Channel::Email, Channel::Sms]
+                .into_iter()
+                .map(|channel| {
+                    let recorded = customer
+                        .get_document("consent")
+                        .and_then(|consent| consent.get_document(channel.key()))
+                        .ok();
+                    ConsentRecord {
+                        channel,
+                        state: consent_of(&customer, channel),
+                        at: recorded
+                            .and_then(|r| r.get_datetime("at").ok())
+                            .map(|at| display_time(*at)),
+                        via: recorded
+                            .and_then(|r| r.get_str("via").ok())
+                            .map(str::to_owned),
+                    }
+                })
+                .collect(),
         })
     }
 
@@ -371,6 +392,46 @@ impl Customers {
             )));
         }
         Ok(tags)
+    }
+}
+
+impl Customers {
+    /// Records a customer's consent for a channel, with when and how it changed; answers whether the customer
+    /// exists.
+    pub async fn set_consent(
+        &self,
+        id: ObjectId,
+        channel: Channel,
+        consent: Consent,
+        via: &str,
+    ) -> Result<bool, AppError> {
+        let result = self
+            .collection
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { format!("consent.{}", channel.key()): {
+                    "state": consent.key(), "at": DateTime::now(), "via": via,
+                } } },
+            )
+            .await?;
+        Ok(result.matched_count > 0)
+    }
+}
+
+/// Where a customer's consent state for a channel is stored; absent means subscribed (see [`Consent`]).
+pub fn consent_path(channel: Channel) -> String {
+    format!("consent.{}.state", channel.key())
+}
+
+/// A stored customer's consent for a channel; a state this version does not know withholds consent.
+pub fn consent_of(customer: &Document, channel: Channel) -> Consent {
+    match customer
+        .get_document("consent")
+        .and_then(|consent| consent.get_document(channel.key()))
+        .and_then(|state| state.get_str("state"))
+    {
+        Err(_) => Consent::Subscribed,
+        Ok(key) => Consent::parse(key).unwrap_or(Consent::Unsubscribed),
     }
 }
 

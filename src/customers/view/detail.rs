@@ -1,12 +1,13 @@
-//! `/customers/:id`: one customer, their recent orders and their tags.
+//! `/customers/:id`: one customer, their recent orders, tags and consent.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 
 use crate::{
+    campaigns::model::Channel,
     customers::{
-        api::{fetch_customer, recent_customer_orders, set_customer_tags},
-        model::CustomerDetail,
+        api::{fetch_customer, recent_customer_orders, set_customer_tags, SetCustomerConsent},
+        model::{Consent, ConsentRecord, CustomerDetail},
     },
     shared::{
         error::AppError,
@@ -15,6 +16,7 @@ use crate::{
             error_notice::ErrorNotice,
             form::{FieldMessage, INPUT_CLASS, SECONDARY_BUTTON_CLASS},
             page_header::PageHeader,
+            status_badge::{badge_class, Tone},
         },
     },
 };
@@ -93,6 +95,11 @@ fn CustomerOverview(detail: CustomerDetail) -> impl IntoView {
                 </dl>
                 <TagEditor id=customer.id.clone() tags=customer.tags.clone()/>
             </section>
+            <section class="rounded-lg border border-slate-200 bg-white p-5 text-sm" aria-labelledby="consent-heading">
+                <h2 id="consent-heading" class="mb-2 font-semibold">"Consent to marketing"</h2>
+                <p class="mb-3 text-slate-600">"Campaigns skip a channel the customer has not consented to."</p>
+                {detail.consent.into_iter().map(|record| view! { <ConsentEditor id=customer.id.clone() record/> }).collect_view()}
+            </section>
             <section class="rounded-lg border border-slate-200 bg-white p-5 text-sm" aria-labelledby="segments-heading">
                 <h2 id="segments-heading" class="mb-2 font-semibold">"Segments"</h2>
                 {if detail.segments.is_empty() {
@@ -108,6 +115,56 @@ fn CustomerOverview(detail: CustomerDetail) -> impl IntoView {
                 }}
             </section>
         </div>
+    }
+}
+
+/// One channel's consent: its state with when and how it changed, and a form to record a new one (which works
+/// before the page is hydrated).
+#[component]
+fn ConsentEditor(id: String, record: ConsentRecord) -> impl IntoView {
+    let change = ServerAction::<SetCustomerConsent>::new();
+    let result = change.value();
+    let channel = record.channel;
+    let label = match channel {
+        Channel::Email => "Email",
+        Channel::Sms => "SMS",
+    };
+    let initial = record.state;
+    let state = move || match result.get() {
+        Some(Ok(state)) => state,
+        _ => initial,
+    };
+    let changed = move || match result.get() {
+        Some(Ok(_)) => Some("just now".to_owned()),
+        _ => record.at.clone().map(|at| {
+            format!(
+                "{at}{}",
+                record
+                    .via
+                    .clone()
+                    .map(|via| format!(", {via}"))
+                    .unwrap_or_default()
+            )
+        }),
+    };
+    view! {
+        <ActionForm action=change attr:class="mb-3 flex flex-wrap items-center gap-2" attr:data-consent=channel.key()>
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="channel" value=channel.key()/>
+            <span class="w-14 text-slate-600">{label}</span>
+            <span class=move || badge_class(if state().allows_sending() { Tone::Success } else { Tone::Warning }) data-consent-state>{move || state().key()}</span>
+            <label>
+                <span class="sr-only">{format!("{label} consent")}</span>
+                <select name="state" class=INPUT_CLASS aria-label=format!("{label} consent")>
+                    {Consent::ALL.into_iter().map(|option| view! {
+                        <option value=option.key() selected=option == initial>{option.key()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class=SECONDARY_BUTTON_CLASS>"Save"</button>
+            <span class="basis-full text-xs text-slate-500">{changed}</span>
+            {move || match result.get() { Some(Err(error)) => Some(view! { <ErrorNotice error/> }), _ => None }}
+        </ActionForm>
     }
 }
 

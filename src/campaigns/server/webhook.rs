@@ -1,0 +1,142 @@
+//! SMS (or any other channel a provider takes over HTTP) through a webhook, a "messenger" in Listmonk's words:
+//! each message is a `POST` of JSON `{message_id, to, body, campaign_id}` to `REALM_SMS_WEBHOOK_URL`, signed with
+//! `X-Realm-Signature: sha256=<hex HMAC-SHA256 of the body>` under `REALM_WEBHOOK_SECRET`. A 2xx answer accepts the
+//! message; 429, 5xx, a timeout or a failed connection are transient; any other answer is permanent.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde::Serialize;
+use sha2::Sha256;
+
+use super::vendor::{OutgoingMessage, Vendor, VendorError};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Characters of a refusal's body kept as the failure reason.
+const REASON_LENGTH: usize = 200;
+
+pub struct WebhookVendor {
+    client: reqwest::Client,
+    url: String,
+    secret: Vec<u8>,
+}
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    message_id: String,
+    to: &'a str,
+    body: &'a str,
+    campaign_id: String,
+}
+
+/// The `X-Realm-Signature` value for a body: what a receiver computes with the shared secret to trust it.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    // An HMAC takes a key of any length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+impl WebhookVendor {
+    pub fn new(url: &str, secret: &str) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            // A provider's webhook answers; it does not send Realm elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("REALM_SMS_WEBHOOK_URL: {error}"))?;
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+            secret: secret.as_bytes().to_vec(),
+        })
+    }
+}
+
+/// What an answer means for the recipient.
+fn outcome_of(status: StatusCode, body: &str) -> Result<(), VendorError> {
+    if status.is_success() {
+        return Ok(());
+    }
+    let said: String = body.chars().take(REASON_LENGTH).collect();
+    let reason = format!("the SMS provider answered {status}: {}", said.trim());
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        Err(VendorError::Transient(reason))
+    } else {
+        Err(VendorError::Permanent(reason))
+    }
+}
+
+#[async_trait]
+impl Vendor for WebhookVendor {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
+        let message_id = message.communication.to_hex();
+        let body = serde_json::to_vec(&Payload {
+            message_id: message_id.clone(),
+            to: &message.to,
+            body: &message.body,
+            campaign_id: message.campaign.to_hex(),
+        })
+        .map_err(|error| VendorError::Permanent(error.to_string()))?;
+        let answer = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-realm-signature", signature(&self.secret, &body))
+            .body(body)
+            .send()
+            .await
+            // The URL may hold credentials: the reason names the failure, not the address.
+            .map_err(|error| {
+                VendorError::Transient(format!(
+                    "the SMS provider could not be reached: {}",
+                    error.without_url()
+                ))
+            })?;
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        outcome_of(status, &text)?;
+        Ok(message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_map_to_outcomes() {
+        assert_eq!(outcome_of(StatusCode::ACCEPTED, ""), Ok(()));
+        assert!(matches!(
+            outcome_of(StatusCode::TOO_MANY_REQUESTS, "slow down"),
+            Err(VendorError::Transient(_))
+        ));
+        assert!(matches!(
+            outcome_of(StatusCode::BAD_GATEWAY, ""),
+            Err(VendorError::Transient(_))
+        ));
+        let long = "x".repeat(10_000);
+        match outcome_of(StatusCode::UNPROCESSABLE_ENTITY, &long) {
+            Err(VendorError::Permanent(reason)) => assert!(reason.len() < 300, "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_signature_is_the_hmac_of_the_body() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
