@@ -9,10 +9,15 @@ use std::time::Duration;
 use axum::http::{Method, Request, StatusCode};
 use common::{
     campaigns::{everyone_segment, seed_customers_at, stats, wait_for_status},
-    eventually, isolated_config, Credentials, TestApp,
+    eventually, isolated_config,
+    smtp::SmtpServer,
+    Credentials, TestApp, WEBHOOK_SECRET,
 };
 use mongodb::bson::doc;
-use realm::server::{config::EmailTransport, mongo::collections};
+use realm::{
+    campaigns::server::webhook::signature,
+    server::{config::EmailTransport, mongo::collections},
+};
 use serde_json::{json, Value};
 
 fn smtp_url() -> String {
@@ -74,9 +79,13 @@ fn mail_domain() -> String {
 }
 
 async fn started_with_smtp() -> (TestApp, String) {
+    started_with_smtp_at(smtp_url()).await
+}
+
+async fn started_with_smtp_at(url: String) -> (TestApp, String) {
     let mut config = isolated_config();
     config.email = EmailTransport::Smtp {
-        url: smtp_url(),
+        url,
         from: "Corner Shop <news@shop.example>".to_owned(),
     };
     let app = TestApp::start_with(config).await;
@@ -85,10 +94,14 @@ async fn started_with_smtp() -> (TestApp, String) {
 }
 
 async fn send_campaign(app: &TestApp, key: &str, message: &str) -> String {
+    send_campaign_at(app, key, message, 50).await
+}
+
+async fn send_campaign_at(app: &TestApp, key: &str, message: &str, rate: u32) -> String {
     let segment = everyone_segment(app, key).await;
     let body = json!({
         "name": "Sale", "segment_id": segment, "channel": "email",
-        "subject": "Hello {{first_name|there}}", "message": message, "rate_per_second": 50,
+        "subject": "Hello {{first_name|there}}", "message": message, "rate_per_second": rate,
     });
     let reply = app.post_json("/api/campaigns", &body, key).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
@@ -282,6 +295,174 @@ async fn a_campaign_reaches_each_consenting_customer_as_a_tracked_mime_email() {
             stats(&app, &key, &id).await["unsubscribed"] == 1
         })
         .await
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_the_mail_server_refuses_fails_alone_with_the_servers_reason() {
+    let server = SmtpServer::start(&["cora2@refusing.example"]).await;
+    let (app, key) = started_with_smtp_at(server.url()).await;
+    seed_customers_at(&app, &key, 4, "refusing.example").await;
+    let id = send_campaign(&app, &key, "Hi {{first_name}}").await;
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(
+        (done["sent"].as_u64(), done["failed"].as_u64()),
+        (Some(3), Some(1)),
+        "{done}"
+    );
+    let reasons = done["failures_by_reason"].to_string();
+    assert!(
+        reasons.contains("no such mailbox here"),
+        "the server's own words: {reasons}"
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 3);
+    assert!(received
+        .iter()
+        .all(|m| m.recipients != ["cora2@refusing.example"]));
+    let refused = app
+        .documents(
+            collections::COMMUNICATIONS,
+            doc! { "to": "cora2@refusing.example" },
+        )
+        .await;
+    assert_eq!(
+        refused[0].get_i64("attempts"),
+        Ok(1),
+        "a 5xx is not tried again"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mail_server_down_mid_campaign_delays_the_messages_but_loses_and_doubles_none() {
+    let server = SmtpServer::start(&[]).await;
+    let (app, key) = started_with_smtp_at(server.url()).await;
+    let recipients = 30;
+    seed_customers_at(&app, &key, recipients, "outage.example").await;
+    let id = send_campaign_at(&app, &key, "Hi {{first_name}}", 10).await;
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            server.received().len() >= 5
+        })
+        .await,
+        "sending starts"
+    );
+    server.stop();
+    // Down for a while: sends fail transiently, and the recipients wait instead of failing.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = stats(&app, &key, &id).await;
+    assert_eq!(during["status"], "sending", "{during}");
+    assert_eq!(during["failed"], 0, "{during}");
+    server.start_again().await;
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(120)).await;
+    assert_eq!(
+        (done["sent"].as_u64(), done["failed"].as_u64()),
+        (Some(recipients as u64), Some(0)),
+        "{done}"
+    );
+    let received = server.received();
+    let mut addresses: Vec<String> = received.iter().flat_map(|m| m.recipients.clone()).collect();
+    addresses.sort();
+    let before = addresses.len();
+    addresses.dedup();
+    assert_eq!(before, addresses.len(), "nobody got the message twice");
+    assert_eq!(addresses.len(), recipients, "everybody got it");
+    app.stop().await;
+}
+
+async fn post_events(app: &TestApp, events: &Value, signed_with: &str) -> common::Reply {
+    let body = serde_json::to_vec(&json!({ "events": events })).unwrap();
+    app.send(
+        Request::post("/api/webhooks/email-events")
+            .header("content-type", "application/json")
+            .header(
+                "x-realm-signature",
+                signature(signed_with.as_bytes(), &body),
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+fn consent_state(customer: &mongodb::bson::Document) -> Option<String> {
+    customer
+        .get_document("consent")
+        .and_then(|c| c.get_document("email"))
+        .and_then(|e| e.get_str("state"))
+        .ok()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_hard_bounce_or_a_complaint_withdraws_consent_and_an_unsigned_report_changes_nothing() {
+    let server = SmtpServer::start(&[]).await;
+    let (app, key) = started_with_smtp_at(server.url()).await;
+    seed_customers_at(&app, &key, 3, "events.example").await;
+    let first = send_campaign(&app, &key, "Hi {{first_name}}").await;
+    wait_for_status(&app, &key, &first, "completed", Duration::from_secs(60)).await;
+    let message_id = |i: usize| {
+        let to = format!("cora{i}@events.example");
+        let app = &app;
+        async move {
+            app.documents(collections::COMMUNICATIONS, doc! { "to": to })
+                .await
+                .remove(0)
+                .get_str("vendor_message_id")
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let events = json!([
+        { "message_id": format!("<{}>", message_id(0).await), "event": "bounced", "reason": "550 no such user" },
+        { "message_id": message_id(1).await, "event": "complained" },
+        { "message_id": message_id(2).await, "event": "bounced", "bounce": "soft" },
+        { "message_id": message_id(2).await, "event": "delivered" },
+        { "message_id": "<not-ours@elsewhere.example>", "event": "delivered" },
+    ]);
+    let forged = post_events(&app, &events, "not-the-secret-at-all").await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let customers = app.documents(collections::CUSTOMERS, doc! {}).await;
+    assert!(
+        customers.iter().all(|c| consent_state(c).is_none()),
+        "nothing changed"
+    );
+
+    let applied = post_events(&app, &events, WEBHOOK_SECRET).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    assert_eq!(applied.json()["matched"], 4);
+    let state_of = |i: usize| {
+        let email = format!("cora{i}@events.example");
+        let app = &app;
+        async move {
+            consent_state(
+                &app.documents(collections::CUSTOMERS, doc! { "email": email })
+                    .await[0],
+            )
+        }
+    };
+    assert_eq!(state_of(0).await.as_deref(), Some("bounced"));
+    assert_eq!(state_of(1).await.as_deref(), Some("complained"));
+    assert_eq!(state_of(2).await, None, "a soft bounce changes no consent");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let now = stats(&app, &key, &first).await;
+            now["bounced"] == 1 && now["delivered"] == 1
+        })
+        .await,
+        "{}",
+        stats(&app, &key, &first).await
+    );
+
+    // The next campaign reaches only the address that still takes mail.
+    let second = send_campaign(&app, &key, "Hello again {{first_name}}").await;
+    let done = wait_for_status(&app, &key, &second, "completed", Duration::from_secs(60)).await;
+    assert_eq!(
+        (done["sent"].as_u64(), done["suppressed"].as_u64()),
+        (Some(1), Some(2)),
+        "{done}"
     );
     app.stop().await;
 }

@@ -18,7 +18,7 @@ use axum::{
 };
 use common::{
     campaigns::{everyone_segment, wait_for_status},
-    isolated_config, TestApp,
+    isolated_config, TestApp, WEBHOOK_SECRET,
 };
 use mongodb::bson::doc;
 use realm::{
@@ -26,8 +26,6 @@ use realm::{
     server::{config::SmsTransport, mongo::collections},
 };
 use serde_json::{json, Value};
-
-const SECRET: &str = "a-webhook-secret-for-tests";
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -40,7 +38,7 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     let signed = headers
         .get("x-realm-signature")
         .and_then(|value| value.to_str().ok())
-        == Some(signature(SECRET.as_bytes(), &body).as_str());
+        == Some(signature(WEBHOOK_SECRET.as_bytes(), &body).as_str());
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let id = payload["message_id"]
         .as_str()
@@ -67,7 +65,8 @@ async fn sms_are_posted_signed_to_the_webhook_and_a_500_is_tried_again() {
     let mut config = isolated_config();
     config.sms = SmsTransport::Webhook {
         url: format!("http://{address}/sms"),
-        secret: SECRET.to_owned(),
+        secret: WEBHOOK_SECRET.to_owned(),
+        opt_out: Some("Reply STOP to opt out".to_owned()),
     };
     let app = TestApp::start_with(config).await;
     let key = app.api_key().await;

@@ -3,7 +3,7 @@
 use crate::{
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, CommunicationRow,
+        CampaignSummary, Channel, CommunicationRow,
     },
     shared::error::AppError,
 };
@@ -103,4 +103,18 @@ pub async fn campaign_log(
     Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
         .log(&id, status.as_deref(), None)
         .await
+}
+
+/// How many customers of a segment a campaign on `channel` would reach now: those who consented to the channel and
+/// have an address for it.
+#[leptos::server]
+pub async fn reachable_audience(segment_id: String, channel: Channel) -> Result<u64, AppError> {
+    use crate::{
+        auth::server::guard::require_user, customers::server::count_reachable,
+        segments::server::Segments, server::state::AppState,
+    };
+    require_user().await?;
+    let mongo = &leptos::prelude::expect_context::<AppState>().mongo;
+    let audience = Segments::new(mongo).filter_of(&segment_id).await?;
+    count_reachable(mongo, audience, channel).await
 }

@@ -497,6 +497,8 @@ pub struct CampaignStats {
     /// Not sent for want of the customer's consent to the channel.
     pub suppressed: u64,
     pub unsubscribed: u64,
+    /// Sent, then reported by the mail provider as a hard bounce.
+    pub bounced: u64,
     pub failures_by_reason: Vec<(String, u64)>,
     /// Minute (`YYYY-MM-DDTHH:MM`, UTC) and messages sent in it.
     pub sent_per_minute: Vec<(String, u64)>,

@@ -104,6 +104,9 @@ pub struct CampaignFigures {
     /// Recipients who unsubscribed through this campaign's messages.
     #[serde(default)]
     pub unsubscribed: u64,
+    /// Messages a mail provider reported as hard bounces.
+    #[serde(default)]
+    pub bounced: u64,
 }
 
 impl CampaignFigures {

@@ -23,6 +23,9 @@ pub struct Config {
     pub link_base: String,
     /// How campaign email leaves Realm (`REALM_EMAIL_TRANSPORT`).
     pub email: EmailTransport,
+    /// The secret Realm signs its webhook requests with and checks the mail provider's events against
+    /// (`REALM_WEBHOOK_SECRET`, 16 characters or more).
+    pub webhook_secret: Option<String>,
     /// How SMS leaves Realm (`REALM_SMS_TRANSPORT`).
     pub sms: SmsTransport,
     /// The built-in simulated messaging vendor: SMS and email when `REALM_EMAIL_TRANSPORT=simulated`.
@@ -47,10 +50,29 @@ pub enum EmailTransport {
 /// Where SMS messages go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SmsTransport {
-    /// A provider's HTTP endpoint (`REALM_SMS_WEBHOOK_URL`), each request signed with `REALM_WEBHOOK_SECRET`.
-    Webhook { url: String, secret: String },
+    /// A provider's HTTP endpoint (`REALM_SMS_WEBHOOK_URL`), each request signed with `REALM_WEBHOOK_SECRET`;
+    /// each message ends with the opt-out text (`REALM_SMS_OPT_OUT`, `off` for none) unless it already has it.
+    Webhook {
+        url: String,
+        secret: String,
+        opt_out: Option<String>,
+    },
     /// The built-in simulator, for tests and benchmarks.
     Simulated,
+}
+
+fn webhook_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    match lookup("REALM_WEBHOOK_SECRET")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        Some(secret) if secret.len() < 16 => Err(ConfigError {
+            variable: "REALM_WEBHOOK_SECRET",
+            reason: "a secret of at least 16 characters is required to sign webhook requests"
+                .to_owned(),
+        }),
+        secret => Ok(secret),
+    }
 }
 
 /// Reads `REALM_SMS_TRANSPORT`: a webhook when one is configured, the simulator otherwise (said in the log).
@@ -78,15 +100,21 @@ fn sms_transport(lookup: &impl Fn(&str) -> Option<String>) -> Result<SmsTranspor
                     ),
                 });
             }
-            let secret = value("REALM_WEBHOOK_SECRET")
-                .filter(|secret| secret.len() >= 16)
-                .ok_or_else(|| ConfigError {
-                    variable: "REALM_WEBHOOK_SECRET",
-                    reason:
-                        "a secret of at least 16 characters is required to sign webhook requests"
-                            .to_owned(),
-                })?;
-            Ok(SmsTransport::Webhook { url, secret })
+            let secret = webhook_secret(lookup)?.ok_or_else(|| ConfigError {
+                variable: "REALM_WEBHOOK_SECRET",
+                reason: "a secret of at least 16 characters is required to sign webhook requests"
+                    .to_owned(),
+            })?;
+            let opt_out = match value("REALM_SMS_OPT_OUT") {
+                Some(text) if text.eq_ignore_ascii_case("off") => None,
+                Some(text) => Some(text),
+                None => Some(DEFAULT_SMS_OPT_OUT.to_owned()),
+            };
+            Ok(SmsTransport::Webhook {
+                url,
+                secret,
+                opt_out,
+            })
         }
         Some(other) => Err(ConfigError {
             variable: "REALM_SMS_TRANSPORT",
@@ -95,6 +123,7 @@ fn sms_transport(lookup: &impl Fn(&str) -> Option<String>) -> Result<SmsTranspor
     }
 }
 
+pub const DEFAULT_SMS_OPT_OUT: &str = "Reply STOP to opt out.";
 pub const DEFAULT_SMTP_URL: &str = "smtp://127.0.0.1:1025";
 pub const DEFAULT_MAIL_FROM: &str = "Realm <campaigns@realm.localhost>";
 
@@ -269,6 +298,7 @@ impl Config {
             public_origin,
             email: email_transport(&lookup)?,
             sms: sms_transport(&lookup)?,
+            webhook_secret: webhook_secret(&lookup)?,
             vendor: SimulatedVendorSettings {
                 latency_ms: number("REALM_VENDOR_LATENCY_MS", 40, 60_000)?,
                 failure_percent: number("REALM_VENDOR_FAILURE_PERCENT", 10, 100)? as u32,
@@ -551,7 +581,8 @@ mod tests {
             .sms,
             SmsTransport::Webhook {
                 url: "https://sms.example/send".to_owned(),
-                secret: "0123456789abcdef".to_owned()
+                secret: "0123456789abcdef".to_owned(),
+                opt_out: Some(DEFAULT_SMS_OPT_OUT.to_owned()),
             }
         );
         for (vars, variable) in [

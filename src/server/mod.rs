@@ -120,6 +120,7 @@ impl Services {
             secure_cookies: config.secure_cookies(),
             receipts_token: config.vendor.receipts_token.clone(),
             tracking: self.tracking.clone(),
+            webhook_secret: config.webhook_secret.as_deref().map(Into::into),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             cors_origins: config.cors_origins.clone().into(),
         }
@@ -198,8 +199,12 @@ fn transports(
             tracing::warn!("SMS campaigns go to the built-in simulator: set REALM_SMS_WEBHOOK_URL and REALM_WEBHOOK_SECRET to send real ones");
             simulated
         }
-        config::SmsTransport::Webhook { url, secret } => Arc::new(
-            crate::campaigns::server::webhook::WebhookVendor::new(url, secret)
+        config::SmsTransport::Webhook {
+            url,
+            secret,
+            opt_out,
+        } => Arc::new(
+            crate::campaigns::server::webhook::WebhookVendor::new(url, secret, opt_out.clone())
                 .map_err(StartupError::Mail)?,
         ),
     };

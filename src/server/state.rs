@@ -26,6 +26,9 @@ pub struct AppState {
     pub cors_origins: Arc<[String]>,
     /// The secret the vendor presents with receipts (`x-realm-receipts-token`).
     pub receipts_token: String,
+    /// The secret webhook requests are signed with (`REALM_WEBHOOK_SECRET`), when one is set.
+    #[from_ref(skip)]
+    pub webhook_secret: Option<Arc<str>>,
     /// Signs and checks the links in sent messages.
     pub tracking: crate::campaigns::server::tracking::Tracking,
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod campaigns;
+pub mod smtp;
 
 use std::{future::Future, time::Duration};
 
@@ -23,6 +24,9 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The secret test apps sign and check webhook requests with.
+pub const WEBHOOK_SECRET: &str = "a-webhook-secret-for-tests";
+
 /// A configuration pointing at the test services, with a fresh database and queue prefix.
 pub fn isolated_config() -> Config {
     let defaults = Config::from_lookup(|_| None).expect("default configuration");
@@ -35,6 +39,7 @@ pub fn isolated_config() -> Config {
         // Tests that need a real mail server say so; the others count the simulator's requests.
         email: realm::server::config::EmailTransport::Simulated,
         sms: realm::server::config::SmsTransport::Simulated,
+        webhook_secret: Some(WEBHOOK_SECRET.to_owned()),
         vendor: realm::campaigns::server::vendor::SimulatedVendorSettings {
             latency_ms: 5,
             ..defaults.vendor.clone()

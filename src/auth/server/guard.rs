@@ -60,6 +60,8 @@ fn classify(path: &str) -> Access {
         "/healthz" | "/readyz" | "/favicon.svg" => Access::Open,
         // The vendor's webhook proves itself with its own token, checked by the handler.
         "/api/receipts" => Access::Open,
+        // The mail provider's events prove themselves with a signature, checked by the handler.
+        "/api/webhooks/email-events" => Access::Open,
         _ if path.starts_with("/pkg/") => Access::Open,
         // Links in sent messages (open pixel, click redirect, unsubscribe): their signed token is the authority.
         _ if path.starts_with("/t/") || path.starts_with("/u/") => Access::Open,

@@ -1,7 +1,8 @@
 //! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each recipient
 //! atomically just before its send (so a claim is seconds old at most, however slow the campaign's rate, and a
 //! recipient is never sent by two workers), sends through the vendor at the campaign's rate, retries transient
-//! failures with backoff, records each outcome, and acknowledges the job after recording. Paused or cancelled
+//! failures with backoff, records each outcome, and acknowledges the job after recording. A recipient whose attempts
+//! all failed transiently (a mail server down) waits for the job's next turn, for up to an hour. Paused or cancelled
 //! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
 
 use std::{
@@ -240,24 +241,35 @@ async fn run_job(
             std::future::ready(())
         });
     let recording = async {
-        let mut outcomes = Vec::new();
+        let (mut outcomes, mut given_back) = (Vec::new(), Vec::new());
+        let mut retry_later = false;
         let mut written_at = tokio::time::Instant::now();
         while let Some(sent) = received.recv().await {
             match sent {
-                Ok(Some(outcome)) => outcomes.push(outcome),
+                Ok(Some(Outcome::Settled(update))) => outcomes.push(update),
+                Ok(Some(Outcome::GivenBack(update))) => {
+                    given_back.push(update);
+                    retry_later = true;
+                }
                 Ok(None) => {}
                 Err(error) => {
                     stop.cancel();
                     record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                    give_back(mongo, std::mem::take(&mut given_back)).await?;
                     return Err(error);
                 }
             }
-            if outcomes.len() >= 50 || written_at.elapsed() >= Duration::from_millis(500) {
+            if outcomes.len() + given_back.len() >= 50
+                || written_at.elapsed() >= Duration::from_millis(500)
+            {
                 record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
+                give_back(mongo, std::mem::take(&mut given_back)).await?;
                 written_at = tokio::time::Instant::now();
             }
         }
-        record_outcomes(mongo, campaign, outcomes).await
+        record_outcomes(mongo, campaign, outcomes).await?;
+        give_back(mongo, given_back).await?;
+        Ok(retry_later)
     };
     let work = futures::future::join(sending, recording);
     tokio::pin!(work);
@@ -266,7 +278,13 @@ async fn run_job(
         // The campaign stopped: the sends in flight finish and are recorded, no new one starts.
         () = watch_campaign(mongo, campaign, &stop) => work.await,
     };
-    recorded?;
+    let retry_later = recorded?;
+    if retry_later {
+        // The vendor or mail server could not take some messages for now: the job comes back for them.
+        return Err(AppError::Unavailable(
+            "some recipients met transient failures and wait for another attempt".to_owned(),
+        ));
+    }
     if shutdown.is_cancelled() {
         // Stopping mid-job: the job goes back on the queue for the recipients it did not reach.
         return Err(AppError::Unavailable("the app is stopping".to_owned()));
@@ -285,10 +303,22 @@ struct Sender<'a> {
     stop: &'a CancellationToken,
 }
 
+/// How long a recipient keeps being tried while every attempt fails transiently (the mail server down, the
+/// provider throttling), before they are failed with the last reason.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(3_600);
+
+/// The update that records one send.
+enum Outcome {
+    /// Sent or failed for good: the recipient counts towards the campaign's progress.
+    Settled(Document),
+    /// Every attempt failed transiently: the recipient waits for the job's next turn.
+    GivenBack(Document),
+}
+
 impl Sender<'_> {
     /// Sends to one recipient unless the campaign stopped or another worker has them; gives the update that
     /// records the vendor's answer.
-    async fn send_one(&self, recipient: Document) -> Result<Option<Document>, AppError> {
+    async fn send_one(&self, recipient: Document) -> Result<Option<Outcome>, AppError> {
         let Ok(id) = recipient.get_object_id("_id") else {
             return Ok(None);
         };
@@ -332,17 +362,33 @@ impl Sender<'_> {
         )
         .when(|error| matches!(error, VendorError::Transient(_)))
         .await;
-        let set = match result {
-            Ok(vendor_id) => {
-                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": DateTime::now(), "attempts": attempts }
-            }
-            Err(error) => {
-                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": DateTime::now(), "attempts": attempts }
-            }
+        let now = DateTime::now();
+        let tried_since = recipient.get_datetime("first_attempt_at").unwrap_or(&now);
+        let given_up = now.timestamp_millis() - tried_since.timestamp_millis()
+            >= GIVE_UP_AFTER.as_millis() as i64;
+        let (set, settled) = match result {
+            Ok(vendor_id) => (
+                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": now },
+                true,
+            ),
+            Err(VendorError::Transient(reason)) if !given_up => (
+                doc! { "status": communication::PENDING, "last_error": reason },
+                false,
+            ),
+            Err(error) => (
+                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": now },
+                true,
+            ),
         };
-        Ok(Some(
-            doc! { "q": { "_id": id, "claim": self.claim }, "u": { "$set": set, "$unset": { "claim": "" } } },
-        ))
+        let update = doc! {
+            "q": { "_id": id, "claim": self.claim },
+            "u": { "$set": set, "$unset": { "claim": "" }, "$inc": { "attempts": attempts }, "$min": { "first_attempt_at": now } },
+        };
+        Ok(Some(if settled {
+            Outcome::Settled(update)
+        } else {
+            Outcome::GivenBack(update)
+        }))
     }
 }
 
@@ -370,6 +416,21 @@ async fn record_outcomes(
         .update_one(
             doc! { "_id": campaign },
             doc! { "$inc": { "processed": count } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Puts recipients whose attempts all failed transiently back in the queue's hands; they do not count as
+/// processed.
+async fn give_back(mongo: &Mongo, updates: Vec<Document>) -> Result<(), AppError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
         )
         .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! campaigns, the delivery workers, the vendor and its receipts.
 
 pub mod delivery;
+pub mod events;
 pub mod figures;
 pub mod mail;
 pub mod receipts;
@@ -66,6 +67,7 @@ pub fn message_counts(key: impl Into<Bson>) -> Document {
         "opened": has("$opened_at"),
         "clicked": has("$clicked_at"),
         "unsubscribed": has("$unsubscribed_at"),
+        "bounced": has("$bounced_at"),
     }
 }
 
@@ -81,6 +83,7 @@ pub fn figures_of(counts: &Document) -> CampaignFigures {
         clicked: count("clicked"),
         suppressed: count("suppressed"),
         unsubscribed: count("unsubscribed"),
+        bounced: count("bounced"),
     }
 }
 
@@ -543,6 +546,7 @@ impl Campaigns {
             stats.clicked = figures.clicked;
             stats.suppressed = figures.suppressed;
             stats.unsubscribed = figures.unsubscribed;
+            stats.bounced = figures.bounced;
             stats.pending = number(counts, "pending") as u64;
         }
         stats.failures_by_reason = groups("reasons")

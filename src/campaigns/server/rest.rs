@@ -268,9 +268,14 @@ pub async fn log(
         .map(Json)
 }
 
-/// Vendor receipts come in batches, under the larger body limit.
+/// Vendor receipts and mail provider events come in batches, under the larger body limit.
 pub fn bulk_routes() -> Router<AppState> {
-    Router::new().route("/api/receipts", axum::routing::post(super::receipts::post))
+    Router::new()
+        .route("/api/receipts", axum::routing::post(super::receipts::post))
+        .route(
+            "/api/webhooks/email-events",
+            axum::routing::post(super::events::post),
+        )
 }
 
 pub fn routes() -> Router<AppState> {

@@ -1,5 +1,6 @@
 //! SMS (or any other channel a provider takes over HTTP) through a webhook, a "messenger" in Listmonk's words:
-//! each message is a `POST` of JSON `{message_id, to, body, campaign_id}` to `REALM_SMS_WEBHOOK_URL`, signed with
+//! each message, ending with the opt-out text, is a `POST` of JSON `{message_id, to, body, campaign_id}` to
+//! `REALM_SMS_WEBHOOK_URL`, signed with
 //! `X-Realm-Signature: sha256=<hex HMAC-SHA256 of the body>` under `REALM_WEBHOOK_SECRET`. A 2xx answer accepts the
 //! message; 429, 5xx, a timeout or a failed connection are transient; any other answer is permanent.
 
@@ -21,6 +22,7 @@ pub struct WebhookVendor {
     client: reqwest::Client,
     url: String,
     secret: Vec<u8>,
+    opt_out: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -46,8 +48,19 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     )
 }
 
+/// Whether `given` (an `X-Realm-Signature` value) is the signature of `body` under `secret`, compared in constant
+/// time so that response times do not reveal how much of a guess was right.
+pub fn signed_by(secret: &[u8], body: &[u8], given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(
+        signature(secret, body)
+            .as_bytes()
+            .ct_eq(given.trim().as_bytes()),
+    )
+}
+
 impl WebhookVendor {
-    pub fn new(url: &str, secret: &str) -> Result<Self, String> {
+    pub fn new(url: &str, secret: &str, opt_out: Option<String>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             // A provider's webhook answers; it does not send Realm elsewhere.
@@ -58,7 +71,18 @@ impl WebhookVendor {
             client,
             url: url.to_owned(),
             secret: secret.as_bytes().to_vec(),
+            opt_out,
         })
+    }
+}
+
+/// The message as sent: ending with the opt-out text, unless the campaign's message already says it.
+pub fn with_opt_out(body: &str, opt_out: Option<&str>) -> String {
+    match opt_out {
+        Some(text) if !body.to_lowercase().contains(&text.to_lowercase()) => {
+            format!("{} {text}", body.trim_end())
+        }
+        _ => body.to_owned(),
     }
 }
 
@@ -80,10 +104,11 @@ fn outcome_of(status: StatusCode, body: &str) -> Result<(), VendorError> {
 impl Vendor for WebhookVendor {
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
         let message_id = message.communication.to_hex();
+        let text = with_opt_out(&message.body, self.opt_out.as_deref());
         let body = serde_json::to_vec(&Payload {
             message_id: message_id.clone(),
             to: &message.to,
-            body: &message.body,
+            body: &text,
             campaign_id: message.campaign.to_hex(),
         })
         .map_err(|error| VendorError::Permanent(error.to_string()))?;
@@ -129,6 +154,29 @@ mod tests {
             Err(VendorError::Permanent(reason)) => assert!(reason.len() < 300, "{reason}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn only_the_exact_signature_of_the_body_is_accepted() {
+        let good = signature(b"0123456789abcdef", b"{}");
+        assert!(signed_by(b"0123456789abcdef", b"{}", &good));
+        assert!(!signed_by(b"0123456789abcdef", b"{ }", &good));
+        assert!(!signed_by(b"another-secret-0000", b"{}", &good));
+        assert!(!signed_by(b"0123456789abcdef", b"{}", ""));
+    }
+
+    #[test]
+    fn sms_end_with_the_opt_out_text_once() {
+        let stop = Some("Reply STOP to opt out.");
+        assert_eq!(
+            with_opt_out("20% off today ", stop),
+            "20% off today Reply STOP to opt out."
+        );
+        assert_eq!(
+            with_opt_out("20% off. reply stop to opt out.", stop),
+            "20% off. reply stop to opt out."
+        );
+        assert_eq!(with_opt_out("20% off", None), "20% off");
     }
 
     #[test]

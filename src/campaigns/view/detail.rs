@@ -199,6 +199,7 @@ fn CampaignFigures(stats: CampaignStats) -> impl IntoView {
             {figure("Clicked", stats.clicked.to_string(), Some(rate(stats.clicked, stats.opened)))}
             {figure("Suppressed", stats.suppressed.to_string(), Some("no consent for the channel".to_owned()))}
             {figure("Unsubscribed", stats.unsubscribed.to_string(), Some(rate(stats.unsubscribed, stats.sent)))}
+            {figure("Bounced", stats.bounced.to_string(), Some(rate(stats.bounced, stats.sent)))}
             {figure("Revenue", format_cents(stats.attributed_revenue_cents), Some(format!("{} orders within {} days of delivery", stats.attributed_orders, stats.attribution_days)))}
         </dl>
         <div class="mt-6 grid gap-6 lg:grid-cols-2">

@@ -8,7 +8,7 @@ use leptos_router::{
 
 use crate::{
     campaigns::{
-        api::{get_campaign, save_campaign},
+        api::{get_campaign, reachable_audience, save_campaign},
         model::{CampaignDraft, Channel, DEFAULT_ATTRIBUTION_DAYS, DEFAULT_RATE_PER_SECOND},
         template::{RecipientFields, Template, Token},
     },
@@ -144,6 +144,17 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             }
         },
     );
+    // Of the segment, those the channel reaches: consented, and with a phone number for SMS.
+    let reachable = Resource::new(
+        move || (segment_id.get(), channel.get()),
+        |(id, channel)| async move {
+            if id.is_empty() {
+                None
+            } else {
+                Some(reachable_audience(id, channel).await)
+            }
+        },
+    );
     // A template is checked as it is typed; an empty one is left to the save, which names it.
     let template_problem = move |text: RwSignal<String>| {
         Signal::derive(move || {
@@ -253,6 +264,18 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                                 match audience.await {
                                     None => "No segment chosen yet.".to_owned(),
                                     Some(Ok(preview)) => format!("{} customers in this segment now.", preview.count),
+                                    Some(Err(error)) => error.to_string(),
+                                }
+                            })}
+                        </Transition>
+                    </p>
+                    <p class="text-sm text-slate-600" data-reachable>
+                        <Transition>
+                            {move || Suspend::new(async move {
+                                let by = if channel.get_untracked() == Channel::Sms { "SMS (consented, with a phone number)" } else { "email (consented)" };
+                                match reachable.await {
+                                    None => String::new(),
+                                    Some(Ok(count)) => format!("{count} of them can be reached by {by}."),
                                     Some(Err(error)) => error.to_string(),
                                 }
                             })}

@@ -423,6 +423,29 @@ pub fn consent_path(channel: Channel) -> String {
     format!("consent.{}.state", channel.key())
 }
 
+/// Customers a campaign on `channel` may send to: consented (or never asked: see [`Consent`]) and with an
+/// address for the channel.
+pub fn reachable_on(channel: Channel) -> Document {
+    let mut filter =
+        doc! { consent_path(channel): { "$in": [Bson::Null, Consent::Subscribed.key()] } };
+    if channel == Channel::Sms {
+        filter.insert("phone", doc! { "$type": "string" });
+    }
+    filter
+}
+
+/// How many of the customers matching `audience` a campaign on `channel` would reach.
+pub async fn count_reachable(
+    mongo: &Mongo,
+    audience: Document,
+    channel: Channel,
+) -> Result<u64, AppError> {
+    Ok(mongo
+        .collection(collections::CUSTOMERS)
+        .count_documents(doc! { "$and": [audience, reachable_on(channel)] })
+        .await?)
+}
+
 /// A stored customer's consent for a channel; a state this version does not know withholds consent.
 pub fn consent_of(customer: &Document, channel: Channel) -> Consent {
     match customer
