@@ -1,6 +1,7 @@
 //! Campaign delivery: a campaign to BENCH_AUDIENCE customers (default 100,000) through a running Realm whose
 //! simulated vendor answers at once (`REALM_VENDOR_LATENCY_MS=0`, set by `bench/campaigns.sh`). Measures the time
 //! from "send now" to the first message sent, and recipients per second from the first message to completion.
+//! With `BENCH_TRANSPORT=smtp` the email goes through SMTP to the local mail catcher instead.
 
 #[path = "common.rs"]
 mod common;
@@ -79,10 +80,11 @@ async fn main() {
             let first = first_sent.unwrap_or(done);
             let processed =
                 stats["sent"].as_u64().unwrap_or(0) + stats["failed"].as_u64().unwrap_or(0);
-            println!("| audience | send now → first message sent | first message → completed | recipients/s | sent | failed |");
-            println!("|---:|---:|---:|---:|---:|---:|");
+            println!("| transport | audience | send now → first message sent | first message → completed | recipients/s | sent | failed |");
+            println!("|---|---:|---:|---:|---:|---:|---:|");
             println!(
-                "| {} | {:.2} s | {:.1} s | {:.0} | {} | {} |",
+                "| {} | {} | {:.2} s | {:.1} s | {:.0} | {} | {} |",
+                std::env::var("REALM_EMAIL_TRANSPORT").unwrap_or_default(),
                 stats["audience"],
                 first.as_secs_f64(),
                 (done - first).as_secs_f64(),

@@ -13,6 +13,8 @@ start_release_realm() {
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
   export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
   export RUST_LOG="${RUST_LOG:-warn}"
+  # Campaign email goes to the simulator unless a benchmark asks for SMTP: nothing is mailed by accident.
+  export REALM_EMAIL_TRANSPORT="${REALM_EMAIL_TRANSPORT:-simulated}"
   target/release/realm &
   REALM_PID=$!
   trap 'kill $REALM_PID 2>/dev/null; wait $REALM_PID 2>/dev/null' EXIT

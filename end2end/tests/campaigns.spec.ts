@@ -29,6 +29,7 @@ test('a personalised campaign is previewed, sent now, followed live to completed
   await page.getByLabel('Campaign name').fill(`Welcome ${tag}`);
   await page.getByLabel('Segment', { exact: true }).selectOption(segmentId);
   await expect(page.locator('[data-segment-live-size]')).toHaveText('3 customers in this segment now.');
+  await expect(page.locator('[data-reachable]')).toHaveText('3 of them can be reached by email (consented).');
 
   const message = page.getByLabel('Message', { exact: true });
   await message.fill('Hi {{nickname}}');

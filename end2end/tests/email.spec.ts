@@ -60,9 +60,13 @@ test('a sent email is opened from the inbox, its link clicked and its unsubscrib
   await page.getByRole('button', { name: 'Unsubscribe' }).click();
   await expect(page.getByRole('heading', { name: 'You are unsubscribed' })).toBeVisible();
 
+  // A completed campaign's page does not poll, and its figures may be a second old: look again until it shows.
   await page.goto(`/campaigns/${id}`);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator('[data-stat="Unsubscribed"]')).toHaveText('1', { timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
   await hydrated(page);
-  await expect(page.locator('[data-stat="Unsubscribed"]')).toHaveText('1');
   await page.getByRole('table', { name: 'Recipients' }).getByRole('link', { name: 'Robin Reader' }).click();
   await hydrated(page);
   const email_consent = page.locator('[data-consent="email"]');
