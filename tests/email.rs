@@ -466,3 +466,67 @@ async fn a_hard_bounce_or_a_complaint_withdraws_consent_and_an_unsigned_report_c
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn consent_stated_in_an_import_is_kept_with_the_time_it_changed_and_suppresses() {
+    let server = SmtpServer::start(&[]).await;
+    let (app, key) = started_with_smtp_at(server.url()).await;
+    let import = |consent: &'static str| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            let customers = json!([
+                { "email": "ivy@import.example", "name": "Ivy", "visits": 1, "email_consent": consent },
+                { "email": "jon@import.example", "name": "Jon", "visits": 1, "email_consent": "yes" },
+            ]);
+            let reply = app
+                .post_json("/api/customers", &json!({ "customers": customers }), &key)
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+    };
+    let ivy = || async {
+        app.documents(
+            collections::CUSTOMERS,
+            doc! { "email": "ivy@import.example" },
+        )
+        .await
+        .remove(0)
+        .get_document("consent")
+        .unwrap()
+        .get_document("email")
+        .unwrap()
+        .clone()
+    };
+    import("unsubscribed").await;
+    let first = ivy().await;
+    assert_eq!(first.get_str("state"), Ok("unsubscribed"));
+    assert_eq!(first.get_str("via"), Ok("import"));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    import("no").await;
+    assert_eq!(
+        ivy().await.get_datetime("at"),
+        first.get_datetime("at"),
+        "the same state keeps its time"
+    );
+
+    let refused = app
+        .post_json(
+            "/api/customers",
+            &json!({ "customers": [{ "email": "kim@import.example", "email_consent": "maybe" }] }),
+            &key,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("email_consent"), "{}", refused.body);
+
+    let id = send_campaign(&app, &key, "Hi {{first_name}}").await;
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(
+        (done["sent"].as_u64(), done["suppressed"].as_u64()),
+        (Some(1), Some(1)),
+        "{done}"
+    );
+    assert_eq!(server.received()[0].recipients, ["jon@import.example"]);
+    app.stop().await;
+}

@@ -36,6 +36,11 @@ pub struct CustomerInput {
     pub city: Option<String>,
     pub tags: Vec<String>,
     pub history: Option<ImportedHistory>,
+    /// Consent the import states, per channel (`email_consent`, `sms_consent`); absent leaves it as it is.
+    #[serde(default)]
+    pub email_consent: Option<Consent>,
+    #[serde(default)]
+    pub sms_consent: Option<Consent>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +105,36 @@ fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
     FieldProblem {
         field: field.to_owned(),
         message: message.into(),
+    }
+}
+
+/// A consent column or field: a state's name, or yes/no (`true`, `false`, `yes`, `no`, `1`, `0`) for subscribed
+/// or unsubscribed; empty leaves the customer's consent as it is.
+fn consent_field(
+    record: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<Consent>, FieldProblem> {
+    let Some(value) = field(record, &[key]) else {
+        return Ok(None);
+    };
+    if let Value::Bool(yes) = value {
+        return Ok(Some(if *yes {
+            Consent::Subscribed
+        } else {
+            Consent::Unsubscribed
+        }));
+    }
+    let given = text(value).unwrap_or_default().trim().to_ascii_lowercase();
+    match given.as_str() {
+        "" => Ok(None),
+        "true" | "yes" | "1" => Ok(Some(Consent::Subscribed)),
+        "false" | "no" | "0" => Ok(Some(Consent::Unsubscribed)),
+        other => Consent::parse(other).map(Some).ok_or_else(|| {
+            problem(
+                key,
+                "expected subscribed, unsubscribed, bounced or complained (or yes/no)",
+            )
+        }),
     }
 }
 
@@ -197,6 +232,8 @@ pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
         city,
         tags,
         history,
+        email_consent: consent_field(record, "email_consent")?,
+        sms_consent: consent_field(record, "sms_consent")?,
     })
 }
 
@@ -454,6 +491,28 @@ mod tests {
             "lastVisited"
         );
         assert_eq!(field_of(json!(["a"])), "customer");
+    }
+
+    #[test]
+    fn consent_columns_take_state_names_or_yes_and_no() {
+        let consent = |value: Value| {
+            parse_customer(&json!({"email": "a@b.co", "email_consent": value}))
+                .map(|c| c.email_consent)
+        };
+        assert_eq!(
+            consent(json!("Unsubscribed")),
+            Ok(Some(Consent::Unsubscribed))
+        );
+        assert_eq!(consent(json!("yes")), Ok(Some(Consent::Subscribed)));
+        assert_eq!(consent(json!(false)), Ok(Some(Consent::Unsubscribed)));
+        assert_eq!(consent(json!("")), Ok(None));
+        assert_eq!(consent(json!("maybe")).unwrap_err().field, "email_consent");
+        assert_eq!(
+            parse_customer(&json!({"email": "a@b.co"}))
+                .unwrap()
+                .sms_consent,
+            None
+        );
     }
 
     #[test]

@@ -208,6 +208,7 @@ impl Customers {
                     ));
                 }
             }
+            self.import_consent(chunk, now).await?;
             let matched = number(&reply, "n") as u64;
             let created = reply
                 .get_array("upserted")
@@ -217,6 +218,42 @@ impl Customers {
             outcome.updated += matched.saturating_sub(created);
         }
         Ok(outcome)
+    }
+
+    /// Records the consent an import states, where it differs from the stored one (so the time and way a state was
+    /// reached stay those of the change, not of every later import).
+    async fn import_consent(
+        &self,
+        customers: &[CustomerInput],
+        now: DateTime,
+    ) -> Result<(), AppError> {
+        let updates: Vec<Document> = customers
+            .iter()
+            .flat_map(|customer| {
+                [
+                    (Channel::Email, customer.email_consent),
+                    (Channel::Sms, customer.sms_consent),
+                ]
+                .into_iter()
+                .filter_map(move |(channel, consent)| {
+                    let consent = consent?;
+                    Some(doc! {
+                        "q": { "email": &customer.email, consent_path(channel): { "$ne": consent.key() } },
+                        "u": { "$set": { format!("consent.{}", channel.key()): { "state": consent.key(), "at": now, "via": "import" } } },
+                    })
+                })
+            })
+            .collect();
+        if updates.is_empty() {
+            return Ok(());
+        }
+        self.mongo
+            .database()
+            .run_command(
+                doc! { "update": collections::CUSTOMERS, "updates": updates, "ordered": false },
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn by_email(&self, email: &str) -> Result<Option<CustomerRow>, AppError> {
