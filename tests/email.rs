@@ -6,9 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use common::{
-    campaigns::{everyone_segment, seed_customers_at, stats, wait_for_status},
+    campaigns::{
+        create_from, everyone_segment, seed_customers_at, send_now, stats, wait_for_status,
+    },
     eventually, isolated_config,
     smtp::SmtpServer,
     Credentials, TestApp, WEBHOOK_SECRET,
@@ -103,18 +105,8 @@ async fn send_campaign_at(app: &TestApp, key: &str, message: &str, rate: u32) ->
         "name": "Sale", "segment_id": segment, "channel": "email",
         "subject": "Hello {{first_name|there}}", "message": message, "rate_per_second": rate,
     });
-    let reply = app.post_json("/api/campaigns", &body, key).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
-    let sent = app
-        .send_json(
-            Method::POST,
-            &format!("/api/campaigns/{id}/send-now"),
-            None,
-            key,
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let id = create_from(app, key, &body).await;
+    send_now(app, key, &id).await;
     id
 }
 

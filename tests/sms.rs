@@ -12,12 +12,12 @@ use std::{
 use axum::{
     body::Bytes,
     extract::State,
-    http::{HeaderMap, Method, StatusCode},
+    http::{HeaderMap, StatusCode},
     routing::post,
     Router,
 };
 use common::{
-    campaigns::{everyone_segment, wait_for_status},
+    campaigns::{create_from, everyone_segment, send_now, wait_for_status},
     isolated_config, TestApp, WEBHOOK_SECRET,
 };
 use mongodb::bson::doc;
@@ -78,25 +78,14 @@ async fn sms_are_posted_signed_to_the_webhook_and_a_500_is_tried_again() {
         .await;
     assert_eq!(seeded.status, StatusCode::OK, "{}", seeded.body);
     let segment = everyone_segment(&app, &key).await;
-    let created = app
-        .post_json(
-            "/api/campaigns",
-            &json!({ "name": "Flash sale", "segment_id": segment, "channel": "sms",
-                     "message": "Hi {{first_name}}, 20% off today. Reply STOP to opt out", "rate_per_second": 50 }),
-            &key,
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.json()["id"].as_str().unwrap().to_owned();
-    let sent = app
-        .send_json(
-            Method::POST,
-            &format!("/api/campaigns/{id}/send-now"),
-            None,
-            &key,
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let id = create_from(
+        &app,
+        &key,
+        &json!({ "name": "Flash sale", "segment_id": segment, "channel": "sms",
+                 "message": "Hi {{first_name}}, 20% off today. Reply STOP to opt out", "rate_per_second": 50 }),
+    )
+    .await;
+    send_now(&app, &key, &id).await;
     let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
     assert_eq!(done["sent"], 3, "{done}");
 

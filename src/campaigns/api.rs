@@ -40,8 +40,8 @@ pub async fn save_campaign(
 ) -> Result<String, AppError> {
     use crate::{
         auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
+        shared::time::now_ms,
     };
-    let now_ms = || mongodb::bson::DateTime::now().timestamp_millis();
     let user = require_user().await?;
     // The editor asks for a time to schedule at; one already past is a mistake to point out, not a draft.
     if draft.scheduled_for_ms.is_some() && !draft.schedules(now_ms()) {

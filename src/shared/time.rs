@@ -2,3 +2,9 @@
 
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
+
+/// Now, in milliseconds since the Unix epoch (the server's clock; the browser's differs and is not asked).
+#[cfg(feature = "ssr")]
+pub fn now_ms() -> i64 {
+    mongodb::bson::DateTime::now().timestamp_millis()
+}

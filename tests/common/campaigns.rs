@@ -50,16 +50,18 @@ pub async fn create_campaign(
         "subject": "Hello {{first_name|there}}", "message": "Dear {{name}} from {{city|your city}}: you spent {{total_spend}}.",
         "scheduled_for_ms": scheduled_for_ms, "rate_per_second": rate,
     });
-    let reply = app.post_json("/api/campaigns", &body, key).await;
+    create_from(app, key, &body).await
+}
+
+/// Creates the campaign `body` describes; gives its id.
+pub async fn create_from(app: &TestApp, key: &str, body: &Value) -> String {
+    let reply = app.post_json("/api/campaigns", body, key).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     reply.json()["id"].as_str().unwrap().to_owned()
 }
 
-/// A campaign to `customers` new buyers at `rate` messages a second, sent now; gives its id.
-pub async fn sending_campaign(app: &TestApp, key: &str, customers: usize, rate: u32) -> String {
-    seed_customers(app, key, customers).await;
-    let segment = everyone_segment(app, key).await;
-    let id = create_campaign(app, key, &segment, rate, None).await;
+/// Sends a campaign now.
+pub async fn send_now(app: &TestApp, key: &str, id: &str) {
     let sent = app
         .send_json(
             Method::POST,
@@ -69,6 +71,14 @@ pub async fn sending_campaign(app: &TestApp, key: &str, customers: usize, rate: 
         )
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+}
+
+/// A campaign to `customers` new buyers at `rate` messages a second, sent now; gives its id.
+pub async fn sending_campaign(app: &TestApp, key: &str, customers: usize, rate: u32) -> String {
+    seed_customers(app, key, customers).await;
+    let segment = everyone_segment(app, key).await;
+    let id = create_campaign(app, key, &segment, rate, None).await;
+    send_now(app, key, &id).await;
     id
 }
 

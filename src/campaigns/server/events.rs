@@ -11,10 +11,7 @@ use axum::{
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    vendor::{Receipt, ReceiptEvent},
-    webhook::signed_by,
-};
+use super::{vendor::ReceiptEvent, webhook::signed_by};
 use crate::{
     campaigns::model::Channel,
     customers::{model::Consent, server::Customers},
@@ -129,18 +126,7 @@ async fn apply(
     else {
         return Ok(false);
     };
-    let at_ms = DateTime::now().timestamp_millis();
-    let receipts = |events: &[ReceiptEvent]| -> Vec<Receipt> {
-        events
-            .iter()
-            .map(|event| Receipt {
-                receipt_id: ObjectId::new().to_hex(),
-                message_id: communication.to_hex(),
-                event: *event,
-                at_ms,
-            })
-            .collect()
-    };
+    let receipts = |events: &[ReceiptEvent]| super::receipts::observed_now(communication, events);
     let reason: String = event
         .reason
         .as_deref()

@@ -71,6 +71,20 @@ pub async fn post(
     Ok((StatusCode::OK, Json(Applied { received, applied })))
 }
 
+/// Receipts of Realm's own observation (a tracked open or click, a provider's event) for one communication, now.
+pub fn observed_now(communication: ObjectId, events: &[ReceiptEvent]) -> Vec<Receipt> {
+    let at_ms = DateTime::now().timestamp_millis();
+    events
+        .iter()
+        .map(|event| Receipt {
+            receipt_id: ObjectId::new().to_hex(),
+            message_id: communication.to_hex(),
+            event: *event,
+            at_ms,
+        })
+        .collect()
+}
+
 pub async fn apply(
     mongo: &crate::server::mongo::Mongo,
     receipts: &[Receipt],

@@ -65,10 +65,6 @@ fn listed(campaigns: Vec<CampaignSummary>) -> Vec<CampaignListItem> {
         .collect()
 }
 
-fn now_ms() -> i64 {
-    mongodb::bson::DateTime::now().timestamp_millis()
-}
-
 /// A draft from the body: ours (`segment_id`, `scheduled_for_ms`, ...) or the original app's (`segmentId`,
 /// `scheduledFor` as ISO 8601, `message`; sent by email with the campaign's name as subject).
 fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
@@ -162,7 +158,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CampaignAnswer>), AppError> {
     let campaigns = Campaigns::new(&state.mongo);
     let draft = draft_of(&body)?;
-    let note = draft.not_scheduled_because(now_ms());
+    let note = draft.not_scheduled_because(crate::shared::time::now_ms());
     let id = campaigns.create(draft, &principal.describe()).await?;
     Ok((
         StatusCode::CREATED,
@@ -187,7 +183,7 @@ pub async fn update(
 ) -> Result<Json<CampaignAnswer>, AppError> {
     let campaigns = Campaigns::new(&state.mongo);
     let draft = draft_of(&body)?;
-    let note = draft.not_scheduled_because(now_ms());
+    let note = draft.not_scheduled_because(crate::shared::time::now_ms());
     campaigns.update(&id, draft, &principal.describe()).await?;
     Ok(Json(answer(&campaigns, &id, note).await?))
 }

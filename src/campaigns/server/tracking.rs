@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use sha2::Sha256;
 
-use super::vendor::{Receipt, ReceiptEvent};
+use super::vendor::ReceiptEvent;
 use crate::{
     campaigns::model::Channel,
     customers::{model::Consent, server::Customers},
@@ -242,16 +242,7 @@ async fn record(
     counter: &'static str,
     link: Option<usize>,
 ) {
-    let at_ms = DateTime::now().timestamp_millis();
-    let receipts: Vec<Receipt> = events
-        .iter()
-        .map(|event| Receipt {
-            receipt_id: ObjectId::new().to_hex(),
-            message_id: signed.communication.to_hex(),
-            event: *event,
-            at_ms,
-        })
-        .collect();
+    let receipts = super::receipts::observed_now(signed.communication, events);
     let mut update = doc! { "$inc": { counter: 1_i64 } };
     if let Some(link) = link {
         update.insert("$addToSet", doc! { "clicked_links": link as i64 });
