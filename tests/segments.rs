@@ -716,3 +716,43 @@ async fn segment_analytics_describe_the_members_and_keep_a_daily_size() {
     assert_eq!(analytics["daily_sizes"], json!([[today, members.len()]]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn consent_conditions_count_customers_never_asked_as_subscribed() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let customers = json!([
+        { "email": "never-asked@consent.example" },
+        { "email": "said-yes@consent.example", "email_consent": "subscribed" },
+        { "email": "left@consent.example", "email_consent": "unsubscribed", "sms_consent": "unsubscribed" },
+        { "email": "bounced@consent.example", "email_consent": "bounced" },
+    ]);
+    let reply = app
+        .post_json("/api/customers", &json!({ "customers": customers }), &key)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let count = |field: &'static str, operator: &'static str, value: &'static str| {
+        let rule = group("all", false, vec![condition(field, operator, json!(value))]);
+        let (app, key) = (&app, key.clone());
+        async move { preview_count(app, &key, &rule).await }
+    };
+    assert_eq!(count("email_consent", "eq", "subscribed").await, 2);
+    assert_eq!(count("email_consent", "ne", "subscribed").await, 2);
+    assert_eq!(count("email_consent", "eq", "unsubscribed").await, 1);
+    assert_eq!(count("email_consent", "ne", "bounced").await, 3);
+    assert_eq!(count("sms_consent", "eq", "subscribed").await, 3);
+    let refused = app
+        .post_json(
+            "/api/segments/preview",
+            &json!({ "rule": group("all", false, vec![condition("email_consent", "eq", json!("perhaps"))]) }),
+            &key,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("Choose subscribed"),
+        "{}",
+        refused.body
+    );
+    app.stop().await;
+}

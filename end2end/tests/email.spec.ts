@@ -67,6 +67,19 @@ test('a sent email is opened from the inbox, its link clicked and its unsubscrib
     await expect(page.locator('[data-stat="Unsubscribed"]')).toHaveText('1', { timeout: 1_000 });
   }).toPass({ timeout: 10_000 });
   await hydrated(page);
+  // A segment can pick out who unsubscribed: Robin, with the tag of this test.
+  await page.goto('/segments/new');
+  await hydrated(page);
+  const conditions = page.locator('[data-condition]');
+  await conditions.nth(0).getByLabel('Field').selectOption('email_consent');
+  await conditions.nth(0).getByLabel('Value').selectOption('unsubscribed');
+  await page.locator('[data-group][data-depth="0"]').getByRole('button', { name: 'Add condition' }).last().click();
+  await conditions.nth(1).getByLabel('Field').selectOption('tags');
+  await conditions.nth(1).getByLabel('Value').fill(tag);
+  await expect(page.locator('[data-audience-count]')).toHaveAttribute('data-audience-count', '1');
+
+  await page.goto(`/campaigns/${id}`);
+  await hydrated(page);
   await page.getByRole('table', { name: 'Recipients' }).getByRole('link', { name: 'Robin Reader' }).click();
   await hydrated(page);
   const email_consent = page.locator('[data-consent="email"]');

@@ -11,7 +11,11 @@ use time::{
     PrimitiveDateTime,
 };
 
-use crate::orders::model::{cents_from_text, MoneyError};
+use crate::{
+    campaigns::model::Channel,
+    customers::model::Consent,
+    orders::model::{cents_from_text, MoneyError},
+};
 
 /// Deepest nesting of groups below the top group.
 pub const MAX_DEPTH: usize = 4;
@@ -101,6 +105,8 @@ pub enum FieldKind {
     Date,
     Text,
     Tags,
+    /// A customer's consent to a channel: one of [`Consent`]'s states.
+    Consent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,10 +122,12 @@ pub enum Field {
     Email,
     City,
     Tags,
+    EmailConsent,
+    SmsConsent,
 }
 
 impl Field {
-    pub const ALL: [Field; 10] = [
+    pub const ALL: [Field; 12] = [
         Field::TotalSpend,
         Field::OrderCount,
         Field::AverageOrderValue,
@@ -130,6 +138,8 @@ impl Field {
         Field::Email,
         Field::City,
         Field::Tags,
+        Field::EmailConsent,
+        Field::SmsConsent,
     ];
 
     pub fn kind(self) -> FieldKind {
@@ -139,6 +149,7 @@ impl Field {
             Field::LastOrderAt | Field::FirstOrderAt | Field::CreatedAt => FieldKind::Date,
             Field::Name | Field::Email | Field::City => FieldKind::Text,
             Field::Tags => FieldKind::Tags,
+            Field::EmailConsent | Field::SmsConsent => FieldKind::Consent,
         }
     }
 
@@ -154,6 +165,8 @@ impl Field {
             Field::Email => "Email",
             Field::City => "City",
             Field::Tags => "Tags",
+            Field::EmailConsent => "Email consent",
+            Field::SmsConsent => "SMS consent",
         }
     }
 
@@ -170,6 +183,8 @@ impl Field {
             Field::Email => "email",
             Field::City => "city",
             Field::Tags => "tags",
+            Field::EmailConsent => "email_consent",
+            Field::SmsConsent => "sms_consent",
         }
     }
 
@@ -194,6 +209,7 @@ impl Field {
             ],
             FieldKind::Text => &[Eq, Ne, Contains, StartsWith, EndsWith, InList],
             FieldKind::Tags => &[HasAny, HasAll, HasNone],
+            FieldKind::Consent => &[Eq, Ne],
         }
     }
 
@@ -204,6 +220,7 @@ impl Field {
             FieldKind::Date => Operator::WithinDays,
             FieldKind::Text => Operator::Contains,
             FieldKind::Tags => Operator::HasAny,
+            FieldKind::Consent => Operator::Eq,
         }
     }
 }
@@ -420,6 +437,8 @@ pub enum Criterion {
     Date(Field, DateTest),
     Text(Field, TextTest),
     Tags(TagTest),
+    /// The channel's consent is (`true`) or is not (`false`) this state.
+    Consent(Channel, bool, Consent),
 }
 
 /// A checked group: only groups with conditions remain (see [`check_rule`]).
@@ -590,6 +609,21 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
                 }
             };
             Ok(Criterion::Text(field, test))
+        }
+        FieldKind::Consent => {
+            let channel = if field == Field::SmsConsent {
+                Channel::Sms
+            } else {
+                Channel::Email
+            };
+            let consent = Consent::parse(&value.to_ascii_lowercase()).ok_or_else(|| {
+                "Choose subscribed, unsubscribed, bounced or complained.".to_owned()
+            })?;
+            Ok(Criterion::Consent(
+                channel,
+                operator == Operator::Eq,
+                consent,
+            ))
         }
         FieldKind::Tags => {
             let tags = read_list(value)?
@@ -1133,5 +1167,22 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(&rule.rules[0], Rule::Group(group) if group.negated));
+    }
+
+    #[test]
+    fn a_consent_condition_takes_a_state_and_says_which_channel() {
+        let checked = check_condition(&condition(Field::SmsConsent, Operator::Ne, "Unsubscribed"));
+        assert_eq!(
+            checked,
+            Ok(Criterion::Consent(
+                Channel::Sms,
+                false,
+                Consent::Unsubscribed
+            ))
+        );
+        assert!(check_condition(&condition(Field::EmailConsent, Operator::Eq, "perhaps")).is_err());
+        assert!(
+            check_condition(&condition(Field::EmailConsent, Operator::Contains, "sub")).is_err()
+        );
     }
 }

@@ -27,6 +27,8 @@ pub fn field_path(field: Field) -> &'static str {
         Field::Email => "email",
         Field::City => "city_key",
         Field::Tags => "tags",
+        Field::EmailConsent => "consent.email.state",
+        Field::SmsConsent => "consent.sms.state",
     }
 }
 
@@ -99,6 +101,21 @@ fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
                 TextTest::InList(items) => doc! { "$in": items }.into(),
             };
             doc! { field_path(*field): condition }
+        }
+        Criterion::Consent(channel, is, consent) => {
+            let path = crate::customers::server::consent_path(*channel);
+            // A customer never asked has no state stored, and counts as subscribed.
+            use crate::customers::model::Consent;
+            match (consent, is) {
+                (Consent::Subscribed, true) => {
+                    doc! { path: { "$in": [Bson::Null, consent.key()] } }
+                }
+                (Consent::Subscribed, false) => {
+                    doc! { path: { "$nin": [Bson::Null, consent.key()] } }
+                }
+                (_, true) => doc! { path: consent.key() },
+                (_, false) => doc! { path: { "$ne": consent.key() } },
+            }
         }
         Criterion::Tags(test) => match test {
             TagTest::Any(tags) => doc! { "tags": { "$in": tags } },

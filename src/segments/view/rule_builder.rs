@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    customers::model::CustomerRow,
+    customers::model::{Consent, CustomerRow},
     segments::{
         api::{count_audience, sample_audience},
         rules::{
@@ -141,6 +141,8 @@ enum ValueShape {
     Days,
     Text,
     List,
+    /// One of a fixed set of values (a consent state), chosen from a list.
+    Choice,
 }
 
 fn value_shape(field: Field, operator: Operator) -> ValueShape {
@@ -152,6 +154,7 @@ fn value_shape(field: Field, operator: Operator) -> ValueShape {
         (FieldKind::Date, _) => ValueShape::Date,
         (FieldKind::Text, Operator::InList) | (FieldKind::Tags, _) => ValueShape::List,
         (FieldKind::Text, _) => ValueShape::Text,
+        (FieldKind::Consent, _) => ValueShape::Choice,
     }
 }
 
@@ -241,7 +244,12 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
     Effect::new(move |previous: Option<ValueShape>| {
         let current = shape.get();
         if previous.is_some_and(|previous| previous != current) {
-            value.set(String::new());
+            // A list starts at its first choice, which it shows as chosen.
+            value.set(if current == ValueShape::Choice {
+                Consent::Subscribed.key().to_owned()
+            } else {
+                String::new()
+            });
             value_to.set(String::new());
         }
         current
@@ -254,7 +262,7 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
             ValueShape::Days => ("number", "numeric", "days"),
             ValueShape::Date => ("date", "text", "2026-11-27"),
             ValueShape::List => ("text", "text", "comma-separated, e.g. vip, new"),
-            ValueShape::Text | ValueShape::Nothing => ("text", "text", ""),
+            ValueShape::Text | ValueShape::Nothing | ValueShape::Choice => ("text", "text", ""),
         };
         view! {
             <input
@@ -315,6 +323,11 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
                         {value_input(value_to, "Value to")}
                     }.into_any(),
                     ValueShape::Days => view! { {value_input(value, "Value")} <span class="text-sm text-slate-600">"days"</span> }.into_any(),
+                    ValueShape::Choice => view! {
+                        <select aria-label="Value" class=select_class prop:value=move || value.get() on:change=move |event| value.set(event_target_value(&event))>
+                            {Consent::ALL.into_iter().map(|c| view! { <option value=c.key()>{c.key()}</option> }).collect_view()}
+                        </select>
+                    }.into_any(),
                     _ => value_input(value, "Value").into_any(),
                 }}
                 <button type="button" class="ml-auto text-sm text-red-700 underline" on:click=move |_| remove.run(())>
