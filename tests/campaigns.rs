@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use common::{
     campaigns::{
-        create_campaign, everyone_segment, seed_customers, sending_campaign, stats, wait_for_status,
+        create_campaign, create_from, everyone_segment, seed_customers, send_now, sending_campaign,
+        stats, wait_for_status,
     },
     eventually, Credentials, TestApp,
 };
@@ -342,5 +343,65 @@ async fn people_cannot_complete_fail_or_launch_a_campaign_themselves() {
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(stats(&app, &key, &id).await["status"], "cancelled");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_frequency_cap_skips_customers_another_campaign_reached_lately() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 3).await;
+    let segment = everyone_segment(&app, &key).await;
+    let first = create_campaign(&app, &key, &segment, 50, None).await;
+    send_now(&app, &key, &first).await;
+    wait_for_status(&app, &key, &first, "completed", Duration::from_secs(60)).await;
+    let reached: Vec<String> = app
+        .documents(collections::COMMUNICATIONS, doc! { "status": "sent" })
+        .await
+        .iter()
+        .map(|c| c.get_str("to").unwrap().to_owned())
+        .collect();
+
+    // One more customer, whom nothing reached yet; the capped campaign goes to everyone.
+    seed_customers(&app, &key, 4).await;
+    let capped = create_from(
+        &app,
+        &key,
+        &json!({ "name": "Reminder", "segment_id": segment, "channel": "email", "subject": "Hi",
+                 "message": "Hello {{first_name}}", "rate_per_second": 50, "frequency_cap_hours": 24 }),
+    )
+    .await;
+    send_now(&app, &key, &capped).await;
+    let done = wait_for_status(&app, &key, &capped, "completed", Duration::from_secs(60)).await;
+    assert_eq!(done["audience"], 4, "{done}");
+    assert_eq!(done["suppressed"], reached.len() as u64, "{done}");
+    let campaign = mongodb::bson::oid::ObjectId::parse_str(&capped).unwrap();
+    let skipped = app
+        .documents(
+            collections::COMMUNICATIONS,
+            doc! { "campaign_id": campaign, "status": "suppressed" },
+        )
+        .await;
+    for row in &skipped {
+        assert!(reached.contains(&row.get_str("to").unwrap().to_owned()));
+        assert!(row
+            .get_str("failure_reason")
+            .unwrap()
+            .starts_with("frequency cap"));
+    }
+    let refused = app
+        .post_json(
+            "/api/campaigns",
+            &json!({ "name": "Too often", "segment_id": segment, "channel": "email", "subject": "Hi",
+                     "message": "Hello", "frequency_cap_hours": 0 }),
+            &key,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("frequency_cap_hours"),
+        "{}",
+        refused.body
+    );
     app.stop().await;
 }

@@ -41,7 +41,12 @@ test('a personalised campaign is previewed, sent now, followed live to completed
   await expect(previews.filter({ hasText: 'Hi Casey from your town!' })).toHaveCount(1);
   await expect(previews.filter({ hasText: 'Hi Avery from Lyon!' })).toHaveCount(1);
 
+  // A frequency cap out of range is refused beside its field; a day is fine (nobody here was messaged yet).
   await page.getByLabel('Send now').check();
+  await page.getByLabel('Frequency cap (hours)').fill('0');
+  await page.getByRole('button', { name: 'Save and send now' }).click();
+  await expect(page.locator('#frequency-cap-error')).toContainText('Skip customers messaged in the last 1 to 720 hours');
+  await page.getByLabel('Frequency cap (hours)').fill('24');
   await page.getByRole('button', { name: 'Save and send now' }).click();
   await expect(page).toHaveURL(/\/campaigns\/[0-9a-f]{24}$/);
   await hydrated(page);

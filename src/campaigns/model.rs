@@ -15,6 +15,8 @@ const MAX_SUBJECT_LENGTH: usize = 200;
 /// Days after delivery within which a recipient's orders count as the campaign's revenue.
 pub const DEFAULT_ATTRIBUTION_DAYS: u32 = 7;
 pub const MAX_ATTRIBUTION_DAYS: u32 = 90;
+/// The longest frequency cap: 30 days.
+pub const MAX_FREQUENCY_CAP_HOURS: u32 = 720;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,6 +209,10 @@ pub struct CampaignDraft {
     /// Orders a recipient places within this many days after delivery count as the campaign's revenue.
     #[serde(default = "default_attribution_days")]
     pub attribution_days: u32,
+    /// When set, customers sent any message on the campaign's channel in this many hours before its launch are
+    /// skipped (recorded as suppressed by the frequency cap).
+    #[serde(default)]
+    pub frequency_cap_hours: Option<u32>,
 }
 
 fn default_rate() -> u32 {
@@ -276,6 +282,15 @@ impl CampaignDraft {
                 format!("Count revenue over 1 to {MAX_ATTRIBUTION_DAYS} days after delivery."),
             ));
         }
+        if self
+            .frequency_cap_hours
+            .is_some_and(|hours| !(1..=MAX_FREQUENCY_CAP_HOURS).contains(&hours))
+        {
+            return Err(AppError::invalid(
+                "frequency_cap_hours",
+                format!("Skip customers messaged in the last 1 to {MAX_FREQUENCY_CAP_HOURS} hours, or leave it empty."),
+            ));
+        }
         Ok(Self {
             name,
             segment_id: self.segment_id.trim().to_owned(),
@@ -297,6 +312,7 @@ mod tests {
             subject: "Hello".to_owned(),
             message: DEFAULT_MESSAGE.to_owned(),
             scheduled_for_ms,
+            frequency_cap_hours: None,
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             attribution_days: DEFAULT_ATTRIBUTION_DAYS,
         }
@@ -387,6 +403,7 @@ mod tests {
             scheduled_for_ms: None,
             rate_per_second: 50,
             attribution_days: 7,
+            frequency_cap_hours: None,
         }
     }
 
@@ -439,6 +456,19 @@ mod tests {
             }),
             "rate_per_second"
         );
+        assert_eq!(
+            field(CampaignDraft {
+                frequency_cap_hours: Some(0),
+                ..draft()
+            }),
+            "frequency_cap_hours"
+        );
+        assert!(CampaignDraft {
+            frequency_cap_hours: Some(24),
+            ..draft()
+        }
+        .cleaned()
+        .is_ok());
         assert!(CampaignDraft {
             channel: Channel::Sms,
             subject: "".into(),

@@ -252,6 +252,11 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
             collections::COMMUNICATIONS,
             index(doc! { "claim": 1 }, "claim"),
         ),
+        // A campaign with a frequency cap asks which of each thousand recipients were sent a message lately.
+        (
+            collections::COMMUNICATIONS,
+            index(doc! { "customer_id": 1, "sent_at": -1 }, "customer_sent_at"),
+        ),
         (
             collections::USERS,
             unique(doc! { "email": 1 }, "email_unique"),

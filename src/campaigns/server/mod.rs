@@ -127,6 +127,10 @@ fn draft_of(campaign: &Document) -> CampaignDraft {
             .map(|at| at.timestamp_millis()),
         rate_per_second: number(campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
         attribution_days: number(campaign, "attribution_days").clamp(1, 365) as u32,
+        frequency_cap_hours: campaign
+            .get_i64("frequency_cap_hours")
+            .ok()
+            .map(|hours| hours.clamp(1, i64::from(u32::MAX)) as u32),
     }
 }
 
@@ -177,6 +181,7 @@ impl Campaigns {
             "scheduled_for": draft.scheduled_for_ms.map(DateTime::from_millis),
             "rate_per_second": i64::from(draft.rate_per_second),
             "attribution_days": i64::from(draft.attribution_days),
+            "frequency_cap_hours": draft.frequency_cap_hours.map(i64::from),
         }
     }
 

@@ -107,6 +107,7 @@ fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
             scheduled_for_ms,
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             attribution_days: DEFAULT_ATTRIBUTION_DAYS,
+            frequency_cap_hours: None,
         });
     }
     serde_json::from_value(value).map_err(|e| AppError::invalid("body", format!("body: {e}")))

@@ -3,7 +3,7 @@
 //! time (a due campaign stays due until claimed). Launching freezes the segment's audience into one communication
 //! per recipient, with the rendered message, and queues delivery jobs for the workers.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use futures::TryStreamExt;
 use lapin::BasicProperties;
@@ -139,34 +139,65 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         .find(filter)
         .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1, "consent": 1 })
         .await?;
-    let mut chunk = Vec::with_capacity(INSERT_CHUNK);
+    let cap = campaign
+        .get_i64("frequency_cap_hours")
+        .ok()
+        .filter(|hours| *hours > 0);
+    let mut batch: Vec<Document> = Vec::with_capacity(INSERT_CHUNK);
     let mut audience = 0_i64;
     // Recipients settled as they are frozen (suppressed, or without an address), for the campaign's progress.
     let mut settled = 0_i64;
     let mut relaunch = false;
     loop {
         let member = members.try_next().await?;
-        if let Some(member) = &member {
-            audience += 1;
-            let row = communication_of(id, channel, &message, subject.as_ref(), member);
-            if row.get_str("status") != Ok(communication::PENDING) {
-                settled += 1;
+        let done = member.is_none();
+        batch.extend(member);
+        if batch.len() < INSERT_CHUNK && !(done && !batch.is_empty()) {
+            if done {
+                break;
             }
-            chunk.push(row);
+            continue;
         }
-        if chunk.len() == INSERT_CHUNK || (member.is_none() && !chunk.is_empty()) {
-            let frozen = std::mem::take(&mut chunk);
-            match communications.insert_many(&frozen).ordered(false).await {
-                // Queued as soon as they are written, so the first messages go out while the rest of a large
-                // audience is still being frozen.
-                Ok(_) => publish_jobs(broker, id, pending_ids(&frozen)).await?,
-                // Frozen by an earlier attempt at this launch: those stay as they are, and every recipient still
-                // pending is queued at the end.
-                Err(error) if is_duplicate_key(&error) => relaunch = true,
-                Err(error) => return Err(error.into()),
-            }
+        let recent = match cap {
+            Some(hours) => messaged_since(mongo, id, channel, &batch, hours).await?,
+            None => HashSet::new(),
+        };
+        let frozen: Vec<Document> = std::mem::take(&mut batch)
+            .iter()
+            .map(|member| {
+                let mut row = communication_of(id, channel, &message, subject.as_ref(), member);
+                let capped = member
+                    .get_object_id("_id")
+                    .is_ok_and(|customer| recent.contains(&customer));
+                if capped && row.get_str("status") == Ok(communication::PENDING) {
+                    row.insert("status", communication::SUPPRESSED);
+                    row.insert(
+                        "failure_reason",
+                        format!(
+                            "frequency cap: sent a message by {} in the last {} hours",
+                            channel.key(),
+                            cap.unwrap_or_default()
+                        ),
+                    );
+                }
+                row
+            })
+            .collect();
+        audience += frozen.len() as i64;
+        settled += frozen
+            .iter()
+            .filter(|row| row.get_str("status") != Ok(communication::PENDING))
+            .count() as i64;
+        match communications.insert_many(&frozen).ordered(false).await {
+            // Queued as soon as they are written, so the first messages go out while the rest of a large
+            // audience is still being frozen.
+            Ok(_) => publish_jobs(broker, id, pending_ids(&frozen)).await?,
+            // Frozen by an earlier attempt at this launch: those stay as they are, and every recipient still
+            // pending is queued at the end.
+            Err(error) if is_duplicate_key(&error) => relaunch = true,
+            Err(error) => return Err(error.into()),
         }
-        if member.is_none() {
+        if done {
             break;
         }
     }
@@ -208,6 +239,8 @@ fn communication_of(
         "_id": ObjectId::new(),
         "campaign_id": campaign,
         "customer_id": member.get_object_id("_id").ok(),
+        // Kept for the frequency cap of later campaigns.
+        "channel": channel.key(),
         "name": &fields.name,
         "to": to.unwrap_or_default(),
         "subject": subject.map(|s| s.render(&fields)),
@@ -232,6 +265,37 @@ fn communication_of(
         }
     };
     row
+}
+
+/// Of `members`, the customers another campaign on `channel` sent a message to in the last `hours`.
+async fn messaged_since(
+    mongo: &Mongo,
+    campaign: ObjectId,
+    channel: Channel,
+    members: &[Document],
+    hours: i64,
+) -> Result<HashSet<ObjectId>, AppError> {
+    let ids: Vec<ObjectId> = members
+        .iter()
+        .filter_map(|member| member.get_object_id("_id").ok())
+        .collect();
+    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - hours * 3_600_000);
+    let recent: Vec<Document> = mongo
+        .collection(collections::COMMUNICATIONS)
+        .find(doc! {
+            "customer_id": { "$in": ids },
+            "channel": channel.key(),
+            "sent_at": { "$gte": since },
+            "campaign_id": { "$ne": campaign },
+        })
+        .projection(doc! { "customer_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(recent
+        .iter()
+        .filter_map(|row| row.get_object_id("customer_id").ok())
+        .collect())
 }
 
 fn pending_ids(communications: &[Document]) -> Vec<ObjectId> {

@@ -80,6 +80,7 @@ pub fn NewCampaignPage() -> impl IntoView {
         scheduled_for_ms: None,
         rate_per_second: DEFAULT_RATE_PER_SECOND,
         attribution_days: DEFAULT_ATTRIBUTION_DAYS,
+        frequency_cap_hours: None,
     };
     view! {
         <PageHeader title="New campaign" subtitle="Choose the audience, write the message, and say when it goes out."/>
@@ -119,6 +120,12 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
     let message = RwSignal::new(draft.message);
     let rate = RwSignal::new(draft.rate_per_second.to_string());
     let attribution = RwSignal::new(draft.attribution_days.to_string());
+    let frequency_cap = RwSignal::new(
+        draft
+            .frequency_cap_hours
+            .map(|hours| hours.to_string())
+            .unwrap_or_default(),
+    );
     let timing = RwSignal::new(if draft.scheduled_for_ms.is_some() {
         Timing::Later
     } else {
@@ -202,6 +209,20 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             ))));
             return;
         };
+        let cap = frequency_cap.get_untracked();
+        let frequency_cap_hours = match cap.trim() {
+            "" => None,
+            hours => match hours.parse::<u32>() {
+                Ok(hours) => Some(hours),
+                Err(_) => {
+                    failure.set(Some(Err(AppError::invalid(
+                        "frequency_cap_hours",
+                        "Enter a whole number of hours, or leave it empty.",
+                    ))));
+                    return;
+                }
+            },
+        };
         let draft = CampaignDraft {
             name: name.get_untracked(),
             segment_id: segment_id.get_untracked(),
@@ -211,6 +232,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
             scheduled_for_ms,
             rate_per_second,
             attribution_days,
+            frequency_cap_hours,
         };
         let send_now = timing.get_untracked() == Timing::Now;
         let (id, navigate) = (id.clone(), navigate.clone());
@@ -321,6 +343,11 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                         <span class="font-medium text-slate-700">"Count revenue for (days after delivery)"</span>
                         <input type="number" min="1" class=INPUT_CLASS aria-describedby="attribution-error" prop:value=move || attribution.get() on:input=move |e| attribution.set(event_target_value(&e))/>
                         <FieldMessage id="attribution-error".to_owned() message=problem_for("attribution_days")/>
+                    </label>
+                    <label class="block max-w-xs">
+                        <span class="font-medium text-slate-700">"Skip customers messaged on this channel in the last (hours)"</span>
+                        <input type="number" min="1" placeholder="no limit" class=INPUT_CLASS aria-label="Frequency cap (hours)" aria-describedby="frequency-cap-error" prop:value=move || frequency_cap.get() on:input=move |e| frequency_cap.set(event_target_value(&e))/>
+                        <FieldMessage id="frequency-cap-error".to_owned() message=problem_for("frequency_cap_hours")/>
                     </label>
                 </section>
                 <FormAlert message=other_problem/>
