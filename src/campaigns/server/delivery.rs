@@ -397,17 +397,8 @@ async fn record_outcomes(
     campaign: ObjectId,
     outcomes: Vec<Document>,
 ) -> Result<(), AppError> {
-    if outcomes.is_empty() {
-        return Ok(());
-    }
-    let reply = mongo
-        .database()
-        .run_command(
-            doc! { "update": collections::COMMUNICATIONS, "updates": outcomes, "ordered": false },
-        )
-        .await?;
     // Only outcomes that changed a recipient still claimed by this job count as processed.
-    let count = number(&reply, "nModified");
+    let count = super::update_communications(mongo, outcomes).await? as i64;
     if count == 0 {
         return Ok(());
     }
@@ -424,16 +415,7 @@ async fn record_outcomes(
 /// Puts recipients whose attempts all failed transiently back in the queue's hands; they do not count as
 /// processed.
 async fn give_back(mongo: &Mongo, updates: Vec<Document>) -> Result<(), AppError> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    mongo
-        .database()
-        .run_command(
-            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
-        )
-        .await?;
-    Ok(())
+    super::update_communications(mongo, updates).await.map(drop)
 }
 
 /// Completes a sending campaign once every recipient has an outcome.

@@ -101,6 +101,20 @@ pub async fn message_links(
     Ok(crate::campaigns::template::links(campaign.get_str("message").unwrap_or_default()).into())
 }
 
+/// Applies update statements (`{q, u}`) to communications in one unordered command; answers how many changed.
+pub async fn update_communications(mongo: &Mongo, updates: Vec<Document>) -> Result<u64, AppError> {
+    if updates.is_empty() {
+        return Ok(0);
+    }
+    let reply = mongo
+        .database()
+        .run_command(
+            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
+        )
+        .await?;
+    Ok(number(&reply, "nModified").max(0) as u64)
+}
+
 pub(super) fn status_of(campaign: &Document) -> CampaignStatus {
     CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
         .unwrap_or(CampaignStatus::Failed)

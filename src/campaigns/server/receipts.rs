@@ -11,11 +11,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use super::vendor::{Receipt, ReceiptEvent};
-use crate::{
-    customers::server::number,
-    server::{mongo::collections, state::AppState},
-    shared::error::AppError,
-};
+use crate::{server::state::AppState, shared::error::AppError};
 
 const MAX_RECEIPTS_PER_REQUEST: usize = 10_000;
 
@@ -100,16 +96,7 @@ pub async fn apply(
             })
         })
         .collect();
-    if updates.is_empty() {
-        return Ok(0);
-    }
-    let reply = mongo
-        .database()
-        .run_command(
-            doc! { "update": collections::COMMUNICATIONS, "updates": updates, "ordered": false },
-        )
-        .await?;
-    Ok(number(&reply, "nModified") as u64)
+    super::update_communications(mongo, updates).await
 }
 
 #[cfg(test)]
