@@ -19,10 +19,7 @@ pub async fn submit_orders(orders: Vec<Value>, source: String) -> Result<BatchAc
     let user = require_user().await?;
     let state = expect_context::<AppState>();
     let content = serde_json::to_vec(&orders).map_err(|e| AppError::Transport(e.to_string()))?;
-    let key: String = Sha256::digest(&content)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let key = crate::shared::hex::hex(&Sha256::digest(&content));
     Ok(accept_batch(
         &state,
         orders,

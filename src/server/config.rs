@@ -408,10 +408,7 @@ impl Config {
 /// A secret for one run of the app, when none is configured: the in-process vendor and the receipts endpoint
 /// share it.
 fn random_token() -> String {
-    use rand_core::RngCore;
-    let mut bytes = [0_u8; 16];
-    rand_core::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::shared::hex::random_hex(16)
 }
 
 /// The URI with its password replaced by `***`, for logs and `/readyz`.

@@ -2,6 +2,7 @@
 //! building blocks of the pages.
 
 pub mod error;
+pub mod hex;
 pub mod import;
 pub mod records;
 pub mod time;

@@ -38,12 +38,8 @@ pub struct ApiKeys {
     keys: Collection<ApiKeyRecord>,
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn hash_secret(secret: &str) -> String {
-    to_hex(&Sha256::digest(secret.as_bytes()))
+    crate::shared::hex::hex(&Sha256::digest(secret.as_bytes()))
 }
 
 impl ApiKeys {
@@ -68,7 +64,7 @@ impl ApiKeys {
         }
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
-        let secret = format!("{KEY_PREFIX}{}", to_hex(&random));
+        let secret = format!("{KEY_PREFIX}{}", crate::shared::hex::hex(&random));
         let record = ApiKeyRecord {
             id: ObjectId::new(),
             name: name.to_owned(),

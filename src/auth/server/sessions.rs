@@ -37,10 +37,7 @@ impl MongoSessionStore {
 /// replica) cannot use what they read as a cookie.
 fn stored_id(id: &Id) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(id.to_string().as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::shared::hex::hex(&Sha256::digest(id.to_string().as_bytes()))
 }
 
 fn backend(error: mongodb::error::Error) -> Error {

@@ -24,7 +24,10 @@ use crate::{
         mongo::{collections, is_duplicate_key, Mongo},
         state::AppState,
     },
-    shared::error::AppError,
+    shared::{
+        error::AppError,
+        hex::{hex, random_hex},
+    },
 };
 
 /// Bytes of the HMAC kept in a token: 128 bits, beyond guessing.
@@ -67,12 +70,7 @@ impl Tracking {
     /// Reads the key from the database, making it on first start; until then links cannot be made or checked.
     pub async fn load_key(&self, mongo: &Mongo) -> Result<(), AppError> {
         let settings = mongo.collection(collections::SETTINGS);
-        let made = {
-            use rand_core::RngCore;
-            let mut bytes = [0_u8; 32];
-            rand_core::OsRng.fill_bytes(&mut bytes);
-            hex(&bytes)
-        };
+        let made = random_hex(32);
         // The first instance to start writes it; the others read what it wrote.
         match settings
             .insert_one(doc! { "_id": KEY_SETTING, "key": &made })
@@ -150,10 +148,6 @@ impl Tracking {
         self.links.insert(campaign, links.clone());
         Ok(links)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

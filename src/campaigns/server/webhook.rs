@@ -38,13 +38,9 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     // An HMAC takes a key of any length.
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
     mac.update(body);
-    let digest = mac.finalize().into_bytes();
     format!(
         "sha256={}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::shared::hex::hex(&mac.finalize().into_bytes())
     )
 }
 

@@ -92,10 +92,7 @@ const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 200;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::shared::hex::hex(&Sha256::digest(bytes))
 }
 
 /// The batch id a client's `Idempotency-Key` stands for: the same key from the same submitter is the same batch,
