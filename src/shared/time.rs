@@ -1,5 +1,8 @@
 //! Time as Realm stores it: milliseconds since the Unix epoch, in UTC.
 
+/// One hour in milliseconds.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
 

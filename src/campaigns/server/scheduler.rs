@@ -25,7 +25,7 @@ use crate::{
         broker::Broker,
         mongo::{collections, is_duplicate_key, Mongo},
     },
-    shared::error::AppError,
+    shared::{error::AppError, time::HOUR_MS},
 };
 
 /// How often the scheduler looks for due campaigns.
@@ -152,11 +152,11 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         let member = members.try_next().await?;
         let done = member.is_none();
         batch.extend(member);
-        if batch.len() < INSERT_CHUNK && !(done && !batch.is_empty()) {
-            if done {
-                break;
-            }
+        if !done && batch.len() < INSERT_CHUNK {
             continue;
+        }
+        if batch.is_empty() {
+            break;
         }
         let recent = match cap {
             Some(hours) => messaged_since(mongo, id, channel, &batch, hours).await?,
@@ -165,22 +165,12 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         let frozen: Vec<Document> = std::mem::take(&mut batch)
             .iter()
             .map(|member| {
-                let mut row = communication_of(id, channel, &message, subject.as_ref(), member);
-                let capped = member
-                    .get_object_id("_id")
-                    .is_ok_and(|customer| recent.contains(&customer));
-                if capped && row.get_str("status") == Ok(communication::PENDING) {
-                    row.insert("status", communication::SUPPRESSED);
-                    row.insert(
-                        "failure_reason",
-                        format!(
-                            "frequency cap: sent a message by {} in the last {} hours",
-                            channel.key(),
-                            cap.unwrap_or_default()
-                        ),
-                    );
-                }
-                row
+                let capped_by = cap.filter(|_| {
+                    member
+                        .get_object_id("_id")
+                        .is_ok_and(|customer| recent.contains(&customer))
+                });
+                communication_of(id, channel, &message, subject.as_ref(), member, capped_by)
             })
             .collect();
         audience += frozen.len() as i64;
@@ -219,12 +209,14 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
     super::delivery::complete_if_done(mongo, id).await
 }
 
+/// The frozen row of one recipient. `capped_by` is the frequency cap (in hours) that this recipient falls under.
 fn communication_of(
     campaign: ObjectId,
     channel: Channel,
     message: &Template,
     subject: Option<&Template>,
     member: &Document,
+    capped_by: Option<i64>,
 ) -> Document {
     let fields = RecipientFields {
         name: member.get_str("name").unwrap_or_default().to_owned(),
@@ -249,21 +241,32 @@ fn communication_of(
         "created_at": DateTime::now(),
     };
     let consent = consent_of(member, channel);
-    match to {
+    let (status, reason) = match (to, capped_by) {
+        (None, _) => (
+            communication::FAILED,
+            Some(match channel {
+                Channel::Email => "no email address on record".to_owned(),
+                Channel::Sms => "no phone number on record".to_owned(),
+            }),
+        ),
         // Without consent for the channel nothing is sent, and the log says why.
-        Some(_) if !consent.allows_sending() => {
-            row.insert("status", communication::SUPPRESSED);
-            row.insert(
-                "failure_reason",
-                format!("{} consent: {}", channel.key(), consent.key()),
-            )
-        }
-        Some(_) => row.insert("status", communication::PENDING),
-        None => {
-            row.insert("status", communication::FAILED);
-            row.insert("failure_reason", "no phone number on record")
-        }
+        (Some(_), _) if !consent.allows_sending() => (
+            communication::SUPPRESSED,
+            Some(format!("{} consent: {}", channel.key(), consent.key())),
+        ),
+        (Some(_), Some(hours)) => (
+            communication::SUPPRESSED,
+            Some(format!(
+                "frequency cap: sent a message by {} in the last {hours} hours",
+                channel.key()
+            )),
+        ),
+        (Some(_), None) => (communication::PENDING, None),
     };
+    row.insert("status", status);
+    if let Some(reason) = reason {
+        row.insert("failure_reason", reason);
+    }
     row
 }
 
@@ -279,7 +282,7 @@ async fn messaged_since(
         .iter()
         .filter_map(|member| member.get_object_id("_id").ok())
         .collect();
-    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - hours * 3_600_000);
+    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - hours * HOUR_MS);
     let recent: Vec<Document> = mongo
         .collection(collections::COMMUNICATIONS)
         .find(doc! {
