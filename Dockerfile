@@ -16,7 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY style ./style
 COPY public ./public
-RUN cargo leptos build --release
+RUN cargo leptos build --release --split --precompress
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
@@ -25,6 +25,8 @@ RUN apt-get update \
  && useradd --system --home /app realm
 WORKDIR /app
 COPY --from=builder /app/target/release/realm /app/realm
+# The hashed names of the built files, read from beside the binary.
+COPY --from=builder /app/target/release/hash.txt /app/hash.txt
 COPY --from=builder /app/target/site /app/site
 # What cargo-leptos would otherwise pass from [package.metadata.leptos].
 ENV LEPTOS_OUTPUT_NAME=realm \
@@ -32,6 +34,7 @@ ENV LEPTOS_OUTPUT_NAME=realm \
     LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \
     LEPTOS_RELOAD_PORT=3001 \
+    LEPTOS_HASH_FILES=true \
     RUST_LOG=info
 USER realm
 EXPOSE 3000

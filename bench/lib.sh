@@ -7,11 +7,16 @@ cd "$REPO_ROOT"
 start_release_realm() {
   ensure_rabbitmq
   ensure_mongodb
-  # The benchmarks speak HTTP to the API and the server functions; they need the server build, not the site's.
-  cargo build --release --no-default-features --features ssr >/dev/null
+  # The benchmarks speak HTTP to the API and the server functions; they need the server build, not the site's,
+  # except the bundle benchmark, which built both with cargo-leptos (and its hashed file names) already.
+  if [ -z "${BENCH_PREBUILT:-}" ]; then
+    cargo build --release --no-default-features --features ssr >/dev/null
+  fi
   export REALM_MONGODB_DB="realm_bench_$(date +%s)"
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
   export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
+  export LEPTOS_HASH_FILES="${BENCH_PREBUILT:+true}"
+  export LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-false}"
   export RUST_LOG="${RUST_LOG:-warn}"
   # Campaign email goes to the simulator unless a benchmark asks for SMTP: nothing is mailed by accident.
   export REALM_EMAIL_TRANSPORT="${REALM_EMAIL_TRANSPORT:-simulated}"

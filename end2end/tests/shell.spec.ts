@@ -63,3 +63,51 @@ test('an unknown address answers 404 with a page that leads back', async ({ page
   await page.getByRole('link', { name: 'Go to the dashboard' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dashboard');
 });
+
+test('the app arrives compressed in per-page pieces, and a second visit takes its code from the cache', async ({ page, context }) => {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  // Disk and memory cache hits arrive without bytes on the wire; everything else is counted.
+  const wasm = new Map<string, { url: string; encoding?: string; bytes: number }>();
+  cdp.on('Network.responseReceived', (event) => {
+    if (new URL(event.response.url).pathname.endsWith('.wasm')) {
+      wasm.set(event.requestId, {
+        url: event.response.url,
+        encoding: event.response.headers['content-encoding'] ?? event.response.headers['Content-Encoding'],
+        bytes: 0,
+      });
+    }
+  });
+  cdp.on('Network.loadingFinished', (event) => {
+    const file = wasm.get(event.requestId);
+    if (file) file.bytes = event.encodedDataLength;
+  });
+  const fetched = () => [...wasm.values()].filter((file) => file.bytes > 0);
+
+  await page.goto('/');
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  const firstVisit = fetched();
+  expect(firstVisit.length).toBeGreaterThan(0);
+  for (const file of firstVisit) {
+    expect(file.encoding, file.url).toBe('br');
+    // Hashed names, so that the files can be kept for a year.
+    expect(file.url).toMatch(/\.[0-9a-zA-Z_-]{8,}\.wasm$/);
+  }
+
+  // The segments' pages (the rule builder among them) come in a piece of their own, fetched on the way there.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Segments');
+  await page.getByRole('link', { name: 'New segment' }).first().click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('New segment');
+  await expect(page.locator('[data-audience-count]')).toHaveAttribute('data-audience-count', /^\d+$/);
+  await page.waitForLoadState('networkidle');
+  const lazyFiles = fetched().filter((file) => !firstVisit.some((seen) => seen.url === file.url));
+  expect(lazyFiles.length).toBeGreaterThan(0);
+
+  wasm.clear();
+  await page.goto('/');
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  expect(fetched()).toEqual([]);
+});

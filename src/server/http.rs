@@ -16,8 +16,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'un
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws:; frame-ancestors 'none'; \
     base-uri 'self'; form-action 'self'; object-src 'none'";
 
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    ("x-content-type-options", "nosniff"),
+/// Every answer carries this: no browser may guess a type other than the one declared.
+const NOSNIFF: (&str, &str) = ("x-content-type-options", "nosniff");
+
+/// These only matter for what a browser may show as a document. A WASM, script or style file never is one, and
+/// with a request per split-off piece of WASM they would be most of the bytes of the smaller pieces.
+const DOCUMENT_HEADERS: [(&str, &str); 4] = [
     ("x-frame-options", "DENY"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
     (
@@ -27,14 +31,28 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("content-security-policy", CONTENT_SECURITY_POLICY),
 ];
 
-pub fn with_security_headers<S: Clone + Send + Sync + 'static>(mut router: Router<S>) -> Router<S> {
-    for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ));
+pub fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(axum::middleware::map_response(add_security_headers))
+}
+
+async fn add_security_headers(mut response: Response) -> Response {
+    let subresource = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| {
+            ["application/wasm", "text/javascript", "application/javascript", "text/css"]
+                .iter()
+                .any(|file| kind.starts_with(file))
+        });
+    let wanted = DOCUMENT_HEADERS.iter().filter(|_| !subresource);
+    let headers = response.headers_mut();
+    for (name, value) in std::iter::once(&NOSNIFF).chain(wanted) {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
     }
-    router
+    response
 }
 
 /// Strict-Transport-Security for a site served over https: browsers then never try plain http for a year.

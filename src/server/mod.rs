@@ -1,5 +1,6 @@
 //! Server-only infrastructure: configuration, MongoDB, RabbitMQ, background tasks and the HTTP router.
 
+pub mod assets;
 pub mod broker;
 pub mod config;
 pub mod fresh;
@@ -261,7 +262,7 @@ pub fn router(state: AppState) -> Router {
         crate::orders::model::MAX_BATCH_BODY_BYTES,
     );
     let everything_else = http::with_body_limit(
-        Router::new()
+        assets::with_site_files(Router::new(), &state.leptos_options)
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/api/me", get(whoami))
@@ -283,7 +284,8 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions);
     // Outside the guard, so that a browser's preflight is answered without a key.
     let app = http::with_cors(app, &state.cors_origins);
-    http::with_hsts(http::with_security_headers(app), state.secure_cookies)
+    let app = http::with_hsts(http::with_security_headers(app), state.secure_cookies);
+    assets::with_compression(app)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
