@@ -17,16 +17,5 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Hydrated asynchronously, so that the split-off code of the page shown can be fetched first (see
-    // `app::lazy_features`).
-    wasm_bindgen_futures::spawn_local(async {
-        let body = leptos::prelude::document()
-            .body()
-            .expect("the page has a body");
-        leptos::mount::hydrate_from_async(body.clone(), app::App)
-            .await
-            .forget();
-        // Only now is every part of the page interactive: this attribute tells people and tests so.
-        let _ = body.set_attribute("data-hydrated", "true");
-    });
+    leptos::mount::hydrate_body(app::App);
 }
