@@ -15,8 +15,8 @@ start_release_realm() {
   export REALM_MONGODB_DB="realm_bench_$(date +%s)"
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
   export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
-  export LEPTOS_HASH_FILES="${BENCH_PREBUILT:+true}"
-  export LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-false}"
+  # Only cargo-leptos' build writes hash.txt, which the server then needs to name the files.
+  if [ -n "${BENCH_PREBUILT:-}" ]; then export LEPTOS_HASH_FILES=true; else export LEPTOS_HASH_FILES=false; fi
   export RUST_LOG="${RUST_LOG:-warn}"
   # Campaign email goes to the simulator unless a benchmark asks for SMTP: nothing is mailed by accident.
   export REALM_EMAIL_TRANSPORT="${REALM_EMAIL_TRANSPORT:-simulated}"
