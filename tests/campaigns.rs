@@ -78,6 +78,16 @@ async fn a_campaign_due_in_a_second_starts_once_with_two_instances_and_every_rec
         first["message"].as_str().unwrap().contains("from Lyon"),
         "{first}"
     );
+    assert_eq!(first["status"], "sent");
+    // A status the log does not know is refused, naming the parameter, rather than silently matching nobody.
+    let unknown = app
+        .get(
+            &format!("/api/campaigns/{id}/log?status=bounced-twice"),
+            Credentials::Bearer(&key),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("status"), "{}", unknown.body);
 
     // The simulated vendor reports deliveries to /api/receipts shortly after accepting.
     assert!(

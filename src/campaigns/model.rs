@@ -30,6 +30,47 @@ pub enum CampaignStatus {
     Failed,
 }
 
+/// Where one recipient's message stands. Every recipient is frozen as `Pending` (or settled at once as `Suppressed`
+/// or `Failed`); a worker's claim makes them `Sending`, and the vendor's answer `Sent` or `Failed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    /// The campaign was cancelled before this recipient's turn.
+    Cancelled,
+    /// Never sent: no consent to the channel (unsubscribed, bounced, complained), or the frequency cap.
+    Suppressed,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 6] = [
+        MessageStatus::Pending,
+        MessageStatus::Sending,
+        MessageStatus::Sent,
+        MessageStatus::Failed,
+        MessageStatus::Cancelled,
+        MessageStatus::Suppressed,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Cancelled => "cancelled",
+            MessageStatus::Suppressed => "suppressed",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.key() == key)
+    }
+}
+
 /// What can happen to a campaign; [`CampaignStatus::after`] says where each leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -393,6 +434,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_message_status_is_stored_and_sent_under_its_key() {
+        for status in MessageStatus::ALL {
+            assert_eq!(MessageStatus::parse(status.key()), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(status.key())
+            );
+        }
+        assert_eq!(MessageStatus::parse("delivered"), None);
+    }
+
     fn draft() -> CampaignDraft {
         CampaignDraft {
             name: " Winter sale ".into(),
@@ -544,7 +597,7 @@ pub struct CommunicationRow {
     pub customer_id: String,
     pub name: String,
     pub to: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub failure_reason: Option<String>,
     pub attempts: i64,
     pub sent_at: Option<String>,

@@ -24,13 +24,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    communication,
     scheduler::{DeliveryJob, SCHEDULER},
     vendor::{OutgoingMessage, Vendor, VendorError},
     Campaigns,
 };
 use crate::{
-    campaigns::model::{CampaignAction, CampaignStatus, Channel},
+    campaigns::model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
     customers::server::number,
     server::{
         broker::Broker,
@@ -205,7 +204,7 @@ async fn run_job(
         .collect();
     let communications: Collection<Document> = mongo.collection(collections::COMMUNICATIONS);
     let waiting: Vec<Document> = communications
-        .find(doc! { "_id": { "$in": &ids }, "status": communication::PENDING })
+        .find(doc! { "_id": { "$in": &ids }, "status": MessageStatus::Pending })
         .await?
         .try_collect()
         .await?;
@@ -332,8 +331,8 @@ impl Sender<'_> {
         let claimed = self
             .communications
             .update_one(
-                doc! { "_id": id, "status": communication::PENDING },
-                doc! { "$set": { "status": communication::SENDING, "claim": self.claim, "claimed_at": DateTime::now() } },
+                doc! { "_id": id, "status": MessageStatus::Pending },
+                doc! { "$set": { "status": MessageStatus::Sending, "claim": self.claim, "claimed_at": DateTime::now() } },
             )
             .await?;
         if claimed.modified_count == 0 {
@@ -368,15 +367,15 @@ impl Sender<'_> {
             >= GIVE_UP_AFTER.as_millis() as i64;
         let (set, settled) = match result {
             Ok(vendor_id) => (
-                doc! { "status": communication::SENT, "vendor_message_id": vendor_id, "sent_at": now },
+                doc! { "status": MessageStatus::Sent, "vendor_message_id": vendor_id, "sent_at": now },
                 true,
             ),
             Err(VendorError::Transient(reason)) if !given_up => (
-                doc! { "status": communication::PENDING, "last_error": reason },
+                doc! { "status": MessageStatus::Pending, "last_error": reason },
                 false,
             ),
             Err(error) => (
-                doc! { "status": communication::FAILED, "failure_reason": error.to_string(), "failed_at": now },
+                doc! { "status": MessageStatus::Failed, "failure_reason": error.to_string(), "failed_at": now },
                 true,
             ),
         };
@@ -430,7 +429,7 @@ pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), A
     }
     let open = mongo
         .collection(collections::COMMUNICATIONS)
-        .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [communication::PENDING, communication::SENDING] } })
+        .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [MessageStatus::Pending, MessageStatus::Sending] } })
         .limit(1)
         .await?;
     if open == 0 {

@@ -26,7 +26,7 @@ use crate::shared::time::DAY_MS;
 use crate::{
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, StatusChange,
+        CampaignSummary, Channel, CommunicationRow, MessageStatus, StatusChange,
     },
     customers::server::{number, parse_id},
     dashboard::model::CampaignFigures,
@@ -41,28 +41,24 @@ use crate::{
 
 /// Communication statuses: waiting, handed to a worker, and the two outcomes (plus "cancelled" for recipients a
 /// cancelled campaign never reached).
-pub mod communication {
-    pub const PENDING: &str = "pending";
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-    /// Never sent: the customer has not consented to the campaign's channel (unsubscribed, bounced, complained).
-    pub const SUPPRESSED: &str = "suppressed";
+/// Stored under its key, so that `doc!` takes the status itself.
+impl From<MessageStatus> for Bson {
+    fn from(status: MessageStatus) -> Self {
+        Bson::String(status.key().to_owned())
+    }
 }
 
 /// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
 pub fn message_counts(key: impl Into<Bson>) -> Document {
-    let status_is =
-        |statuses: &[&str]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses] }, 1, 0] } };
+    let status_is = |statuses: &[MessageStatus]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses.to_vec()] }, 1, 0] } };
     let has = |field: &str| doc! { "$sum": { "$cond": [{ "$gt": [field, Bson::Null] }, 1, 0] } };
     doc! {
         "_id": key.into(),
         "audience": { "$sum": 1 },
-        "sent": status_is(&[communication::SENT]),
-        "failed": status_is(&[communication::FAILED]),
-        "suppressed": status_is(&[communication::SUPPRESSED]),
-        "pending": status_is(&[communication::PENDING, communication::SENDING]),
+        "sent": status_is(&[MessageStatus::Sent]),
+        "failed": status_is(&[MessageStatus::Failed]),
+        "suppressed": status_is(&[MessageStatus::Suppressed]),
+        "pending": status_is(&[MessageStatus::Pending, MessageStatus::Sending]),
         "delivered": has("$delivered_at"),
         "opened": has("$opened_at"),
         "clicked": has("$clicked_at"),
@@ -358,8 +354,8 @@ impl Campaigns {
             CampaignAction::Cancel => {
                 self.communications
                     .update_many(
-                        doc! { "campaign_id": oid, "status": communication::PENDING },
-                        doc! { "$set": { "status": communication::CANCELLED } },
+                        doc! { "campaign_id": oid, "status": MessageStatus::Pending },
+                        doc! { "$set": { "status": MessageStatus::Cancelled } },
                     )
                     .await?;
             }
@@ -521,7 +517,7 @@ impl Campaigns {
             doc! { "$facet": {
                 "counts": [{ "$group": message_counts(Bson::Null) }],
                 "reasons": [
-                    { "$match": { "status": communication::FAILED } },
+                    { "$match": { "status": MessageStatus::Failed } },
                     { "$group": { "_id": "$failure_reason", "count": { "$sum": 1 } } },
                     { "$sort": { "count": -1 } },
                 ],
@@ -663,7 +659,11 @@ impl Campaigns {
             Some("delivered") => filter.extend(doc! { "delivered_at": { "$type": "date" } }),
             Some("opened") => filter.extend(doc! { "opened_at": { "$type": "date" } }),
             Some("clicked") => filter.extend(doc! { "clicked_at": { "$type": "date" } }),
-            Some(status) => filter.extend(doc! { "status": status }),
+            Some(status) => {
+                let status = MessageStatus::parse(status)
+                    .ok_or_else(|| AppError::invalid("status", format!("There is no status {status:?}.")))?;
+                filter.insert("status", status);
+            }
             None => {}
         }
         if let Some(after) = after.filter(|a| !a.is_empty()) {
@@ -681,14 +681,16 @@ impl Campaigns {
             |row: &Document, key: &str| row.get_datetime(key).ok().map(|at| display_time(*at));
         Ok(rows
             .iter()
-            .map(|row| CommunicationRow {
+            // Every row is written with a known status; one that is not would be a bug, not a recipient.
+            .filter_map(|row| Some((row, MessageStatus::parse(row.get_str("status").ok()?)?)))
+            .map(|(row, status)| CommunicationRow {
                 customer_id: row
                     .get_object_id("customer_id")
                     .map(|id| id.to_hex())
                     .unwrap_or_default(),
                 name: row.get_str("name").unwrap_or_default().to_owned(),
                 to: row.get_str("to").unwrap_or_default().to_owned(),
-                status: row.get_str("status").unwrap_or_default().to_owned(),
+                status,
                 failure_reason: row.get_str("failure_reason").ok().map(str::to_owned),
                 attempts: number(row, "attempts"),
                 sent_at: time(row, "sent_at"),

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{communication, Campaigns};
+use super::Campaigns;
 use crate::{
     campaigns::{
-        model::{CampaignAction, CampaignStatus, Channel},
+        model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
         template::{RecipientFields, Template},
     },
     customers::server::{consent_of, number},
@@ -176,7 +176,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         audience += frozen.len() as i64;
         settled += frozen
             .iter()
-            .filter(|row| row.get_str("status") != Ok(communication::PENDING))
+            .filter(|row| row.get_str("status") != Ok(MessageStatus::Pending.key()))
             .count() as i64;
         match communications.insert_many(&frozen).ordered(false).await {
             // Queued as soon as they are written, so the first messages go out while the rest of a large
@@ -243,7 +243,7 @@ fn communication_of(
     let consent = consent_of(member, channel);
     let (status, reason) = match (to, capped_by) {
         (None, _) => (
-            communication::FAILED,
+            MessageStatus::Failed,
             Some(match channel {
                 Channel::Email => "no email address on record".to_owned(),
                 Channel::Sms => "no phone number on record".to_owned(),
@@ -251,17 +251,17 @@ fn communication_of(
         ),
         // Without consent for the channel nothing is sent, and the log says why.
         (Some(_), _) if !consent.allows_sending() => (
-            communication::SUPPRESSED,
+            MessageStatus::Suppressed,
             Some(format!("{} consent: {}", channel.key(), consent.key())),
         ),
         (Some(_), Some(hours)) => (
-            communication::SUPPRESSED,
+            MessageStatus::Suppressed,
             Some(format!(
                 "frequency cap: sent a message by {} in the last {hours} hours",
                 channel.key()
             )),
         ),
-        (Some(_), None) => (communication::PENDING, None),
+        (Some(_), None) => (MessageStatus::Pending, None),
     };
     row.insert("status", status);
     if let Some(reason) = reason {
@@ -304,7 +304,7 @@ async fn messaged_since(
 fn pending_ids(communications: &[Document]) -> Vec<ObjectId> {
     communications
         .iter()
-        .filter(|row| row.get_str("status") == Ok(communication::PENDING))
+        .filter(|row| row.get_str("status") == Ok(MessageStatus::Pending.key()))
         .filter_map(|row| row.get_object_id("_id").ok())
         .collect()
 }
@@ -343,7 +343,7 @@ pub async fn publish_pending(
 ) -> Result<(), AppError> {
     let mut pending = mongo
         .collection(collections::COMMUNICATIONS)
-        .find(doc! { "campaign_id": campaign, "status": communication::PENDING })
+        .find(doc! { "campaign_id": campaign, "status": MessageStatus::Pending })
         .projection(doc! { "_id": 1 })
         .await?;
     let mut ids = Vec::with_capacity(JOB_SIZE);
@@ -383,8 +383,8 @@ pub async fn recover(
         let reset = mongo
             .collection(collections::COMMUNICATIONS)
             .update_many(
-                doc! { "campaign_id": id, "status": communication::SENDING, "claimed_at": { "$lt": stale } },
-                doc! { "$set": { "status": communication::PENDING }, "$unset": { "claim": "" } },
+                doc! { "campaign_id": id, "status": MessageStatus::Sending, "claimed_at": { "$lt": stale } },
+                doc! { "$set": { "status": MessageStatus::Pending }, "$unset": { "claim": "" } },
             )
             .await?;
         if reset.modified_count > 0 {

@@ -112,7 +112,7 @@ pub fn CampaignPage() -> impl IntoView {
                                 {rows.into_iter().map(|row| { let key = row.to.clone(); view! {
                                     <tr data-recipient=key>
                                         <td class="px-4 py-2"><a class="text-indigo-700 hover:underline" href=format!("/customers/{}", row.customer_id)>{row.name}</a><span class="block text-xs text-slate-500">{row.to}</span></td>
-                                        <td class="px-4 py-2">{row.status}{row.failure_reason.map(|reason| view! { <span class="block text-xs text-red-700">{reason}</span> })}</td>
+                                        <td class="px-4 py-2">{row.status.key()}{row.failure_reason.map(|reason| view! { <span class="block text-xs text-red-700">{reason}</span> })}</td>
                                         <td class="px-4 py-2 text-right tabular-nums">{row.attempts}</td>
                                         <td class="px-4 py-2 text-xs text-slate-600">{row.sent_at.unwrap_or_default()}</td>
                                         <td class="px-4 py-2 text-xs text-slate-600">{row.delivered_at.unwrap_or_default()}</td>
