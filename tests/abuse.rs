@@ -178,8 +178,7 @@ async fn parallel_sign_ins_and_oversized_uploads_keep_memory_bounded() {
     )
     .await
     .expect("the preview answers instead of stalling a worker");
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
-    assert!(reply.body.contains("at most"), "{}", reply.body);
+    reply.assert_refused("at most");
 
     assert_eq!(
         app.get("/healthz", Credentials::None).await.status,

@@ -117,7 +117,8 @@ async fn without_hashed_names_the_browsers_files_are_revalidated() {
 }
 
 #[tokio::test]
-async fn pages_are_compressed_when_accepted_and_always_revalidated_while_small_answers_are_not_compressed() {
+async fn pages_are_compressed_when_accepted_and_always_revalidated_while_small_answers_are_not_compressed(
+) {
     let app = TestApp::start().await;
     app.create_owner().await;
 

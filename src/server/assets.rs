@@ -36,9 +36,7 @@ pub fn with_site_files<S: Clone + Send + Sync + 'static>(
     options: &LeptosOptions,
 ) -> Router<S> {
     let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let files = ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip();
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     let policy = if options.hash_files {
         IMMUTABLE
     } else {

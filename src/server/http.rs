@@ -41,9 +41,14 @@ async fn add_security_headers(mut response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|kind| {
-            ["application/wasm", "text/javascript", "application/javascript", "text/css"]
-                .iter()
-                .any(|file| kind.starts_with(file))
+            [
+                "application/wasm",
+                "text/javascript",
+                "application/javascript",
+                "text/css",
+            ]
+            .iter()
+            .any(|file| kind.starts_with(file))
         });
     let wanted = DOCUMENT_HEADERS.iter().filter(|_| !subresource);
     let headers = response.headers_mut();

@@ -152,6 +152,17 @@ impl Reply {
         );
     }
 
+    /// A 400 whose body mentions `mentioning`: the field or the rule that was broken.
+    pub fn assert_refused(&self, mentioning: &str) {
+        assert_eq!(
+            self.status,
+            axum::http::StatusCode::BAD_REQUEST,
+            "{}",
+            self.body
+        );
+        assert!(self.body.contains(mentioning), "{}", self.body);
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }

@@ -6,7 +6,6 @@ use mongodb::{
     options::FindOptions,
     Collection,
 };
-use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -62,9 +61,7 @@ impl ApiKeys {
                 "Name the key (at most 100 characters), e.g. after the system that uses it.",
             ));
         }
-        let mut random = [0u8; 32];
-        OsRng.fill_bytes(&mut random);
-        let secret = format!("{KEY_PREFIX}{}", crate::shared::hex::hex(&random));
+        let secret = format!("{KEY_PREFIX}{}", crate::shared::hex::random_hex(32));
         let record = ApiKeyRecord {
             id: ObjectId::new(),
             name: name.to_owned(),

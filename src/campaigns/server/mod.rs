@@ -39,9 +39,7 @@ use crate::{
     shared::error::AppError,
 };
 
-/// Communication statuses: waiting, handed to a worker, and the two outcomes (plus "cancelled" for recipients a
-/// cancelled campaign never reached).
-/// Stored under its key, so that `doc!` takes the status itself.
+/// A message status is stored under its key, so that `doc!` takes the status itself.
 impl From<MessageStatus> for Bson {
     fn from(status: MessageStatus) -> Self {
         Bson::String(status.key().to_owned())
@@ -660,8 +658,9 @@ impl Campaigns {
             Some("opened") => filter.extend(doc! { "opened_at": { "$type": "date" } }),
             Some("clicked") => filter.extend(doc! { "clicked_at": { "$type": "date" } }),
             Some(status) => {
-                let status = MessageStatus::parse(status)
-                    .ok_or_else(|| AppError::invalid("status", format!("There is no status {status:?}.")))?;
+                let status = MessageStatus::parse(status).ok_or_else(|| {
+                    AppError::invalid("status", format!("There is no status {status:?}."))
+                })?;
                 filter.insert("status", status);
             }
             None => {}
