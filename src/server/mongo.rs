@@ -33,10 +33,12 @@ pub mod collections {
     pub const SETTINGS: &str = "settings";
 }
 
+/// The server's code for a write that would have broken a unique index.
+pub const DUPLICATE_KEY: i32 = 11000;
+
 /// Whether a write failed because it would have broken a unique index.
 pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     use mongodb::error::{ErrorKind, WriteFailure};
-    const DUPLICATE_KEY: i32 = 11000;
     match error.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(failure)) => failure.code == DUPLICATE_KEY,
         ErrorKind::Command(failure) => failure.code == DUPLICATE_KEY,

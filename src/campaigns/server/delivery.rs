@@ -6,7 +6,7 @@
 //! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     num::NonZeroU32,
     sync::{Arc, Mutex},
     time::Duration,
@@ -40,10 +40,16 @@ use crate::{
 
 const PREFETCH: u16 = 8;
 const CONCURRENT_JOBS: usize = 8;
-/// Messages of one job in flight at once.
-const SENDS_PER_JOB: usize = 8;
+/// Recipients claimed and handed to the vendor together (fewer when the campaign's rate is lower).
+const BATCH: usize = 100;
+/// Batches of one job in flight at once.
+const BATCHES_PER_JOB: usize = 4;
+/// Outcomes written in one command, at least twice a second.
+const RECORD_EVERY: usize = 500;
 /// Attempts per recipient for failures the vendor calls transient.
 const MAX_ATTEMPTS: usize = 4;
+/// The wait before the second attempt; each later one waits twice as long as the one before.
+const FIRST_RETRY_AFTER: Duration = Duration::from_millis(100);
 
 /// One rate limiter per campaign, shared by every worker of this process.
 #[derive(Clone, Default)]
@@ -213,9 +219,11 @@ async fn run_job(
     let limiter = limiters.for_campaign(campaign, watch.rate);
     let channel = watch.channel;
 
-    // Several messages of a job are in flight at once, so that one waiting out a transient failure's backoff does
-    // not hold up the others; the limiter keeps the campaign's rate. Outcomes are written a few at a time, so that
-    // progress shows while a slow (rate-limited) job runs.
+    // Recipients are claimed and handed to the vendor a batch at a time: one write claims a batch and one request
+    // sends it. Several batches of a job are in flight at once, so that one waiting out a transient failure's backoff
+    // does not hold up the others; the limiter keeps the campaign's rate, and a batch is never larger than a second
+    // of it, so a claim is about a second old at most when its message goes out. Outcomes are written a batch of
+    // batches at a time, so that progress shows while a slow (rate-limited) job runs.
     // Cancelled when the app stops, the campaign stops sending, or recording fails.
     let stop = shutdown.child_token();
     // Sending and recording run side by side in this task: a send in flight holds a database connection, so the
@@ -231,9 +239,14 @@ async fn run_job(
         claim,
         stop: &stop,
     };
-    let sending = futures::stream::iter(waiting)
-        .map(|recipient: Document| sender.send_one(recipient))
-        .buffer_unordered(SENDS_PER_JOB)
+    let batch_size = (watch.rate as usize).clamp(1, BATCH);
+    let batches: Vec<Vec<Document>> = waiting
+        .chunks(batch_size)
+        .map(<[Document]>::to_vec)
+        .collect();
+    let sending = futures::stream::iter(batches)
+        .map(|recipients| sender.send_batch(recipients))
+        .buffer_unordered(BATCHES_PER_JOB)
         .for_each(move |sent| {
             // Only refused once recording has failed; the job is then retried as a whole.
             let _ = results.send(sent);
@@ -245,12 +258,17 @@ async fn run_job(
         let mut written_at = tokio::time::Instant::now();
         while let Some(sent) = received.recv().await {
             match sent {
-                Ok(Some(Outcome::Settled(update))) => outcomes.push(update),
-                Ok(Some(Outcome::GivenBack(update))) => {
-                    given_back.push(update);
-                    retry_later = true;
+                Ok(sent) => {
+                    for outcome in sent {
+                        match outcome {
+                            Outcome::Settled(update) => outcomes.push(update),
+                            Outcome::GivenBack(update) => {
+                                given_back.push(update);
+                                retry_later = true;
+                            }
+                        }
+                    }
                 }
-                Ok(None) => {}
                 Err(error) => {
                     stop.cancel();
                     record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
@@ -258,7 +276,7 @@ async fn run_job(
                     return Err(error);
                 }
             }
-            if outcomes.len() + given_back.len() >= 50
+            if outcomes.len() + given_back.len() >= RECORD_EVERY
                 || written_at.elapsed() >= Duration::from_millis(500)
             {
                 record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
@@ -315,30 +333,82 @@ enum Outcome {
 }
 
 impl Sender<'_> {
-    /// Sends to one recipient unless the campaign stopped or another worker has them; gives the update that
-    /// records the vendor's answer.
-    async fn send_one(&self, recipient: Document) -> Result<Option<Outcome>, AppError> {
-        let Ok(id) = recipient.get_object_id("_id") else {
-            return Ok(None);
+    /// Sends to a batch of recipients, those of them another worker does not have, unless the campaign stopped;
+    /// gives the updates that record the vendor's answers.
+    async fn send_batch(&self, recipients: Vec<Document>) -> Result<Vec<Outcome>, AppError> {
+        let recipients: Vec<(ObjectId, Document)> = recipients
+            .into_iter()
+            .filter_map(|recipient| Some((recipient.get_object_id("_id").ok()?, recipient)))
+            .collect();
+        let ids: Vec<ObjectId> = recipients.iter().map(|(id, _)| *id).collect();
+        let Some(count) = NonZeroU32::new(ids.len() as u32) else {
+            return Ok(Vec::new());
         };
         tokio::select! {
             biased;
-            () = self.stop.cancelled() => return Ok(None),
-            () = self.limiter.until_ready() => {}
+            () = self.stop.cancelled() => return Ok(Vec::new()),
+            ready = self.limiter.until_n_ready(count) => {
+                // A batch is never larger than the rate's burst; should it be, it waits its turn message by message.
+                if ready.is_err() {
+                    for _ in 0..count.get() {
+                        self.limiter.until_ready().await;
+                    }
+                }
+            }
         }
         // The claim comes last, right before the send: it is never older than one send, so the recovery of
         // claims lost with a crashed worker (after a minute) never takes a recipient a live worker is sending to.
         let claimed = self
             .communications
-            .update_one(
-                doc! { "_id": id, "status": MessageStatus::Pending },
+            .update_many(
+                doc! { "_id": { "$in": &ids }, "status": MessageStatus::Pending },
                 doc! { "$set": { "status": MessageStatus::Sending, "claim": self.claim, "claimed_at": DateTime::now() } },
             )
             .await?;
-        if claimed.modified_count == 0 {
-            return Ok(None);
-        }
-        let message = OutgoingMessage {
+        let recipients = if claimed.modified_count as usize == ids.len() {
+            recipients
+        } else if claimed.modified_count == 0 {
+            return Ok(Vec::new());
+        } else {
+            // Some were taken by another worker (a redelivered job) or settled meanwhile: only ours are sent.
+            let ours: HashSet<ObjectId> = self
+                .communications
+                .find(doc! { "_id": { "$in": &ids }, "claim": self.claim })
+                .projection(doc! { "_id": 1 })
+                .await?
+                .try_filter_map(|claimed| std::future::ready(Ok(claimed.get_object_id("_id").ok())))
+                .try_collect()
+                .await?;
+            recipients
+                .into_iter()
+                .filter(|(id, _)| ours.contains(id))
+                .collect()
+        };
+        let messages: Vec<OutgoingMessage> = recipients
+            .iter()
+            .map(|(id, recipient)| self.message_to(*id, recipient))
+            .collect();
+        let first_answers = self.vendor.send_batch(&messages).await;
+        let answers = futures::future::join_all(first_answers.into_iter().zip(&messages).map(
+            |(answer, message)| async move {
+                match answer {
+                    Err(VendorError::Transient(_)) => self.retry(message).await,
+                    answer => (answer, 1),
+                }
+            },
+        ))
+        .await;
+        Ok(recipients
+            .iter()
+            .zip(answers)
+            .map(|((id, recipient), (answer, attempts))| {
+                self.outcome(*id, recipient, answer, attempts)
+            })
+            .collect())
+    }
+
+    fn message_to(&self, id: ObjectId, recipient: &Document) -> OutgoingMessage {
+        OutgoingMessage {
             idempotency_key: id.to_hex(),
             communication: id,
             campaign: self.campaign,
@@ -348,24 +418,41 @@ impl Sender<'_> {
             subject: recipient.get_str("subject").ok().map(str::to_owned),
             body: recipient.get_str("message").unwrap_or_default().to_owned(),
             links: self.links.clone(),
-        };
-        let mut attempts = 0_i64;
-        let result = (|| {
+        }
+    }
+
+    /// Tries a message again after a transient failure, with backoff; answers the last answer and the attempts
+    /// made, the first one included.
+    async fn retry(&self, message: &OutgoingMessage) -> (Result<String, VendorError>, i64) {
+        let mut attempts = 1_i64;
+        tokio::time::sleep(FIRST_RETRY_AFTER).await;
+        let answer = (|| {
             attempts += 1;
-            self.vendor.send(&message)
+            self.vendor.send(message)
         })
         .retry(
             ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(100))
-                .with_max_times(MAX_ATTEMPTS - 1),
+                .with_min_delay(FIRST_RETRY_AFTER * 2)
+                .with_max_times(MAX_ATTEMPTS - 2),
         )
         .when(|error| matches!(error, VendorError::Transient(_)))
         .await;
+        (answer, attempts)
+    }
+
+    /// The update that records the vendor's answer for one recipient.
+    fn outcome(
+        &self,
+        id: ObjectId,
+        recipient: &Document,
+        answer: Result<String, VendorError>,
+        attempts: i64,
+    ) -> Outcome {
         let now = DateTime::now();
         let tried_since = recipient.get_datetime("first_attempt_at").unwrap_or(&now);
         let given_up = now.timestamp_millis() - tried_since.timestamp_millis()
             >= GIVE_UP_AFTER.as_millis() as i64;
-        let (set, settled) = match result {
+        let (set, settled) = match answer {
             Ok(vendor_id) => (
                 doc! { "status": MessageStatus::Sent, "vendor_message_id": vendor_id, "sent_at": now },
                 true,
@@ -383,11 +470,11 @@ impl Sender<'_> {
             "q": { "_id": id, "claim": self.claim },
             "u": { "$set": set, "$unset": { "claim": "" }, "$inc": { "attempts": attempts }, "$min": { "first_attempt_at": now } },
         };
-        Ok(Some(if settled {
+        if settled {
             Outcome::Settled(update)
         } else {
             Outcome::GivenBack(update)
-        }))
+        }
     }
 }
 

@@ -21,12 +21,15 @@ use super::{
 };
 use crate::campaigns::template::link_spans;
 
-/// Connections kept open to the SMTP server; the campaign's rate limit bounds how fast they are used.
+/// Connections to the SMTP server, at most, and kept open; the campaign's rate limit bounds how fast they are used.
 const POOL_SIZE: u32 = 16;
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SmtpVendor {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// lettre's pool caps the connections it keeps, not those it opens: without this, every send in flight would
+    /// open one more.
+    connections: tokio::sync::Semaphore,
     from: Mailbox,
     tracking: Tracking,
 }
@@ -45,6 +48,7 @@ impl SmtpVendor {
             .map_err(|error| format!("REALM_MAIL_FROM: {error}"))?;
         Ok(Self {
             transport,
+            connections: tokio::sync::Semaphore::new(POOL_SIZE as usize),
             from,
             tracking,
         })
@@ -180,6 +184,11 @@ fn outcome_of(error: lettre::transport::smtp::Error) -> VendorError {
 impl Vendor for SmtpVendor {
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
         let (email, message_id) = self.compose(message)?;
+        let _connection = self
+            .connections
+            .acquire()
+            .await
+            .map_err(|error| VendorError::Transient(error.to_string()))?;
         self.transport.send(email).await.map_err(outcome_of)?;
         Ok(message_id)
     }

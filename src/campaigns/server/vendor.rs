@@ -6,10 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use mongodb::{
-    bson::{doc, oid::ObjectId, DateTime, Document},
-    Collection,
-};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -17,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     campaigns::model::Channel,
-    server::mongo::{collections, is_duplicate_key, Mongo},
+    server::mongo::{collections, Mongo, DUPLICATE_KEY},
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,10 +44,32 @@ pub enum VendorError {
     Permanent(String),
 }
 
+/// Messages a vendor without a batch API has in flight at once for one batch.
+const SENDS_AT_ONCE: usize = 16;
+
 #[async_trait]
 pub trait Vendor: Send + Sync {
     /// Hands a message over for delivery; answers the vendor's id for it.
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError>;
+
+    /// Hands several messages over, answering for each in their order. A vendor with a batch API takes them in one
+    /// request; the others send them side by side.
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Vec<Result<String, VendorError>> {
+        send_each(self, messages).await
+    }
+}
+
+async fn send_each<V: Vendor + ?Sized>(
+    vendor: &V,
+    messages: &[OutgoingMessage],
+) -> Vec<Result<String, VendorError>> {
+    use futures::StreamExt;
+    // By position: a closure over a borrowed message would not make a future that is `Send` for every lifetime.
+    futures::stream::iter(0..messages.len())
+        .map(|i| vendor.send(&messages[i]))
+        .buffered(SENDS_AT_ONCE)
+        .collect()
+        .await
 }
 
 /// The transport of each channel: email through SMTP or the simulator, SMS through the simulator.
@@ -59,12 +78,27 @@ pub struct Transports {
     pub sms: Arc<dyn Vendor>,
 }
 
+impl Transports {
+    fn of(&self, channel: Channel) -> &dyn Vendor {
+        match channel {
+            Channel::Email => self.email.as_ref(),
+            Channel::Sms => self.sms.as_ref(),
+        }
+    }
+}
+
 #[async_trait]
 impl Vendor for Transports {
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
-        match message.channel {
-            Channel::Email => self.email.send(message).await,
-            Channel::Sms => self.sms.send(message).await,
+        self.of(message.channel).send(message).await
+    }
+
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Vec<Result<String, VendorError>> {
+        match messages.first().map(|message| message.channel) {
+            Some(channel) if messages.iter().all(|message| message.channel == channel) => {
+                self.of(channel).send_batch(messages).await
+            }
+            _ => send_each(self, messages).await,
         }
     }
 }
@@ -113,7 +147,7 @@ const TRANSIENT_FAILURES: [&str; 2] = ["provider timed out", "provider rate limi
 /// makes it honour idempotency keys across restarts of the app.
 pub struct SimulatedVendor {
     settings: SimulatedVendorSettings,
-    accepted: Collection<Document>,
+    mongo: Mongo,
     receipts: mpsc::UnboundedSender<(Duration, Receipt)>,
 }
 
@@ -127,7 +161,7 @@ impl SimulatedVendor {
         tokio::spawn(report_receipts(receiver, settings.clone(), shutdown));
         Self {
             settings,
-            accepted: mongo.collection(collections::VENDOR_MESSAGES),
+            mongo: mongo.clone(),
             receipts: sender,
         }
     }
@@ -151,28 +185,10 @@ fn percentile_of(text: &str) -> u32 {
     (hash % 100) as u32
 }
 
-#[async_trait]
-impl Vendor for SimulatedVendor {
-    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
-        let (latency, transient_roll, delivery_delay, opened, clicked) = {
-            let mut random = rand::thread_rng();
-            let latency = self.settings.latency_ms;
-            (
-                Duration::from_millis(if latency == 0 {
-                    0
-                } else {
-                    random.gen_range(latency / 2..=latency * 3 / 2)
-                }),
-                random.gen_range(0..100),
-                Duration::from_millis(random.gen_range(50..=500) + latency),
-                random.gen_range(0..100) < self.settings.open_percent,
-                random.gen_range(0..100) < self.settings.click_percent,
-            )
-        };
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        // Two thirds of failures belong to the recipient (every attempt fails), one third to the moment.
+impl SimulatedVendor {
+    /// The vendor's verdict on one message before storing it: two thirds of failures belong to the recipient (every
+    /// attempt fails), one third to the moment.
+    fn verdict(&self, message: &OutgoingMessage) -> Result<(), VendorError> {
         let permanent_share = self.settings.failure_percent * 2 / 3;
         let recipient = percentile_of(&message.to);
         if recipient < permanent_share {
@@ -184,52 +200,131 @@ impl Vendor for SimulatedVendor {
                 reasons[recipient as usize % reasons.len()].to_owned(),
             ));
         }
+        let transient_roll = rand::thread_rng().gen_range(0..100);
         if transient_roll < self.settings.failure_percent - permanent_share {
             return Err(VendorError::Transient(
                 TRANSIENT_FAILURES[transient_roll as usize % 2].to_owned(),
             ));
         }
-        let record = doc! { "_id": &message.idempotency_key, "to": &message.to, "accepted_at": DateTime::now() };
-        match self.accepted.insert_one(record).await {
-            Ok(_) => {}
-            // Accepted before: answer as then, and send nothing again. Counted, so that tests can tell whether Realm
-            // ever handed a message over twice.
-            Err(error) if is_duplicate_key(&error) => {
-                let _ = self
-                    .accepted
-                    .update_one(
-                        doc! { "_id": &message.idempotency_key },
-                        doc! { "$inc": { "repeat_requests": 1_i64 } },
-                    )
-                    .await;
-                return Ok(message.idempotency_key.clone());
-            }
-            Err(error) => {
-                return Err(VendorError::Transient(format!(
-                    "provider storage error: {error}"
-                )))
-            }
-        }
-        self.later(
-            delivery_delay,
-            &message.idempotency_key,
-            ReceiptEvent::Delivered,
-        );
+        Ok(())
+    }
+
+    /// Schedules the receipts of a message accepted now: delivered, and maybe opened and clicked.
+    fn report_later(&self, message_id: &str) {
+        let (delivery_delay, opened, clicked) = {
+            let mut random = rand::thread_rng();
+            (
+                Duration::from_millis(random.gen_range(50..=500) + self.settings.latency_ms),
+                random.gen_range(0..100) < self.settings.open_percent,
+                random.gen_range(0..100) < self.settings.click_percent,
+            )
+        };
+        self.later(delivery_delay, message_id, ReceiptEvent::Delivered);
         if opened {
-            self.later(
-                delivery_delay * 2,
-                &message.idempotency_key,
-                ReceiptEvent::Opened,
-            );
+            self.later(delivery_delay * 2, message_id, ReceiptEvent::Opened);
             if clicked {
-                self.later(
-                    delivery_delay * 3,
-                    &message.idempotency_key,
-                    ReceiptEvent::Clicked,
-                );
+                self.later(delivery_delay * 3, message_id, ReceiptEvent::Clicked);
             }
         }
-        Ok(message.idempotency_key.clone())
+    }
+}
+
+#[async_trait]
+impl Vendor for SimulatedVendor {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
+        self.send_batch(std::slice::from_ref(message))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(VendorError::Transient("no answer".to_owned())))
+    }
+
+    /// One request for the whole batch, like a provider's batch API (Postmark takes 500 messages a call, SendGrid
+    /// 1,000): one latency and one write of the vendor's records.
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Vec<Result<String, VendorError>> {
+        let latency = self.settings.latency_ms;
+        if latency > 0 {
+            let latency = rand::thread_rng().gen_range(latency / 2..=latency * 3 / 2);
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        let mut answers: Vec<Result<String, VendorError>> = messages
+            .iter()
+            .map(|message| {
+                self.verdict(message)
+                    .map(|()| message.idempotency_key.clone())
+            })
+            .collect();
+        let accepted: Vec<usize> = (0..messages.len())
+            .filter(|&i| answers[i].is_ok())
+            .collect();
+        if accepted.is_empty() {
+            return answers;
+        }
+        let now = DateTime::now();
+        let records: Vec<Document> = accepted
+            .iter()
+            .map(|&i| doc! { "_id": &messages[i].idempotency_key, "to": &messages[i].to, "accepted_at": now })
+            .collect();
+        let reply = self
+            .mongo
+            .database()
+            .run_command(doc! { "insert": collections::VENDOR_MESSAGES, "documents": records, "ordered": false })
+            .await;
+        // Which of the accepted were taken before (a repeat) or not stored now (answered as a transient failure).
+        let mut repeats = Vec::new();
+        let mut stored = vec![true; accepted.len()];
+        match reply {
+            Err(error) => {
+                for &i in &accepted {
+                    answers[i] = Err(VendorError::Transient(format!(
+                        "provider storage error: {error}"
+                    )));
+                }
+                return answers;
+            }
+            Ok(reply) => {
+                for error in reply.get_array("writeErrors").into_iter().flatten() {
+                    let Some(error) = error.as_document() else {
+                        continue;
+                    };
+                    let Some(position) = error
+                        .get_i32("index")
+                        .ok()
+                        .map(|i| i as usize)
+                        .filter(|&i| i < accepted.len())
+                    else {
+                        continue;
+                    };
+                    stored[position] = false;
+                    let i = accepted[position];
+                    if error.get_i32("code") == Ok(DUPLICATE_KEY) {
+                        repeats.push(messages[i].idempotency_key.clone());
+                    } else {
+                        answers[i] = Err(VendorError::Transient(format!(
+                            "provider storage error: {}",
+                            error.get_str("errmsg").unwrap_or_default()
+                        )));
+                    }
+                }
+            }
+        }
+        // Accepted before: answered as then, and nothing sent again. Counted, so that tests can tell whether Realm
+        // ever handed a message over twice.
+        if !repeats.is_empty() {
+            let _ = self
+                .mongo
+                .collection(collections::VENDOR_MESSAGES)
+                .update_many(
+                    doc! { "_id": { "$in": &repeats } },
+                    doc! { "$inc": { "repeat_requests": 1_i64 } },
+                )
+                .await;
+        }
+        for (position, &i) in accepted.iter().enumerate() {
+            if stored[position] {
+                self.report_later(&messages[i].idempotency_key);
+            }
+        }
+        answers
     }
 }
 
