@@ -328,6 +328,24 @@ async fn an_address_the_mail_server_refuses_fails_alone_with_the_servers_reason(
 }
 
 #[tokio::test]
+async fn a_fast_campaign_never_hands_the_mail_server_more_messages_at_once_than_its_pool() {
+    let server = SmtpServer::start(&[]).await;
+    let (app, key) = started_with_smtp_at(server.url()).await;
+    let recipients = 400;
+    seed_customers_at(&app, &key, recipients, "pool.example").await;
+    let id = send_campaign_at(&app, &key, "Hi {{first_name}}", 10_000).await;
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(120)).await;
+    assert_eq!(done["sent"].as_u64(), Some(recipients as u64), "{done}");
+    assert_eq!(server.received().len(), recipients);
+    let most = server.most_in_flight();
+    assert!(
+        (2..=16).contains(&most),
+        "sends overlap, within the pool of 16 connections: {most} at once"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_mail_server_down_mid_campaign_delays_the_messages_but_loses_and_doubles_none() {
     let server = SmtpServer::start(&[]).await;
     let (app, key) = started_with_smtp_at(server.url()).await;

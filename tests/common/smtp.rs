@@ -7,7 +7,7 @@ use std::{
     collections::HashSet,
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
 };
@@ -29,7 +29,32 @@ pub struct SmtpServer {
     refused: Arc<HashSet<String>>,
     pub received: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
+    transactions: Arc<Gauge>,
     accepting: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Mail transactions under way now, and the most that ever were at once.
+#[derive(Default)]
+struct Gauge {
+    open: AtomicUsize,
+    most: AtomicUsize,
+}
+
+/// Counts one transaction, from `MAIL FROM` to the answer to its data, as under way while it lives.
+struct Open(Arc<Gauge>);
+
+impl Open {
+    fn new(gauge: Arc<Gauge>) -> Self {
+        let now = gauge.open.fetch_add(1, Ordering::SeqCst) + 1;
+        gauge.most.fetch_max(now, Ordering::SeqCst);
+        Self(gauge)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SmtpServer {
@@ -40,6 +65,7 @@ impl SmtpServer {
             refused: Arc::new(refused.iter().map(|a| a.to_string()).collect()),
             received: Arc::default(),
             down: Arc::default(),
+            transactions: Arc::default(),
             accepting: Mutex::default(),
         };
         server.serve(listener);
@@ -48,6 +74,11 @@ impl SmtpServer {
 
     pub fn url(&self) -> String {
         format!("smtp://{}", self.address)
+    }
+
+    /// The most messages that were being handed over at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.transactions.most.load(Ordering::SeqCst)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -69,14 +100,16 @@ impl SmtpServer {
     }
 
     fn serve(&self, listener: TcpListener) {
-        let (refused, received, down) = (
+        let (refused, received, down, transactions) = (
             self.refused.clone(),
             self.received.clone(),
             self.down.clone(),
+            self.transactions.clone(),
         );
         let accepting = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 tokio::spawn(converse(
+                    transactions.clone(),
                     socket,
                     refused.clone(),
                     received.clone(),
@@ -89,6 +122,7 @@ impl SmtpServer {
 }
 
 async fn converse(
+    transactions: Arc<Gauge>,
     socket: tokio::net::TcpStream,
     refused: Arc<HashSet<String>>,
     received: Arc<Mutex<Vec<Received>>>,
@@ -99,6 +133,7 @@ async fn converse(
     let mut lines = BufReader::new(reader).lines();
     let _ = writer.write_all(b"220 test.smtp ESMTP\r\n").await;
     let mut recipients = Vec::new();
+    let mut transaction = None;
     while let Ok(Some(line)) = lines.next_line().await {
         if down.load(Ordering::SeqCst) {
             let _ = writer.write_all(SHUTTING_DOWN).await;
@@ -133,10 +168,14 @@ async fn converse(
                 let _ = writer.write_all(SHUTTING_DOWN).await;
                 return;
             }
+            // A real server takes a moment to queue a message, so that sends overlap as they do in production.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             received.lock().unwrap().push(Received {
                 recipients: std::mem::take(&mut recipients),
                 data,
             });
+            // Over before the answer leaves, so that the sender's next transaction never overlaps it here.
+            transaction = None;
             "250 2.0.0 queued\r\n".into()
         } else if upper == "QUIT" {
             let _ = writer.write_all(b"221 bye\r\n").await;
@@ -144,6 +183,10 @@ async fn converse(
         } else {
             if upper.starts_with("RSET") || upper.starts_with("MAIL FROM:") {
                 recipients.clear();
+                transaction = None;
+            }
+            if upper.starts_with("MAIL FROM:") {
+                transaction = Some(Open::new(transactions.clone()));
             }
             "250 OK\r\n".into()
         };
