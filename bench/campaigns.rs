@@ -55,6 +55,7 @@ async fn main() {
         .expect("send now");
     assert!(reply.status().is_success(), "{:?}", reply.text().await);
     let mut first_sent = None;
+    let campaign_id = mongodb::bson::oid::ObjectId::parse_str(&id).expect("campaign id");
     loop {
         if first_sent.is_none()
             && communications
@@ -66,6 +67,19 @@ async fn main() {
         {
             first_sent = Some(started.elapsed());
         }
+        // The campaign's status, read from its document: the stats route counts every message, and asking it ten
+        // times a second would load the database more than the delivery being measured.
+        let completed = mongo
+            .collection(collections::CAMPAIGNS)
+            .count_documents(doc! { "_id": campaign_id, "status": "completed" })
+            .await
+            .expect("campaign status")
+            > 0;
+        if !completed {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        let done = started.elapsed();
         let stats: Value = client
             .get(format!("{base_url}/api/campaigns/{id}/stats"))
             .bearer_auth(&key)
@@ -75,25 +89,25 @@ async fn main() {
             .json()
             .await
             .expect("json");
-        if stats["status"] == "completed" {
-            let done = started.elapsed();
+        {
             let first = first_sent.unwrap_or(done);
             let processed =
                 stats["sent"].as_u64().unwrap_or(0) + stats["failed"].as_u64().unwrap_or(0);
-            println!("| transport | audience | send now → first message sent | first message → completed | recipients/s | sent | failed |");
-            println!("|---|---:|---:|---:|---:|---:|---:|");
+            println!("| transport | audience | send now → first message sent | first message → completed | recipients/s after the first | send now → completed | recipients/s overall | sent | failed |");
+            println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             println!(
-                "| {} | {} | {:.2} s | {:.1} s | {:.0} | {} | {} |",
+                "| {} | {} | {:.2} s | {:.1} s | {:.0} | {:.1} s | {:.0} | {} | {} |",
                 std::env::var("REALM_EMAIL_TRANSPORT").unwrap_or_default(),
                 stats["audience"],
                 first.as_secs_f64(),
                 (done - first).as_secs_f64(),
                 processed as f64 / (done - first).as_secs_f64().max(0.001),
+                done.as_secs_f64(),
+                processed as f64 / done.as_secs_f64().max(0.001),
                 stats["sent"],
                 stats["failed"],
             );
             return;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -6,4 +6,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_release_realm
-cargo bench --bench ingest --no-default-features --features ssr 2>/dev/null
+run_bench ingest

@@ -362,3 +362,77 @@ async fn only_the_offered_chart_spans_are_served() {
     assert!(realm::dashboard::model::check_span(7).is_err());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_forgotten() {
+    use realm::customers::server::growth;
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let mongo = app.mongo();
+    let now = DateTime::now().timestamp_millis();
+    // At the window edges (exactly 7 and 30 days ago, a millisecond before), on and beside hour starts, in the last
+    // minutes (an hour not yet closed), and spread over five weeks.
+    let mut moments = vec![
+        now - 7 * DAY,
+        now - 7 * DAY - 1,
+        now - 30 * DAY,
+        now - 30 * DAY - 1,
+        (now - 3 * DAY).div_euclid(HOUR) * HOUR,
+        (now - 3 * DAY).div_euclid(HOUR) * HOUR - 1,
+        now - 2 * 60_000,
+        now - 70 * 60_000,
+        now,
+    ];
+    moments.extend((0..200).map(|i| now - (i * 6 * HOUR + i * 7_919_000) % (35 * DAY)));
+    let customers: Vec<Document> = moments
+        .iter()
+        .enumerate()
+        .map(|(i, at)| doc! { "email": format!("grown{i}@example.com"), "name": format!("Grown {i}"), "tags": [], "created_at": DateTime::from_millis(*at) })
+        .collect();
+    app.insert_documents(collections::CUSTOMERS, customers)
+        .await;
+    let direct = |since: i64| async move {
+        mongo
+            .collection(collections::CUSTOMERS)
+            .count_documents(doc! { "created_at": { "$gte": DateTime::from_millis(since) } })
+            .await
+            .unwrap()
+    };
+    let check = |at: i64| async move {
+        for days in [1, 7, 30] {
+            let since = at - days * DAY;
+            assert_eq!(
+                growth::created_since(mongo, since, at).await.unwrap(),
+                direct(since).await,
+                "new in the last {days} days"
+            );
+        }
+    };
+
+    check(now).await;
+    let kept = mongo
+        .collection(collections::CUSTOMER_HOURS)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert!(kept >= 29 * 24, "closed hours are kept: {kept}");
+    // Read from what was kept this time.
+    check(now).await;
+
+    // Customers imported now land in the open hour.
+    let rows: Vec<_> = (0..25)
+        .map(|i| json!({ "name": format!("New {i}"), "email": format!("new{i}@example.com") }))
+        .collect();
+    let imported = app
+        .post_json("/api/customers", &json!({ "customers": rows }), &key)
+        .await;
+    assert!(imported.status.is_success(), "{}", imported.body);
+    check(DateTime::now().timestamp_millis()).await;
+
+    // `rebuild-rollups` forgets the kept counts; they are counted again, to the same figures.
+    assert!(growth::forget(mongo).await.unwrap() >= kept);
+    check(DateTime::now().timestamp_millis()).await;
+    app.stop().await;
+}

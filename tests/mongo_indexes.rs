@@ -51,3 +51,35 @@ async fn ensure_indexes_is_idempotent_and_enforces_unique_keys() {
 
     common::drop_database(&config).await;
 }
+
+#[tokio::test]
+async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
+    let config = common::isolated_config();
+    let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+        .await
+        .unwrap();
+    let communications = mongo.collection(collections::COMMUNICATIONS);
+    // As the first versions made it.
+    communications
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! { "claim": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .name("claim".to_owned())
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .unwrap();
+    mongo.ensure_indexes().await.unwrap();
+    mongo
+        .ensure_indexes()
+        .await
+        .expect("a second start finds it gone");
+    let names = communications.list_index_names().await.unwrap();
+    assert!(!names.contains(&"claim".to_owned()), "{names:?}");
+    assert!(names.contains(&"campaign_status".to_owned()), "{names:?}");
+    common::drop_database(&config).await;
+}

@@ -84,4 +84,20 @@ test('an upload whose part fails on the way resumes from that part, and no part 
   for (const batch of await batches.all()) {
     await expect(batch.locator('[data-batch-status]')).toHaveText('completed', { timeout: 30_000 });
   }
+
+  // The history pages by cursor: one customer's 30 orders fill a page of 25 and a page of 5.
+  const history = page.getByRole('table', { name: 'Orders' });
+  const pages = page.getByRole('navigation', { name: 'Pages' });
+  await page.getByLabel('Customer email starts with').fill('resume0@');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.locator('[data-order-total]')).toHaveText('30 matching orders');
+  await expect(history.locator('tbody tr')).toHaveCount(25);
+  await expect(pages.getByRole('link', { name: 'Previous' })).toHaveCount(0);
+  await pages.getByRole('link', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/after=/);
+  await expect(history.locator('tbody tr')).toHaveCount(5);
+  await expect(pages.getByRole('link', { name: 'Next' })).toHaveCount(0);
+  await pages.getByRole('link', { name: 'Previous' }).click();
+  await expect(page).toHaveURL(/before=/);
+  await expect(history.locator('tbody tr')).toHaveCount(25);
 });

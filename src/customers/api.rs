@@ -59,7 +59,15 @@ pub async fn recent_customer_orders(
     };
     require_user().await?;
     let filter = history::OrderFilter::for_customer(parse_id(&id, "customer")?);
-    history::page(&expect_context::<AppState>().mongo, filter, None, 1, 25).await
+    history::page(
+        &expect_context::<AppState>().mongo,
+        filter,
+        None,
+        None,
+        None,
+        25,
+    )
+    .await
 }
 
 #[server]

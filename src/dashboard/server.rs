@@ -1,20 +1,20 @@
 //! Assembling the dashboard. Every figure comes from a roll-up or an index: orders and revenue from the day
 //! totals the consumer keeps, campaign figures from the tallies on each campaign, new customers from the
-//! `created_at` index. Nothing here reads all orders or all messages.
+//! counts per hour the customers feature keeps. Nothing here reads all orders or all messages.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::{
     campaigns::{
         model::CampaignStatus,
         server::{self as campaigns_server, Campaigns},
     },
-    customers::server as customers_server,
+    customers::server::{self as customers_server, growth},
     dashboard::model::{Dashboard, PeriodFigures, FIGURE_DAYS},
     orders::server::daily,
     segments::server::Segments,
     server::mongo::{bson_time, Mongo},
-    shared::error::AppError,
+    shared::{error::AppError, time::DAY_MS},
 };
 
 /// Campaigns in the performance chart, and rows in each "recent" list.
@@ -22,7 +22,8 @@ const RECENT: i64 = 6;
 
 pub async fn load(mongo: &Mongo, days: u32) -> Result<Dashboard, AppError> {
     let now = OffsetDateTime::now_utc();
-    let created_since = |days: i64| bson_time(now - Duration::days(days));
+    let now_ms = bson_time(now).timestamp_millis();
+    let created_since = |days: i64| now_ms - days * DAY_MS;
     let segments = Segments::new(mongo);
     let campaign_list = Campaigns::new(mongo);
     let (
@@ -39,8 +40,8 @@ pub async fn load(mongo: &Mongo, days: u32) -> Result<Dashboard, AppError> {
         recent_segments,
     ) = futures::try_join!(
         customers_server::estimated_count(mongo),
-        customers_server::created_since(mongo, created_since(7)),
-        customers_server::created_since(mongo, created_since(30)),
+        growth::created_since(mongo, created_since(7), now_ms),
+        growth::created_since(mongo, created_since(30), now_ms),
         daily::per_day(mongo, days.max(FIGURE_DAYS)),
         campaigns_server::count_with_status(mongo, CampaignStatus::Scheduled),
         campaigns_server::count_with_status(mongo, CampaignStatus::Sending),

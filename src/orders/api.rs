@@ -50,12 +50,13 @@ pub async fn list_orders(
     min: Option<String>,
     max: Option<String>,
     sort: Option<String>,
-    page: Option<u64>,
+    after: Option<String>,
+    before: Option<String>,
 ) -> Result<OrderPage, AppError> {
     use crate::{
         auth::server::guard::require_user, orders::server::history, server::state::AppState,
     };
-    const PAGE_SIZE: u64 = 25;
+    const PAGE_SIZE: i64 = 25;
     require_user().await?;
     let state = expect_context::<AppState>();
     let filter = history::OrderFilter::parse(customer, from, to, min, max)?;
@@ -63,7 +64,8 @@ pub async fn list_orders(
         &state.mongo,
         filter,
         sort.as_deref(),
-        page.unwrap_or(1),
+        after.as_deref(),
+        before.as_deref(),
         PAGE_SIZE,
     )
     .await

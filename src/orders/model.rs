@@ -446,13 +446,14 @@ pub struct OrderPage {
     /// Whether more orders match than were counted.
     #[serde(default)]
     pub more: bool,
-    pub page: u64,
-    pub page_count: u64,
+    /// Cursors of the next and previous pages, where there are any.
+    pub next: Option<String>,
+    pub previous: Option<String>,
 }
 
 impl OrderPage {
-    /// Orders counted for the history: a count, and pages reached by skipping, cost as much as they cover, so both
-    /// stop here whatever the filter matches.
+    /// Orders counted for a filtered history: a count costs as much as it covers, so it stops here whatever the
+    /// filter matches (pages are reached by cursor, so every page stays reachable).
     pub const MAX_COUNTED: u64 = 10_000;
 
     pub fn describe_total(&self) -> String {

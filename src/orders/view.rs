@@ -436,27 +436,15 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                 param("sort"),
             );
             // The key must change for the resource to fetch again: tracking `refresh` alone is not enough.
-            (refresh.get(), filters, param("page"))
+            (refresh.get(), filters, (param("after"), param("before")))
         },
-        |(_, (customer, from, to, min, max, sort), page)| {
-            list_orders(
-                customer,
-                from,
-                to,
-                min,
-                max,
-                sort,
-                page.and_then(|p| p.parse().ok()),
-            )
+        |(_, (customer, from, to, min, max, sort), (after, before))| {
+            list_orders(customer, from, to, min, max, sort, after, before)
         },
     );
-    let page_href = move |page: u64| {
-        query_href(
-            "/orders",
-            &query.get(),
-            &["page"],
-            ("page", page.to_string()),
-        )
+    // The filters stay; the position is replaced.
+    let page_href = move |key: &'static str, cursor: String| {
+        query_href("/orders", &query.get(), &["after", "before"], (key, cursor))
     };
     let value = move |name: &'static str| move || param(name).unwrap_or_default();
 
@@ -506,9 +494,8 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                             </DataTable>
                             </div>
                             <nav aria-label="Pages" class="mt-3 flex items-center gap-4 text-sm">
-                                {(page.page > 1).then(|| view! { <a class="text-indigo-700 underline" href=page_href(page.page - 1)>"Previous"</a> })}
-                                <span>{format!("Page {} of {}", page.page, page.page_count)}</span>
-                                {(page.page < page.page_count).then(|| view! { <a class="text-indigo-700 underline" href=page_href(page.page + 1)>"Next"</a> })}
+                                {page.previous.map(|cursor| view! { <a class="text-indigo-700 underline" href=page_href("before", cursor)>"Previous"</a> })}
+                                {page.next.map(|cursor| view! { <a class="text-indigo-700 underline" href=page_href("after", cursor)>"Next"</a> })}
                             </nav>
                         }.into_any(),
                     }

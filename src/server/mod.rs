@@ -7,6 +7,7 @@ pub mod fresh;
 pub mod health;
 pub mod http;
 pub mod mongo;
+pub mod paging;
 pub mod retry;
 pub mod state;
 
@@ -41,7 +42,7 @@ pub enum StartupError {
     },
     #[error("a message transport cannot be used: {0}")]
     Mail(String),
-    #[error("rebuilding the order day totals failed: {0}")]
+    #[error("rebuilding the roll-ups failed: {0}")]
     Rebuild(crate::shared::error::AppError),
     #[error(
         "unknown command {0:?}; the only command is rebuild-rollups (no command starts the app)"
@@ -159,6 +160,7 @@ async fn start_writers(
         ),
         crate::orders::server::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
         crate::segments::server::snapshots::spawn(mongo.clone(), shutdown.clone()),
+        crate::customers::server::growth::spawn(mongo.clone(), shutdown.clone()),
         crate::campaigns::server::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
         crate::campaigns::server::delivery::spawn(
             mongo.clone(),
@@ -357,8 +359,9 @@ async fn serve() -> Result<(), StartupError> {
     Ok(())
 }
 
-/// `realm rebuild-rollups`: recomputes the order totals per day from the stored orders, e.g. after orders were
-/// changed in the database by hand. Run it while no orders are being ingested.
+/// `realm rebuild-rollups`: recomputes the order totals per day from the stored orders, and forgets the kept counts
+/// of new customers per hour (counted again when next needed), e.g. after orders or customers were changed in the
+/// database by hand. Run it while no orders are being ingested.
 async fn rebuild_rollups() -> Result<(), StartupError> {
     let config = Config::from_env()?;
     let mongo = connect_mongo(&config).await?;
@@ -370,6 +373,10 @@ async fn rebuild_rollups() -> Result<(), StartupError> {
         folded_batches = rebuilt.folded_batches,
         "order day totals rebuilt"
     );
+    let forgotten = crate::customers::server::growth::forget(&mongo)
+        .await
+        .map_err(StartupError::Rebuild)?;
+    tracing::info!(hours = forgotten, "kept counts of new customers forgotten");
     mongo.shutdown().await;
     Ok(())
 }

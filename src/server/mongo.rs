@@ -11,6 +11,8 @@ use mongodb::{
 /// Collection names, in one place so that queries and index definitions cannot drift apart.
 pub mod collections {
     pub const CUSTOMERS: &str = "customers";
+    /// Customers created in each closed hour, kept by the customers' growth counter.
+    pub const CUSTOMER_HOURS: &str = "customer_hours";
     pub const ORDERS: &str = "orders";
     /// Orders and revenue per UTC day, kept by the folder of batch totals.
     pub const ORDER_DAYS: &str = "order_days";
@@ -106,16 +108,34 @@ impl Mongo {
             .map(|_| ())
     }
 
-    /// Creates every index the app needs. Safe to run on every start: creating an index that already exists with
-    /// the same definition is a no-op in MongoDB.
+    /// Creates every index the app needs, and drops those earlier versions made that no query uses any more (each
+    /// costs a write on every change of the fields it covers). Safe to run on every start: creating an index that
+    /// already exists with the same definition is a no-op in MongoDB, and a retired one that is gone stays gone.
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         for (collection, index) in required_indexes() {
             self.collection(collection).create_index(index).await?;
+        }
+        for (collection, name) in RETIRED_INDEXES {
+            let collection = self.collection(collection);
+            if collection
+                .list_index_names()
+                .await?
+                .iter()
+                .any(|existing| existing == name)
+            {
+                collection.drop_index(name).await?;
+            }
         }
         self.prepared.send_replace(true);
         Ok(())
     }
 }
+
+/// Indexes of earlier versions that no query needs now.
+const RETIRED_INDEXES: [(&str, &str); 1] = [
+    // Every query naming a delivery claim names the message's `_id` as well.
+    (collections::COMMUNICATIONS, "claim"),
+];
 
 fn unique(keys: Document, name: &str) -> IndexModel {
     IndexModel::builder()
@@ -249,10 +269,6 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (
             collections::COMMUNICATIONS,
             index(doc! { "campaign_id": 1, "status": 1 }, "campaign_status"),
-        ),
-        (
-            collections::COMMUNICATIONS,
-            index(doc! { "claim": 1 }, "claim"),
         ),
         // A campaign with a frequency cap asks which of each thousand recipients were sent a message lately.
         (

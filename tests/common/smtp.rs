@@ -133,7 +133,8 @@ async fn converse(
     let mut lines = BufReader::new(reader).lines();
     let _ = writer.write_all(b"220 test.smtp ESMTP\r\n").await;
     let mut recipients = Vec::new();
-    let mut transaction = None;
+    // Held while a mail transaction is under way; dropping it ends the count.
+    let mut _transaction = None;
     while let Ok(Some(line)) = lines.next_line().await {
         if down.load(Ordering::SeqCst) {
             let _ = writer.write_all(SHUTTING_DOWN).await;
@@ -175,7 +176,7 @@ async fn converse(
                 data,
             });
             // Over before the answer leaves, so that the sender's next transaction never overlaps it here.
-            transaction = None;
+            _transaction = None;
             "250 2.0.0 queued\r\n".into()
         } else if upper == "QUIT" {
             let _ = writer.write_all(b"221 bye\r\n").await;
@@ -183,10 +184,10 @@ async fn converse(
         } else {
             if upper.starts_with("RSET") || upper.starts_with("MAIL FROM:") {
                 recipients.clear();
-                transaction = None;
+                _transaction = None;
             }
             if upper.starts_with("MAIL FROM:") {
-                transaction = Some(Open::new(transactions.clone()));
+                _transaction = Some(Open::new(transactions.clone()));
             }
             "250 OK\r\n".into()
         };

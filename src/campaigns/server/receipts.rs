@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::vendor::{Receipt, ReceiptEvent};
 use crate::{server::state::AppState, shared::error::AppError};
 
-const MAX_RECEIPTS_PER_REQUEST: usize = 10_000;
+pub const MAX_RECEIPTS_PER_REQUEST: usize = 10_000;
 
 #[derive(Deserialize)]
 pub struct ReceiptBatch {

@@ -356,23 +356,26 @@ async fn report_receipts(
                     continue;
                 }
                 let at_ms = DateTime::now().timestamp_millis();
-                let receipts: Vec<Receipt> = due.iter().map(|(_, r)| Receipt { at_ms, ..r.clone() }).collect();
-                let sent = client
-                    .post(&settings.receipts_url)
-                    .header("x-realm-receipts-token", &settings.receipts_token)
-                    .json(&serde_json::json!({ "receipts": receipts }))
-                    .send()
-                    .await;
-                match sent {
-                    Ok(response) if response.status().is_success() => {}
-                    failed => {
-                        // Without the URL: it may carry credentials.
-                        match failed {
-                            Ok(response) => tracing::warn!(status = response.status().as_u16(), "receipts not taken, retrying"),
-                            Err(error) => tracing::warn!("receipts not sent, retrying: {}", error.without_url()),
+                // No request carries more than the receipts route takes: a backlog goes out in several.
+                for due in due.chunks(super::receipts::MAX_RECEIPTS_PER_REQUEST) {
+                    let receipts: Vec<Receipt> = due.iter().map(|(_, r)| Receipt { at_ms, ..r.clone() }).collect();
+                    let sent = client
+                        .post(&settings.receipts_url)
+                        .header("x-realm-receipts-token", &settings.receipts_token)
+                        .json(&serde_json::json!({ "receipts": receipts }))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status().is_success() => {}
+                        failed => {
+                            // Without the URL: it may carry credentials.
+                            match failed {
+                                Ok(response) => tracing::warn!(status = response.status().as_u16(), "receipts not taken, retrying"),
+                                Err(error) => tracing::warn!("receipts not sent, retrying: {}", error.without_url()),
+                            }
+                            let retry_at = now + Duration::from_secs(1);
+                            waiting.extend(due.iter().map(|(_, receipt)| (retry_at, receipt.clone())));
                         }
-                        let retry_at = now + Duration::from_secs(1);
-                        waiting.extend(due.into_iter().map(|(_, receipt)| (retry_at, receipt)));
                     }
                 }
                 // While the app does not take receipts, what waits is bounded: the excess is dropped, as a provider would.

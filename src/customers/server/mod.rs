@@ -1,9 +1,9 @@
 //! The customers collection: importing (idempotent on email), the paged list, one customer's page, tags and
 //! consent.
 
+pub mod growth;
 pub mod rest;
 
-use futures::TryStreamExt;
 use mongodb::{
     bson::{doc, oid::ObjectId, Bson, DateTime, Document},
     Collection,
@@ -17,7 +17,10 @@ use crate::{
     },
     orders::model::format_cents,
     segments::server::Segments,
-    server::mongo::{collections, display_time, regex_literal, Mongo},
+    server::{
+        mongo::{collections, display_time, regex_literal, Mongo},
+        paging,
+    },
     shared::error::AppError,
 };
 
@@ -107,66 +110,16 @@ pub struct ListQuery {
     pub sort: CustomerSort,
 }
 
-/// The stored field a sort orders by, and whether it runs from high to low. `_id` breaks ties in the same
-/// direction, so (field, `_id`) is a unique position to page from.
-fn sort_key(sort: CustomerSort) -> (&'static str, bool) {
-    match sort {
+/// The stored field a sort orders by, and whether it runs from high to low.
+fn sort_key(sort: CustomerSort) -> paging::Sort {
+    let (field, descending) = match sort {
         CustomerSort::Newest => ("created_at", true),
         CustomerSort::Name => ("name_key", false),
         CustomerSort::TopSpend => ("total_spend_cents", true),
         CustomerSort::MostOrders => ("order_count", true),
         CustomerSort::RecentOrder => ("last_order_at", true),
-    }
-}
-
-/// A page position: the sort field's value and the `_id` of the row. Written as `<kind><value>~<id>`.
-fn encode_cursor(value: Option<&Bson>, id: ObjectId) -> String {
-    let value = match value {
-        Some(Bson::String(text)) => format!("s{text}"),
-        Some(Bson::DateTime(at)) => format!("d{}", at.timestamp_millis()),
-        Some(Bson::Int64(n)) => format!("i{n}"),
-        Some(Bson::Int32(n)) => format!("i{n}"),
-        Some(Bson::Double(n)) => format!("i{}", *n as i64),
-        _ => "n".to_owned(),
     };
-    format!("{value}~{}", id.to_hex())
-}
-
-fn decode_cursor(cursor: &str) -> Result<(Bson, ObjectId), AppError> {
-    let invalid = || {
-        AppError::invalid(
-            "cursor",
-            "This page link is not valid any more; start from the first page.",
-        )
-    };
-    let (value, id) = cursor.rsplit_once('~').ok_or_else(invalid)?;
-    let id = ObjectId::parse_str(id).map_err(|_| invalid())?;
-    let value = match value.split_at_checked(1).ok_or_else(invalid)? {
-        ("s", text) => Bson::String(text.to_owned()),
-        ("d", ms) => Bson::DateTime(DateTime::from_millis(ms.parse().map_err(|_| invalid())?)),
-        ("i", n) => Bson::Int64(n.parse().map_err(|_| invalid())?),
-        ("n", "") => Bson::Null,
-        _ => return Err(invalid()),
-    };
-    Ok((value, id))
-}
-
-/// The rows after (`later`) or before the position (value, id) in MongoDB's ascending order, in which a missing
-/// value (null) comes before every other.
-fn beyond(field: &str, value: &Bson, id: ObjectId, later: bool) -> Document {
-    let operator = if later { "$gt" } else { "$lt" };
-    let same_value_beyond = doc! { field: value.clone(), "_id": { operator: id } };
-    let mut branches = vec![same_value_beyond];
-    match (value, later) {
-        (Bson::Null, true) => branches.push(doc! { field: { "$ne": Bson::Null } }),
-        (Bson::Null, false) => {}
-        (value, true) => branches.push(doc! { field: { "$gt": value.clone() } }),
-        (value, false) => {
-            branches.push(doc! { field: { "$lt": value.clone() } });
-            branches.push(doc! { field: Bson::Null });
-        }
-    }
-    doc! { "$or": branches }
+    paging::Sort { field, descending }
 }
 
 #[derive(Clone)]
@@ -307,56 +260,15 @@ impl Customers {
         size: i64,
     ) -> Result<CustomerPage, AppError> {
         let filter = self.filter(query).await?;
-        let (field, descending) = sort_key(query.sort);
-        let cursor = match (
-            after.filter(|c| !c.is_empty()),
-            before.filter(|c| !c.is_empty()),
-        ) {
-            (Some(after), _) => Some((decode_cursor(after)?, true)),
-            (None, Some(before)) => Some((decode_cursor(before)?, false)),
-            (None, None) => None,
-        };
-        // Moving forward in a descending list is moving to lower values.
-        let forward = cursor.as_ref().is_none_or(|(_, forward)| *forward);
-        let ascending_scan = forward != descending;
-        let direction = if ascending_scan { 1 } else { -1 };
-        let mut conditions = vec![filter.clone()];
-        if let Some(((value, id), _)) = &cursor {
-            conditions.push(beyond(field, value, *id, ascending_scan));
-        }
-        let found: Vec<Document> = self
-            .collection
-            .find(doc! { "$and": conditions })
-            .sort(doc! { field: direction, "_id": direction })
-            .limit(size + 1)
-            .await?
-            .try_collect()
-            .await?;
-        let more_beyond = found.len() as i64 > size;
-        let mut rows: Vec<Document> = found.into_iter().take(size as usize).collect();
-        if !forward {
-            rows.reverse();
-        }
-        let position = |row: &Document| {
-            row.get_object_id("_id")
-                .ok()
-                .map(|id| encode_cursor(row.get(field), id))
-        };
-        let (has_next, has_previous) = if forward {
-            (more_beyond, cursor.is_some())
-        } else {
-            (true, more_beyond)
-        };
-        let next = if has_next {
-            rows.last().and_then(position)
-        } else {
-            None
-        };
-        let previous = if has_previous {
-            rows.first().and_then(position)
-        } else {
-            None
-        };
+        let page = paging::page(
+            &self.collection,
+            filter.clone(),
+            sort_key(query.sort),
+            after,
+            before,
+            size,
+        )
+        .await?;
         let matching = if filter.is_empty() {
             self.collection.estimated_document_count().await?
         } else {
@@ -366,9 +278,9 @@ impl Customers {
                 .await?
         };
         Ok(CustomerPage {
-            rows: rows.iter().map(customer_row).collect(),
-            next,
-            previous,
+            rows: page.rows.iter().map(customer_row).collect(),
+            next: page.next,
+            previous: page.previous,
             matching,
         })
     }
@@ -576,34 +488,9 @@ pub async fn estimated_count(mongo: &Mongo) -> Result<u64, AppError> {
         .await?)
 }
 
-/// How many customers were created at or after `since`.
-pub async fn created_since(mongo: &Mongo, since: DateTime) -> Result<u64, AppError> {
-    Ok(mongo
-        .collection(collections::CUSTOMERS)
-        .count_documents(doc! { "created_at": { "$gte": since } })
-        .await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip() {
-        let id = ObjectId::new();
-        for value in [
-            Bson::String("ada ~ lovelace".into()),
-            Bson::DateTime(DateTime::from_millis(5)),
-            Bson::Int64(-3),
-            Bson::Null,
-        ] {
-            assert_eq!(
-                decode_cursor(&encode_cursor(Some(&value), id)).unwrap(),
-                (value, id)
-            );
-        }
-        assert!(decode_cursor("x1~nothex").is_err());
-    }
 
     #[test]
     fn keywords_cover_name_words_email_and_domain() {
@@ -616,24 +503,6 @@ mod tests {
                 "example.com",
                 "lovelace"
             ]
-        );
-    }
-
-    #[test]
-    fn paging_beyond_a_missing_value_in_a_descending_list() {
-        let id = ObjectId::new();
-        // Forward in a descending list scans downwards: after a dated row come older dates, then undated rows.
-        let older = beyond(
-            "last_order_at",
-            &Bson::DateTime(DateTime::from_millis(10)),
-            id,
-            false,
-        );
-        assert_eq!(older.get_array("$or").unwrap().len(), 3);
-        let undated = beyond("last_order_at", &Bson::Null, id, false);
-        assert_eq!(
-            undated,
-            doc! { "$or": [{ "last_order_at": Bson::Null, "_id": { "$lt": id } }] }
         );
     }
 }

@@ -3,10 +3,7 @@
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
-use mongodb::{
-    bson::{doc, oid::ObjectId, DateTime, Document},
-    options::FindOptions,
-};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -15,7 +12,10 @@ use crate::{
         model::{format_cents, parse_date, parse_money},
         model::{OrderPage, OrderRow},
     },
-    server::mongo::{bson_time, collections, display_time, regex_literal, Mongo},
+    server::{
+        mongo::{bson_time, collections, display_time, regex_literal, Mongo},
+        paging,
+    },
     shared::error::AppError,
 };
 
@@ -137,42 +137,47 @@ impl OrderFilter {
     }
 }
 
+/// The stored field each order of the history is sorted by, and whether it runs from high to low.
+fn sort_of(sort: Option<&str>) -> paging::Sort {
+    let (field, descending) = match sort {
+        Some("oldest") => ("ordered_at", false),
+        Some("amount_desc") => ("amount_cents", true),
+        Some("amount_asc") => ("amount_cents", false),
+        _ => ("ordered_at", true),
+    };
+    paging::Sort { field, descending }
+}
+
+/// One page of `size` orders after the cursor `after`, or before `before`, or the first, with the matching orders
+/// counted up to [`OrderPage::MAX_COUNTED`] (all of them, from the collection's own count, when nothing filters).
 pub async fn page(
     mongo: &Mongo,
     filter: OrderFilter,
     sort: Option<&str>,
-    page: u64,
-    page_size: u64,
+    after: Option<&str>,
+    before: Option<&str>,
+    size: i64,
 ) -> Result<OrderPage, AppError> {
     let query = filter.to_query(mongo).await?;
     let orders = mongo.collection(collections::ORDERS);
-    let counted = orders
-        .count_documents(query.clone())
-        .limit(OrderPage::MAX_COUNTED + 1)
-        .await?;
-    let (total, more) = (
-        counted.min(OrderPage::MAX_COUNTED),
-        counted > OrderPage::MAX_COUNTED,
-    );
-    let page_count = total.div_ceil(page_size).max(1);
-    let page = page.clamp(1, page_count);
-    let order = match sort {
-        Some("oldest") => doc! { "ordered_at": 1, "_id": 1 },
-        Some("amount_desc") => doc! { "amount_cents": -1, "_id": -1 },
-        Some("amount_asc") => doc! { "amount_cents": 1, "_id": 1 },
-        _ => doc! { "ordered_at": -1, "_id": -1 },
+    let counting = async {
+        if query.is_empty() {
+            return Ok::<_, AppError>((orders.estimated_document_count().await?, false));
+        }
+        let counted = orders
+            .count_documents(query.clone())
+            .limit(OrderPage::MAX_COUNTED + 1)
+            .await?;
+        Ok((
+            counted.min(OrderPage::MAX_COUNTED),
+            counted > OrderPage::MAX_COUNTED,
+        ))
     };
-    let options = FindOptions::builder()
-        .sort(order)
-        .skip((page - 1) * page_size)
-        .limit(page_size as i64)
-        .build();
-    let found: Vec<Document> = orders
-        .find(query)
-        .with_options(options)
-        .await?
-        .try_collect()
-        .await?;
+    let ((total, more), page) = futures::try_join!(
+        counting,
+        paging::page(&orders, query.clone(), sort_of(sort), after, before, size)
+    )?;
+    let found = page.rows;
 
     let customer_ids: Vec<ObjectId> = found
         .iter()
@@ -216,7 +221,7 @@ pub async fn page(
         rows,
         total,
         more,
-        page,
-        page_count,
+        next: page.next,
+        previous: page.previous,
     })
 }
