@@ -12,4 +12,4 @@ else
   export REALM_EMAIL_TRANSPORT=simulated
 fi
 start_release_realm
-run_bench campaigns
+cargo bench --bench campaigns --no-default-features --features ssr 2>/dev/null

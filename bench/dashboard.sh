@@ -5,4 +5,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_release_realm
-run_bench dashboard
+cargo bench --bench dashboard --no-default-features --features ssr 2>/dev/null

@@ -6,4 +6,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_release_realm
-run_bench ingest
+cargo bench --bench ingest --no-default-features --features ssr 2>/dev/null

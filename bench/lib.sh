@@ -33,17 +33,3 @@ start_release_realm() {
   BENCH_BROKER_PID="$(pgrep -f "beam.smp.* -s rabbit boot" | head -n 1 || true)"
   export BENCH_BROKER_PID
 }
-
-# Builds the benchmark NAME (bench/NAME.rs) with the release profile, so that it shares the server's compiled
-# library instead of compiling it again for `cargo bench`'s own profile, and runs it.
-run_bench() {
-  local name="$1" executable
-  executable="$(cargo build --release --bench "$name" --no-default-features --features ssr --message-format=json 2>/dev/null \
-    | python3 -c 'import json, sys
-for line in sys.stdin:
-    message = json.loads(line)
-    if message.get("executable") and message.get("target", {}).get("name") == sys.argv[1]:
-        print(message["executable"])' "$name")"
-  [ -n "$executable" ] || fail "the $name benchmark did not build"
-  "$executable"
-}

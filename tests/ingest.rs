@@ -860,16 +860,7 @@ async fn the_history_filters_by_email_prefix_and_refuses_a_prefix_too_many_custo
 
     let by_prefix =
         |prefix: &str| OrderFilter::parse(Some(prefix.to_owned()), None, None, None, None).unwrap();
-    let narrow = history::page(
-        app.mongo(),
-        by_prefix(" CROWD0004"),
-        Some("oldest"),
-        None,
-        None,
-        25,
-    )
-    .await
-    .unwrap();
+    let narrow = orders_page(&app, by_prefix(" CROWD0004"), Some("oldest"), None, None).await;
     let found: Vec<&str> = narrow.rows.iter().map(|r| r.order_id.as_str()).collect();
     assert_eq!((found, narrow.total), (vec!["P-1", "P-2"], 2));
 
@@ -1158,12 +1149,22 @@ async fn nothing_is_consumed_or_written_before_the_indexes_exist() {
     app.stop().await;
 }
 
+/// One page of 25 orders of the history.
+async fn orders_page(
+    app: &TestApp,
+    filter: realm::orders::server::history::OrderFilter,
+    sort: Option<&str>,
+    after: Option<&str>,
+    before: Option<&str>,
+) -> realm::orders::model::OrderPage {
+    realm::orders::server::history::page(app.mongo(), filter, sort, after, before, 25)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_filtered_history_counts_up_to_ten_thousand_and_every_page_is_reached_by_cursor() {
-    use realm::orders::{
-        model::OrderPage,
-        server::history::{self, OrderFilter},
-    };
+    use realm::orders::{model::OrderPage, server::history::OrderFilter};
     let app = TestApp::start().await;
     let orders: Vec<Document> = (0..=OrderPage::MAX_COUNTED)
         .map(|i| doc! { "order_id": format!("H-{i}"), "ordered_at": mongodb::bson::DateTime::from_millis(i as i64), "amount_cents": 100_i64, "item_count": 1_i64 })
@@ -1174,9 +1175,7 @@ async fn a_filtered_history_counts_up_to_ten_thousand_and_every_page_is_reached_
     let ids = |page: &OrderPage| -> Vec<String> {
         page.rows.iter().map(|row| row.order_id.clone()).collect()
     };
-    let first = history::page(app.mongo(), at_least_a_cent(), None, None, None, 25)
-        .await
-        .unwrap();
+    let first = orders_page(&app, at_least_a_cent(), None, None, None).await;
     assert!(first.more);
     assert_eq!(first.total, OrderPage::MAX_COUNTED);
     assert!(
@@ -1186,45 +1185,23 @@ async fn a_filtered_history_counts_up_to_ten_thousand_and_every_page_is_reached_
     );
     assert_eq!(ids(&first)[0], "H-10000", "newest first");
     assert!(first.previous.is_none());
-    let second = history::page(
-        app.mongo(),
-        at_least_a_cent(),
-        None,
-        first.next.as_deref(),
-        None,
-        25,
-    )
-    .await
-    .unwrap();
+    let second = orders_page(&app, at_least_a_cent(), None, first.next.as_deref(), None).await;
     assert_eq!(ids(&second)[0], "H-9975");
-    let back = history::page(
-        app.mongo(),
+    let back = orders_page(
+        &app,
         at_least_a_cent(),
         None,
         None,
         second.previous.as_deref(),
-        25,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(ids(&back), ids(&first));
     // The far end, past any count, is as near as the first page in the other order.
-    let oldest = history::page(
-        app.mongo(),
-        at_least_a_cent(),
-        Some("oldest"),
-        None,
-        None,
-        25,
-    )
-    .await
-    .unwrap();
+    let oldest = orders_page(&app, at_least_a_cent(), Some("oldest"), None, None).await;
     assert_eq!(ids(&oldest)[0], "H-0");
     // Unfiltered, the collection's own count says how many there are.
     let everything = OrderFilter::parse(None, None, None, None, None).unwrap();
-    let all = history::page(app.mongo(), everything, None, None, None, 25)
-        .await
-        .unwrap();
+    let all = orders_page(&app, everything, None, None, None).await;
     assert_eq!((all.total, all.more), (OrderPage::MAX_COUNTED + 1, false));
     app.stop().await;
 }
