@@ -82,8 +82,9 @@ async fn ingest_orders(app: &TestApp, key: &str, now: OffsetDateTime) {
     assert_eq!(batch["stored"], ORDERS.len(), "{batch}");
 }
 
-async fn insert_customers_created(app: &TestApp, days_ago: &[i64], now: OffsetDateTime) {
-    let customers: Vec<Document> = days_ago
+/// Customers created the given days (and an hour) ago.
+fn customers_created(days_ago: &[i64], now: OffsetDateTime) -> Vec<Document> {
+    days_ago
         .iter()
         .enumerate()
         .map(|(i, ago)| {
@@ -96,9 +97,7 @@ async fn insert_customers_created(app: &TestApp, days_ago: &[i64], now: OffsetDa
                 "order_count": 0_i64,
             }
         })
-        .collect();
-    app.insert_documents(collections::CUSTOMERS, customers)
-        .await;
+        .collect()
 }
 
 /// A campaign in `status`, launched the given minutes ago if at all, with one message per entry of `messages`:
@@ -195,12 +194,15 @@ fn check_orders(dashboard: &Dashboard, days: u32) {
 
 #[tokio::test]
 async fn every_figure_and_series_matches_the_data_behind_it() {
-    let app = TestApp::start().await;
-    let key = app.api_key().await;
     let now = OffsetDateTime::now_utc();
+    // Four customers were created before; the five of the orders are created just now.
+    let app = TestApp::start_with_history(
+        collections::CUSTOMERS,
+        customers_created(&[3, 10, 40, 400], now),
+    )
+    .await;
+    let key = app.api_key().await;
     ingest_orders(&app, &key, now).await;
-    // The five order customers were created just now; these four earlier.
-    insert_customers_created(&app, &[3, 10, 40, 400], now).await;
     for (name, visits) in [("One order or more", 1), ("Three orders or more", 3)] {
         let created = app
             .post_json(
@@ -368,9 +370,6 @@ async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_f
     use realm::customers::server::growth;
     const HOUR: i64 = 3_600_000;
     const DAY: i64 = 24 * HOUR;
-    let app = TestApp::start().await;
-    let key = app.api_key().await;
-    let mongo = app.mongo();
     let now = DateTime::now().timestamp_millis();
     // At the window edges (exactly 7 and 30 days ago, a millisecond before), on and beside hour starts, in the last
     // minutes (an hour not yet closed), and spread over five weeks.
@@ -391,8 +390,9 @@ async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_f
         .enumerate()
         .map(|(i, at)| doc! { "email": format!("grown{i}@example.com"), "name": format!("Grown {i}"), "tags": [], "created_at": DateTime::from_millis(*at) })
         .collect();
-    app.insert_documents(collections::CUSTOMERS, customers)
-        .await;
+    let app = TestApp::start_with_history(collections::CUSTOMERS, customers).await;
+    let key = app.api_key().await;
+    let mongo = app.mongo();
     let direct = |since: i64| async move {
         mongo
             .collection(collections::CUSTOMERS)

@@ -182,6 +182,24 @@ impl TestApp {
         Self::start_with(isolated_config()).await
     }
 
+    /// Starts on a database that already holds `documents` in `collection`: data made before this app ran, as its
+    /// background tasks find it when they start. (The app never writes a customer into an hour that has passed.)
+    pub async fn start_with_history(
+        collection: &str,
+        documents: Vec<mongodb::bson::Document>,
+    ) -> Self {
+        let config = isolated_config();
+        let mongo = realm::server::mongo::Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+            .await
+            .expect("mongo");
+        mongo
+            .collection(collection)
+            .insert_many(documents)
+            .await
+            .expect("history");
+        Self::start_with(config).await
+    }
+
     /// Also serves HTTP on a port of its own, where the simulated vendor posts its receipts.
     pub async fn start_with(mut config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
