@@ -58,6 +58,18 @@ pub async fn created_since(mongo: &Mongo, since_ms: i64, now_ms: i64) -> Result<
     Ok(head + closed + open)
 }
 
+/// When the first customer was created, if there is one.
+async fn first_created_at(mongo: &Mongo) -> Result<Option<i64>, AppError> {
+    Ok(mongo
+        .collection(collections::CUSTOMERS)
+        .find_one(doc! { "created_at": { "$type": "date" } })
+        .sort(doc! { "created_at": 1 })
+        .projection(doc! { "created_at": 1, "_id": 0 })
+        .await?
+        .and_then(|customer| customer.get_datetime("created_at").ok().copied())
+        .map(|at| at.timestamp_millis()))
+}
+
 /// Customers created in the closed hours starting in `[from, until)` (both hour starts): the kept counts, and the
 /// missing ones counted now and kept.
 async fn closed_hours(mongo: &Mongo, from: i64, until: i64) -> Result<u64, AppError> {
@@ -75,9 +87,12 @@ async fn closed_hours(mongo: &Mongo, from: i64, until: i64) -> Result<u64, AppEr
         })
         .try_collect()
         .await?;
+    // Hours that ended before the first customer was created hold nobody, and need no count.
+    let first_created = first_created_at(mongo).await?;
     let missing: Vec<i64> = (from..until)
         .step_by(HOUR_MS as usize)
         .filter(|start| !kept.contains_key(start))
+        .filter(|start| first_created.is_some_and(|first| start + HOUR_MS > first))
         .collect();
     let counted: Vec<u64> = futures::stream::iter(missing)
         .map(|start| {
@@ -122,9 +137,16 @@ pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
             }
             let now = now_ms();
             let from = hour_floor(now - KEPT_DAYS * DAY_MS);
-            if let Err(error) = closed_hours(&mongo, from, hour_floor(now - GRACE_MS)).await {
-                // The database may not be up yet at start; the next tick tries again.
-                tracing::warn!("new customers per hour not counted: {error}");
+            // A month of hours takes a while on a busy database: stopping the app does not wait for it, and what
+            // was kept so far stays right.
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                counted = closed_hours(&mongo, from, hour_floor(now - GRACE_MS)) => {
+                    if let Err(error) = counted {
+                        // The database may not be up yet at start; the next tick tries again.
+                        tracing::warn!("new customers per hour not counted: {error}");
+                    }
+                }
             }
         }
     })
