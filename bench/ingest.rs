@@ -11,10 +11,8 @@ use common::{bench_database, fill_to, owner_api_key, percentile, setting, CpuMet
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    orders::{
-        model::{BatchAccepted, BatchStatus, BatchSummary},
-        server::store::new_customer,
-    },
+    customers::server::of_orders::new_customer,
+    orders::model::{BatchAccepted, BatchStatus, BatchSummary},
     server::mongo::{bson_time, collections, indexes_of, Mongo},
 };
 use serde_json::{json, Value};

@@ -54,7 +54,7 @@ pub async fn recent_customer_orders(
     id: String,
 ) -> Result<crate::orders::model::OrderPage, AppError> {
     use crate::{
-        auth::server::guard::require_user, customers::server::parse_id, orders::server::history,
+        auth::server::guard::require_user, orders::server::history, server::mongo::parse_id,
         server::state::AppState,
     };
     require_user().await?;
@@ -90,8 +90,7 @@ pub async fn set_customer_consent(
     state: Consent,
 ) -> Result<Consent, AppError> {
     use crate::{
-        auth::server::guard::require_user,
-        customers::server::{parse_id, Customers},
+        auth::server::guard::require_user, customers::server::Customers, server::mongo::parse_id,
         server::state::AppState,
     };
     let user = require_user().await?;

@@ -10,6 +10,7 @@ pub mod mongo;
 pub mod paging;
 pub mod retry;
 pub mod state;
+pub mod tasks;
 
 use std::{process::ExitCode, time::Duration};
 

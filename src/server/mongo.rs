@@ -1,12 +1,15 @@
-//! The MongoDB connection and the indexes the app relies on.
+//! The MongoDB connection, the indexes the app relies on, and the small helpers every store shares (ids, numbers,
+//! duplicate keys, unordered updates).
 
 use std::time::Duration;
 
 use mongodb::{
-    bson::{doc, Document},
+    bson::{doc, oid::ObjectId, Bson, Document},
     options::{ClientOptions, IndexOptions},
     Client, Collection, Database, IndexModel,
 };
+
+use crate::shared::error::AppError;
 
 /// Collection names, in one place so that queries and index definitions cannot drift apart.
 pub mod collections {
@@ -50,6 +53,62 @@ pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
             .is_some_and(|errors| errors.iter().any(|e| e.code == DUPLICATE_KEY)),
         _ => false,
     }
+}
+
+/// The indexes in an unordered insert that failed only because the document already exists; any other write
+/// failure is an error.
+pub fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match error.kind.as_ref() {
+        ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+            let errors = failure.write_errors.as_ref()?;
+            errors
+                .iter()
+                .all(|e| e.code == DUPLICATE_KEY)
+                .then(|| errors.iter().map(|e| e.index).collect())
+        }
+        ErrorKind::Write(WriteFailure::WriteError(failure)) if failure.code == DUPLICATE_KEY => {
+            Some(vec![0])
+        }
+        _ => None,
+    }
+}
+
+/// Runs unordered `updates` on `collection` in one command, inside the session's transaction; any statement that
+/// fails fails the whole.
+pub async fn update_all(
+    mongo: &Mongo,
+    session: &mut mongodb::ClientSession,
+    collection: &str,
+    updates: &[Document],
+) -> mongodb::error::Result<()> {
+    let reply = mongo
+        .database()
+        .run_command(doc! { "update": collection, "updates": updates, "ordered": false })
+        .session(&mut *session)
+        .await?;
+    match reply.get_array("writeErrors") {
+        Ok(errors) if !errors.is_empty() => Err(mongodb::error::Error::custom(format!(
+            "{collection} not updated: {errors:?}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A whole number however the server stored it (imports and `$inc` may leave 32- or 64-bit integers).
+pub fn number(document: &Document, key: &str) -> i64 {
+    match document.get(key) {
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
+/// An id given in a path or form; one that cannot be an id names nothing.
+pub fn parse_id(id: &str, what: &str) -> Result<ObjectId, AppError> {
+    ObjectId::parse_str(id.trim())
+        .map_err(|_| AppError::NotFound(format!("No {what} has the id {id:?}.")))
 }
 
 #[derive(Clone, Debug)]

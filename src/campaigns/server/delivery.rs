@@ -30,10 +30,9 @@ use super::{
 };
 use crate::{
     campaigns::model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
-    customers::server::number,
     server::{
         broker::Broker,
-        mongo::{collections, Mongo},
+        mongo::{collections, number, Mongo},
     },
     shared::error::AppError,
 };
@@ -240,11 +239,8 @@ async fn run_job(
         stop: &stop,
     };
     let batch_size = (watch.rate as usize).clamp(1, BATCH);
-    let batches: Vec<Vec<Document>> = waiting
+    let sending = futures::stream::iter(waiting)
         .chunks(batch_size)
-        .map(<[Document]>::to_vec)
-        .collect();
-    let sending = futures::stream::iter(batches)
         .map(|recipients| sender.send_batch(recipients))
         .buffer_unordered(BATCHES_PER_JOB)
         .for_each(move |sent| {
@@ -348,12 +344,10 @@ impl Sender<'_> {
             biased;
             () = self.stop.cancelled() => return Ok(Vec::new()),
             ready = self.limiter.until_n_ready(count) => {
-                // A batch is never larger than the rate's burst; should it be, it waits its turn message by message.
-                if ready.is_err() {
-                    for _ in 0..count.get() {
-                        self.limiter.until_ready().await;
-                    }
-                }
+                // A batch is sized to at most a second of the rate, which is the limiter's burst.
+                ready.map_err(|_| {
+                    AppError::Unavailable(format!("a batch of {count} is more than the campaign's rate allows"))
+                })?;
             }
         }
         // The claim comes last, right before the send: it is never older than one send, so the recovery of

@@ -14,7 +14,10 @@ use crate::shared::time::DAY_MS;
 use crate::{
     campaigns::model::CampaignStatus,
     dashboard::model::CampaignFigures,
-    server::mongo::{collections, Mongo},
+    server::{
+        mongo::{collections, Mongo},
+        tasks,
+    },
     shared::error::AppError,
 };
 
@@ -24,18 +27,9 @@ const EVERY: Duration = Duration::from_secs(5);
 const FOLLOW_DAYS: i64 = 14;
 
 pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            if let Err(error) = refresh(&mongo).await {
-                tracing::warn!("campaign figures not tallied: {error}");
-            }
-        }
+    tasks::every(EVERY, shutdown, "campaign figures not tallied", move || {
+        let mongo = mongo.clone();
+        async move { refresh(&mongo).await.map(drop) }
     })
 }
 

@@ -28,13 +28,12 @@ use crate::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
         CampaignSummary, Channel, CommunicationRow, MessageStatus, StatusChange,
     },
-    customers::server::{number, parse_id},
     dashboard::model::CampaignFigures,
     segments::{model::SegmentUse, server as segments_server},
     server::{
         broker::Broker,
         fresh::Fresh,
-        mongo::{collections, display_time, Mongo},
+        mongo::{collections, display_time, number, parse_id, Mongo},
     },
     shared::error::AppError,
 };
@@ -611,37 +610,12 @@ impl Campaigns {
                 delivered_at.insert(customer, *at);
             }
         }
-        let Some(earliest) = delivered_at.values().min().copied() else {
-            return Ok((0, 0));
-        };
-        let window_ms = i64::from(days) * DAY_MS;
-        let (mut orders, mut revenue) = (0, 0);
-        let customers: Vec<ObjectId> = delivered_at.keys().copied().collect();
-        for chunk in customers.chunks(10_000) {
-            let mut found = self
-                .mongo
-                .collection(collections::ORDERS)
-                .find(doc! { "customer_id": { "$in": chunk }, "ordered_at": { "$gte": earliest } })
-                .projection(doc! { "customer_id": 1, "ordered_at": 1, "amount_cents": 1 })
-                .await?;
-            while let Some(order) = found.try_next().await? {
-                let (Ok(customer), Ok(at)) = (
-                    order.get_object_id("customer_id"),
-                    order.get_datetime("ordered_at"),
-                ) else {
-                    continue;
-                };
-                let Some(delivered) = delivered_at.get(&customer) else {
-                    continue;
-                };
-                let after = at.timestamp_millis() - delivered.timestamp_millis();
-                if (0..=window_ms).contains(&after) {
-                    orders += 1;
-                    revenue += number(&order, "amount_cents");
-                }
-            }
-        }
-        Ok((orders, revenue))
+        crate::orders::server::history::placed_after(
+            &self.mongo,
+            &delivered_at,
+            i64::from(days) * DAY_MS,
+        )
+        .await
     }
 
     /// The communication log, optionally of one status, 200 at a time after the customer id `after`.

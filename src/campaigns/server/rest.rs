@@ -20,9 +20,8 @@ use crate::{
         CampaignSummary, Channel, CommunicationRow, DEFAULT_ATTRIBUTION_DAYS, DEFAULT_MESSAGE,
         DEFAULT_RATE_PER_SECOND,
     },
-    customers::server::parse_id,
     orders::model::parse_date,
-    server::state::AppState,
+    server::{mongo::parse_id, state::AppState},
     shared::error::AppError,
 };
 

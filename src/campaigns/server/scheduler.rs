@@ -18,12 +18,13 @@ use crate::{
         model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
         template::{RecipientFields, Template},
     },
-    customers::server::{consent_of, number},
+    customers::{self, server::consent_of},
     orders::model::format_cents,
     segments::server::Segments,
     server::{
         broker::Broker,
-        mongo::{collections, is_duplicate_key, Mongo},
+        mongo::{collections, is_duplicate_key, number, Mongo},
+        tasks,
     },
     shared::{error::AppError, time::HOUR_MS},
 };
@@ -32,6 +33,8 @@ use crate::{
 const TICK: Duration = Duration::from_millis(500);
 /// A communication handed to a worker that has not reported back in this long was lost with its worker.
 const STALE_CLAIM: Duration = Duration::from_secs(60);
+/// How often lost work is looked for.
+const RECOVER_EVERY: Duration = Duration::from_secs(10);
 /// Recipients per delivery job.
 pub const JOB_SIZE: usize = 100;
 const INSERT_CHUNK: usize = 1_000;
@@ -45,24 +48,20 @@ pub struct DeliveryJob {
 }
 
 pub fn spawn(mongo: Mongo, broker: Broker, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(TICK);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_recovery = tokio::time::Instant::now() - STALE_CLAIM;
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
+    let mut last_recovery = tokio::time::Instant::now() - STALE_CLAIM;
+    tasks::every(TICK, shutdown, "scheduler", move || {
+        let recover_now = last_recovery.elapsed() >= RECOVER_EVERY;
+        if recover_now {
+            last_recovery = tokio::time::Instant::now();
+        }
+        let (mongo, broker) = (mongo.clone(), broker.clone());
+        async move {
+            let launched = launch_due(&mongo, &broker).await;
+            // Recovery runs even when launching failed: it is what gives back the work a failure left behind.
+            if recover_now {
+                recover(&mongo, &broker, STALE_CLAIM).await?;
             }
-            if let Err(error) = launch_due(&mongo, &broker).await {
-                tracing::warn!("scheduler: {error}");
-            }
-            if last_recovery.elapsed() >= Duration::from_secs(10) {
-                last_recovery = tokio::time::Instant::now();
-                if let Err(error) = recover(&mongo, &broker, STALE_CLAIM).await {
-                    tracing::warn!("scheduler recovery: {error}");
-                }
-            }
+            launched
         }
     })
 }
@@ -134,11 +133,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
     };
 
     let communications = mongo.collection(collections::COMMUNICATIONS);
-    let mut members = mongo
-        .collection(collections::CUSTOMERS)
-        .find(filter)
-        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1, "consent": 1 })
-        .await?;
+    let mut members = customers::server::audience::recipients(mongo, filter).await?;
     let cap = campaign
         .get_i64("frequency_cap_hours")
         .ok()

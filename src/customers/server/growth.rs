@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    server::mongo::{collections, Mongo},
+    server::{
+        mongo::{collections, Mongo},
+        tasks,
+    },
     shared::{
         error::AppError,
         time::{now_ms, DAY_MS, HOUR_MS},
@@ -87,13 +90,15 @@ async fn closed_hours(mongo: &Mongo, from: i64, until: i64) -> Result<u64, AppEr
         })
         .try_collect()
         .await?;
-    // Hours that ended before the first customer was created hold nobody, and need no count.
-    let first_created = first_created_at(mongo).await?;
-    let missing: Vec<i64> = (from..until)
+    let mut missing: Vec<i64> = (from..until)
         .step_by(HOUR_MS as usize)
         .filter(|start| !kept.contains_key(start))
-        .filter(|start| first_created.is_some_and(|first| start + HOUR_MS > first))
         .collect();
+    if !missing.is_empty() {
+        // Hours that ended before the first customer was created hold nobody, and need no count.
+        let first_created = first_created_at(mongo).await?;
+        missing.retain(|start| first_created.is_some_and(|first| start + HOUR_MS > first));
+    }
     let counted: Vec<u64> = futures::stream::iter(missing)
         .map(|start| {
             let hours = hours.clone();
@@ -127,29 +132,25 @@ pub async fn forget(mongo: &Mongo) -> Result<u64, AppError> {
 
 /// Counts the closed hours of the last month once an hour in the background, so that first paints find them kept.
 pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(Duration::from_millis(HOUR_MS as u64));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            let now = now_ms();
-            let from = hour_floor(now - KEPT_DAYS * DAY_MS);
-            // A month of hours takes a while on a busy database: stopping the app does not wait for it, and what
-            // was kept so far stays right.
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                counted = closed_hours(&mongo, from, hour_floor(now - GRACE_MS)) => {
-                    if let Err(error) = counted {
-                        // The database may not be up yet at start; the next tick tries again.
-                        tracing::warn!("new customers per hour not counted: {error}");
-                    }
+    let stop = shutdown.clone();
+    tasks::every(
+        Duration::from_millis(HOUR_MS as u64),
+        shutdown,
+        "new customers per hour not counted",
+        move || {
+            let (mongo, stop) = (mongo.clone(), stop.clone());
+            async move {
+                let now = now_ms();
+                let from = hour_floor(now - KEPT_DAYS * DAY_MS);
+                // A month of hours takes a while on a busy database: stopping the app does not wait for it, and what
+                // was kept so far stays right.
+                tokio::select! {
+                    () = stop.cancelled() => Ok(()),
+                    counted = closed_hours(&mongo, from, hour_floor(now - GRACE_MS)) => counted.map(drop),
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The customers collection: importing (idempotent on email), the paged list, one customer's page, tags and
 //! consent.
 
+pub mod audience;
 pub mod growth;
+pub mod of_orders;
 pub mod rest;
 
 use mongodb::{
@@ -18,7 +20,7 @@ use crate::{
     orders::model::format_cents,
     segments::server::Segments,
     server::{
-        mongo::{collections, display_time, regex_literal, Mongo},
+        mongo::{collections, display_time, number, parse_id, regex_literal, Mongo},
         paging,
     },
     shared::error::AppError,
@@ -84,21 +86,6 @@ pub fn customer_row(customer: &Document) -> CustomerRow {
             .ok()
             .map(|at| display_time(*at)),
     }
-}
-
-/// A whole number however the server stored it (imports and `$inc` may leave 32- or 64-bit integers).
-pub fn number(document: &Document, key: &str) -> i64 {
-    match document.get(key) {
-        Some(Bson::Int64(n)) => *n,
-        Some(Bson::Int32(n)) => i64::from(*n),
-        Some(Bson::Double(n)) => *n as i64,
-        _ => 0,
-    }
-}
-
-pub fn parse_id(id: &str, what: &str) -> Result<ObjectId, AppError> {
-    ObjectId::parse_str(id.trim())
-        .map_err(|_| AppError::NotFound(format!("No {what} has the id {id:?}.")))
 }
 
 /// What the customer list shows: a search, a tag, a segment, and an order.

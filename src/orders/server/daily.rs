@@ -10,9 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::totals;
 use crate::{
-    customers::server::number,
     orders::model::DailyOrders,
-    server::mongo::{bson_time, collections, Mongo},
+    server::mongo::{bson_time, collections, number, Mongo},
     shared::error::AppError,
 };
 

@@ -8,12 +8,13 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
+    customers::server::of_orders,
     orders::{
         model::{format_cents, parse_date, parse_money},
         model::{OrderPage, OrderRow},
     },
     server::{
-        mongo::{bson_time, collections, display_time, regex_literal, Mongo},
+        mongo::{bson_time, collections, display_time, number, Mongo},
         paging,
     },
     shared::error::AppError,
@@ -92,17 +93,7 @@ impl OrderFilter {
             query.insert("customer_id", id);
         }
         if let Some(prefix) = &self.customer_email_prefix {
-            let pattern = format!("^{}", regex_literal(prefix));
-            let mut customers = mongo
-                .collection(collections::CUSTOMERS)
-                .find(doc! { "email": { "$regex": pattern } })
-                .projection(doc! { "_id": 1 })
-                .limit(MAX_CUSTOMERS_PER_PREFIX as i64 + 1)
-                .await?;
-            let mut ids: Vec<ObjectId> = Vec::new();
-            while let Some(customer) = customers.try_next().await? {
-                ids.extend(customer.get_object_id("_id").ok());
-            }
+            let ids = of_orders::with_email_prefix(mongo, prefix, MAX_CUSTOMERS_PER_PREFIX).await?;
             if ids.len() > MAX_CUSTOMERS_PER_PREFIX {
                 return Err(AppError::invalid(
                     "customer",
@@ -183,18 +174,7 @@ pub async fn page(
         .iter()
         .filter_map(|o| o.get_object_id("customer_id").ok())
         .collect();
-    let mut customers = HashMap::new();
-    let mut cursor = mongo
-        .collection(collections::CUSTOMERS)
-        .find(doc! { "_id": { "$in": customer_ids } })
-        .projection(doc! { "email": 1, "name": 1 })
-        .await?;
-    while let Some(customer) = cursor.try_next().await? {
-        if let Ok(id) = customer.get_object_id("_id") {
-            let text = |key: &str| customer.get_str(key).unwrap_or_default().to_owned();
-            customers.insert(id, (text("name"), text("email")));
-        }
-    }
+    let customers = of_orders::names_and_emails(mongo, &customer_ids).await?;
 
     let rows = found
         .iter()
@@ -224,4 +204,43 @@ pub async fn page(
         next: page.next,
         previous: page.previous,
     })
+}
+
+/// Orders placed by each customer of `since` within `window_ms` after their moment there (a message reaching them,
+/// say), and what they came to: `(orders, revenue in cents)`.
+pub async fn placed_after(
+    mongo: &Mongo,
+    since: &HashMap<ObjectId, DateTime>,
+    window_ms: i64,
+) -> Result<(u64, i64), AppError> {
+    let Some(earliest) = since.values().min().copied() else {
+        return Ok((0, 0));
+    };
+    let (mut orders, mut revenue) = (0, 0);
+    let customers: Vec<ObjectId> = since.keys().copied().collect();
+    // An `$in` of at most this many ids keeps each query a size the database answers quickly.
+    for chunk in customers.chunks(10_000) {
+        let mut found = mongo
+            .collection(collections::ORDERS)
+            .find(doc! { "customer_id": { "$in": chunk }, "ordered_at": { "$gte": earliest } })
+            .projection(doc! { "customer_id": 1, "ordered_at": 1, "amount_cents": 1 })
+            .await?;
+        while let Some(order) = found.try_next().await? {
+            let (Ok(customer), Ok(at)) = (
+                order.get_object_id("customer_id"),
+                order.get_datetime("ordered_at"),
+            ) else {
+                continue;
+            };
+            let Some(moment) = since.get(&customer) else {
+                continue;
+            };
+            let after = at.timestamp_millis() - moment.timestamp_millis();
+            if (0..=window_ms).contains(&after) {
+                orders += 1;
+                revenue += number(&order, "amount_cents");
+            }
+        }
+    }
+    Ok((orders, revenue))
 }

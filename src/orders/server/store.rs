@@ -10,15 +10,14 @@ use std::{
 use futures::TryStreamExt;
 use mongodb::{
     bson::{doc, oid::ObjectId, DateTime, Document},
-    error::{ErrorKind, WriteFailure},
     Collection,
 };
 
 use super::{batches::BatchOutcome, totals::PendingTotals, OrderBatchMessage};
 use crate::{
-    customers::{model::name_from_email, server::name_fields},
+    customers::server::of_orders,
     orders::model::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
-    server::mongo::{bson_time, collections, Mongo},
+    server::mongo::{bson_time, collections, duplicate_positions, Mongo},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -57,38 +56,12 @@ impl StoreError {
     }
 }
 
-/// The indexes in an unordered insert that failed only because the document already exists; any other write
-/// failure is an error.
-fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> {
-    match error.kind.as_ref() {
-        ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
-            let errors = failure.write_errors.as_ref()?;
-            errors
-                .iter()
-                .all(|e| e.code == 11000)
-                .then(|| errors.iter().map(|e| e.index).collect())
-        }
-        ErrorKind::Write(WriteFailure::WriteError(failure)) if failure.code == 11000 => {
-            Some(vec![0])
-        }
-        _ => None,
-    }
-}
-
-struct Stores {
-    orders: Collection<Document>,
-    customers: Collection<Document>,
-}
-
 pub async fn store_batch(
     mongo: &Mongo,
     known: &KnownCustomers,
     message: &OrderBatchMessage,
 ) -> Result<BatchOutcome, StoreError> {
-    let stores = Stores {
-        orders: mongo.collection(collections::ORDERS),
-        customers: mongo.collection(collections::CUSTOMERS),
-    };
+    let orders: Collection<Document> = mongo.collection(collections::ORDERS);
     let default_date = DateTime::from_millis(message.received_at_ms);
     let mut outcome = BatchOutcome::default();
 
@@ -121,7 +94,7 @@ pub async fn store_batch(
     }
 
     let started = std::time::Instant::now();
-    let customer_ids = resolve_customers(&stores, known, &valid).await?;
+    let customer_ids = resolve_customers(mongo, known, &valid).await?;
     let customers_resolved = started.elapsed();
     let mut documents = Vec::with_capacity(valid.len());
     for (index, order_id, order) in &valid {
@@ -151,14 +124,14 @@ pub async fn store_batch(
     // Orders stored by another batch before this one; everything else in `documents` belongs to this batch.
     let mut stored_elsewhere = HashSet::new();
     if !documents.is_empty() {
-        if let Err(error) = stores.orders.insert_many(&documents).ordered(false).await {
+        if let Err(error) = orders.insert_many(&documents).ordered(false).await {
             let positions = duplicate_positions(&error).ok_or(error)?;
             let already_stored: Vec<&str> = positions
                 .iter()
                 .filter_map(|&i| documents.get(i))
                 .filter_map(|d| d.get_str("order_id").ok())
                 .collect();
-            let owners = batch_of_orders(&stores.orders, &already_stored).await?;
+            let owners = batch_of_orders(&orders, &already_stored).await?;
             for order_id in already_stored {
                 // Stored by an earlier delivery of this same message: it counts as stored, once.
                 if owners.get(order_id).map(String::as_str) != Some(message.batch_id.as_str()) {
@@ -241,7 +214,7 @@ impl Default for KnownCustomers {
 /// Maps each customer reference of the batch to a customer id: ids that exist, and emails, creating the customers
 /// that are new. Unknown ids are left out.
 async fn resolve_customers(
-    stores: &Stores,
+    mongo: &Mongo,
     known: &KnownCustomers,
     orders: &[(usize, String, ValidOrder)],
 ) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
@@ -256,7 +229,7 @@ async fn resolve_customers(
         }
     }
     if !unknown.is_empty() {
-        let found = look_up_customers(stores, &unknown).await?;
+        let found = look_up_customers(mongo, &unknown).await?;
         for (reference, id) in &found {
             known.0.insert(reference.clone(), *id);
         }
@@ -267,7 +240,7 @@ async fn resolve_customers(
 
 /// Finds the customers of `orders` in the database, creating those given by an email that is new.
 async fn look_up_customers(
-    stores: &Stores,
+    mongo: &Mongo,
     orders: &[&ValidOrder],
 ) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
     let mut resolved = HashMap::new();
@@ -281,17 +254,8 @@ async fn look_up_customers(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    if !wanted_ids.is_empty() {
-        let mut found = stores
-            .customers
-            .find(doc! { "_id": { "$in": &wanted_ids } })
-            .projection(doc! { "_id": 1 })
-            .await?;
-        while let Some(customer) = found.try_next().await? {
-            if let Ok(id) = customer.get_object_id("_id") {
-                resolved.insert(CustomerRef::Id(id.to_hex()), id);
-            }
-        }
+    for id in of_orders::existing(mongo, &wanted_ids).await? {
+        resolved.insert(CustomerRef::Id(id.to_hex()), id);
     }
 
     let mut names_by_email: HashMap<&str, Option<&str>> = HashMap::new();
@@ -306,72 +270,11 @@ async fn look_up_customers(
     if names_by_email.is_empty() {
         return Ok(resolved);
     }
-    let emails: Vec<&str> = names_by_email.keys().copied().collect();
-    let mut known = existing_customers_by_email(&stores.customers, &emails).await?;
-    let new_emails: Vec<&str> = emails
-        .iter()
-        .copied()
-        .filter(|email| !known.contains_key(*email))
-        .collect();
-    if !new_emails.is_empty() {
-        let new_customers: Vec<Document> = new_emails
-            .iter()
-            .map(|email| new_customer(email, names_by_email[email]))
-            .collect();
-        match stores
-            .customers
-            .insert_many(&new_customers)
-            .ordered(false)
-            .await
-        {
-            Ok(inserted) => {
-                for (index, id) in inserted.inserted_ids {
-                    if let Some(id) = id.as_object_id() {
-                        known.insert(new_emails[index].to_owned(), id);
-                    }
-                }
-            }
-            // Another batch created some of them at the same moment: the unique email index kept one of each.
-            Err(error) if duplicate_positions(&error).is_some() => {
-                known = existing_customers_by_email(&stores.customers, &emails).await?;
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    let known = of_orders::find_or_create_by_email(mongo, &names_by_email).await?;
     for (email, id) in known {
         resolved.insert(CustomerRef::Email(email), id);
     }
     Ok(resolved)
-}
-
-/// A customer first seen in an order; its name falls back to the email's local part.
-pub fn new_customer(email: &str, name: Option<&str>) -> Document {
-    let mut customer = name_fields(name.unwrap_or_else(|| name_from_email(email)), email);
-    customer.extend(doc! {
-        "email": email,
-        "tags": [],
-        "created_at": DateTime::now(),
-        "total_spend_cents": 0_i64,
-        "order_count": 0_i64,
-    });
-    customer
-}
-
-async fn existing_customers_by_email(
-    customers: &Collection<Document>,
-    emails: &[&str],
-) -> Result<HashMap<String, ObjectId>, StoreError> {
-    let mut found = customers
-        .find(doc! { "email": { "$in": emails } })
-        .projection(doc! { "_id": 1, "email": 1 })
-        .await?;
-    let mut known = HashMap::new();
-    while let Some(customer) = found.try_next().await? {
-        if let (Ok(email), Ok(id)) = (customer.get_str("email"), customer.get_object_id("_id")) {
-            known.insert(email.to_owned(), id);
-        }
-    }
-    Ok(known)
 }
 
 async fn batch_of_orders(

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::server::mongo::{collections, is_duplicate_key, Mongo};
+use crate::customers::server::of_orders;
+use crate::server::mongo::{collections, is_duplicate_key, update_all, Mongo};
 use crate::shared::time::DAY_MS;
 
 /// The UTC day an order falls on, as its midnight.
@@ -151,8 +152,6 @@ impl Sum {
 const MAX_BATCHES_PER_FOLD: i64 = 200;
 /// A fold stops taking batches once it updates this many customers, to keep its transaction a moderate size.
 const MAX_CUSTOMERS_PER_FOLD: usize = 50_000;
-/// Customer updates sent in one `update` command (a command must stay under 16 MiB).
-const UPDATES_PER_COMMAND: usize = 5_000;
 /// Retries of a fold that conflicted with another instance's fold or another write to the same customers.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -309,23 +308,18 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
     }
     let totals = sum.into_parts();
 
-    let customer_updates: Vec<Document> = totals
-        .customers
-        .iter()
-        .map(|part| {
-            doc! {
-                "q": { "_id": part.customer_id },
-                "u": {
-                    "$inc": { "total_spend_cents": part.spend_cents, "order_count": part.orders },
-                    "$min": { "first_order_at": part.first_order_at },
-                    "$max": { "last_order_at": part.last_order_at },
-                },
-            }
-        })
-        .collect();
-    for updates in customer_updates.chunks(UPDATES_PER_COMMAND) {
-        update_all(mongo, &mut session, collections::CUSTOMERS, updates).await?;
-    }
+    of_orders::add_order_totals(
+        mongo,
+        &mut session,
+        totals.customers.iter().map(|part| of_orders::OrderTotals {
+            customer: part.customer_id,
+            spend_cents: part.spend_cents,
+            orders: part.orders,
+            first_order_at: part.first_order_at,
+            last_order_at: part.last_order_at,
+        }),
+    )
+    .await?;
     let day_updates: Vec<Document> = totals
         .days
         .iter()
@@ -365,25 +359,6 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
 
 /// Sends `updates` as one `update` command in the session's transaction; a refused statement fails the whole
 /// transaction.
-async fn update_all(
-    mongo: &Mongo,
-    session: &mut ClientSession,
-    collection: &str,
-    updates: &[Document],
-) -> mongodb::error::Result<()> {
-    let reply = mongo
-        .database()
-        .run_command(doc! { "update": collection, "updates": updates, "ordered": false })
-        .session(&mut *session)
-        .await?;
-    match reply.get_array("writeErrors") {
-        Ok(errors) if !errors.is_empty() => Err(mongodb::error::Error::custom(format!(
-            "{collection} not updated: {errors:?}"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Stores what a batch adds to the totals. Storing the same part again (a redelivered message computes the same
 /// one) changes nothing.
 pub async fn record_part(

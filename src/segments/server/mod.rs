@@ -14,15 +14,12 @@ use std::collections::HashMap;
 
 use crate::{
     campaigns::{model::CampaignStatus, server as campaigns_server},
-    customers::{
-        model::CustomerRow,
-        server::{customer_row, number, parse_id},
-    },
+    customers::{model::CustomerRow, server::audience},
     segments::{
         model::{AudiencePreview, SegmentAnalytics, SegmentDetail, SegmentDraft, SegmentSummary},
         rules::{check_rule, RuleGroup},
     },
-    server::mongo::{collections, display_time, Mongo},
+    server::mongo::{collections, display_time, number, parse_id, Mongo},
     shared::error::AppError,
 };
 
@@ -69,7 +66,6 @@ fn band_labels(bounds: &[i64], unit: impl Fn(i64) -> String) -> Vec<String> {
 pub struct Segments {
     mongo: Mongo,
     segments: Collection<Document>,
-    customers: Collection<Document>,
 }
 
 impl Segments {
@@ -77,7 +73,6 @@ impl Segments {
         Self {
             mongo: mongo.clone(),
             segments: mongo.collection(collections::SEGMENTS),
-            customers: mongo.collection(collections::CUSTOMERS),
         }
     }
 
@@ -108,18 +103,11 @@ impl Segments {
     }
 
     pub async fn count(&self, rule: &RuleGroup) -> Result<u64, AppError> {
-        Ok(self.customers.count_documents(rule_filter(rule)?).await?)
+        audience::count(&self.mongo, rule_filter(rule)?).await
     }
 
     pub async fn sample(&self, rule: &RuleGroup, size: i64) -> Result<Vec<CustomerRow>, AppError> {
-        let found: Vec<Document> = self
-            .customers
-            .find(rule_filter(rule)?)
-            .limit(size)
-            .await?
-            .try_collect()
-            .await?;
-        Ok(found.iter().map(customer_row).collect())
+        audience::sample(&self.mongo, rule_filter(rule)?, size).await
     }
 
     /// Saves a new segment and counts it; answers its id and size.
@@ -148,7 +136,7 @@ impl Segments {
             .inserted_id
             .as_object_id()
             .ok_or_else(|| AppError::Unavailable("no id for the new segment".to_owned()))?;
-        let size = self.customers.count_documents(filter).await?;
+        let size = audience::count(&self.mongo, filter).await?;
         self.record_size(id, size).await?;
         Ok((id.to_hex(), size))
     }
@@ -170,7 +158,7 @@ impl Segments {
         if result.matched_count == 0 {
             return Err(AppError::NotFound(format!("No segment has the id {id:?}.")));
         }
-        let size = self.customers.count_documents(filter).await?;
+        let size = audience::count(&self.mongo, filter).await?;
         self.record_size(oid, size).await?;
         Ok(size)
     }
@@ -336,7 +324,7 @@ impl Segments {
             let Ok(filter) = rule_filter(&rule) else {
                 continue;
             };
-            self.record_size(id, self.customers.count_documents(filter).await?)
+            self.record_size(id, audience::count(&self.mongo, filter).await?)
                 .await?;
             recorded += 1;
         }
@@ -358,16 +346,15 @@ impl Segments {
             let filter = rule_filter(&stored_rule(&segment).ok()?).ok()?;
             let id = segment.get_object_id("_id").ok()?.to_hex();
             let name = segment.get_str("name").unwrap_or_default().to_owned();
-            Some((id, name, doc! { "$and": [{ "_id": customer }, filter] }))
+            Some((id, name, filter))
         });
         let member_of: Vec<Option<(String, String)>> = stream::iter(checks)
-            .map(|(id, name, filter)| {
-                let customers = self.customers.clone();
-                async move {
-                    Ok::<_, mongodb::error::Error>(
-                        (customers.count_documents(filter).await? > 0).then_some((id, name)),
-                    )
-                }
+            .map(|(id, name, filter)| async move {
+                Ok::<_, AppError>(
+                    audience::contains(&self.mongo, customer, filter)
+                        .await?
+                        .then_some((id, name)),
+                )
             })
             .buffered(8)
             .try_collect()
@@ -382,51 +369,14 @@ impl Segments {
         after: Option<ObjectId>,
         limit: i64,
     ) -> Result<Vec<Document>, AppError> {
-        let filter = self.filter_of(id).await?;
-        let mut conditions = vec![filter];
-        if let Some(after) = after {
-            conditions.push(doc! { "_id": { "$gt": after } });
-        }
-        Ok(self
-            .customers
-            .find(doc! { "$and": conditions })
-            .sort(doc! { "_id": 1 })
-            .limit(limit)
-            .await?
-            .try_collect()
-            .await?)
+        audience::page(&self.mongo, self.filter_of(id).await?, after, limit).await
     }
 
     pub async fn analytics(&self, id: &str) -> Result<SegmentAnalytics, AppError> {
         let (oid, segment) = self.find(id).await?;
         let filter = rule_filter(&stored_rule(&segment)?)?;
         let spend_bounds: Vec<i64> = SPEND_BANDS.iter().map(|units| units * 100).collect();
-        let pipeline = [
-            doc! { "$match": filter },
-            doc! { "$facet": {
-                "totals": [{ "$group": { "_id": Bson::Null, "size": { "$sum": 1 }, "spend": { "$sum": "$total_spend_cents" } } }],
-                "spend": [{ "$bucket": {
-                    "groupBy": "$total_spend_cents", "boundaries": &spend_bounds, "default": "more",
-                    "output": { "count": { "$sum": 1 } },
-                } }],
-                "orders": [{ "$bucket": {
-                    "groupBy": "$order_count", "boundaries": ORDER_BANDS.to_vec(), "default": "more",
-                    "output": { "count": { "$sum": 1 } },
-                } }],
-                "cities": [
-                    { "$match": { "city": { "$type": "string" } } },
-                    { "$sortByCount": "$city" },
-                    { "$limit": 5 },
-                ],
-            } },
-        ];
-        let facets = self
-            .customers
-            .aggregate(pipeline)
-            .await?
-            .try_next()
-            .await?
-            .unwrap_or_default();
+        let facets = audience::profile(&self.mongo, filter, &spend_bounds, &ORDER_BANDS).await?;
         let first_of = |key: &str| {
             facets
                 .get_array(key)

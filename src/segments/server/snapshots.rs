@@ -7,25 +7,17 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Segments;
-use crate::server::mongo::Mongo;
+use crate::server::{mongo::Mongo, tasks};
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
 
 pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let segments = Segments::new(&mongo);
-        let mut ticks = tokio::time::interval(EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            match segments.record_all_sizes().await {
-                Ok(count) => tracing::debug!(segments = count, "segment sizes recorded"),
-                // The database may not be up yet at start; the next tick tries again.
-                Err(error) => tracing::warn!("segment sizes not recorded: {error}"),
-            }
+    tasks::every(EVERY, shutdown, "segment sizes not recorded", move || {
+        let mongo = mongo.clone();
+        async move {
+            let count = Segments::new(&mongo).record_all_sizes().await?;
+            tracing::debug!(segments = count, "segment sizes recorded");
+            Ok(())
         }
     })
 }

@@ -1,0 +1,117 @@
+//! Customers matching a filter compiled from a segment's rule: what segments (sizes, samples, members, profiles)
+//! and campaigns (the audience they freeze) ask of customers. Other features never read the collection themselves.
+
+use futures::TryStreamExt;
+use mongodb::{
+    bson::{doc, oid::ObjectId, Document},
+    Collection, Cursor,
+};
+
+use super::customer_row;
+use crate::{
+    customers::model::CustomerRow,
+    server::mongo::{collections, Mongo},
+    shared::error::AppError,
+};
+
+fn customers(mongo: &Mongo) -> Collection<Document> {
+    mongo.collection(collections::CUSTOMERS)
+}
+
+/// How many customers match.
+pub async fn count(mongo: &Mongo, filter: Document) -> Result<u64, AppError> {
+    Ok(customers(mongo).count_documents(filter).await?)
+}
+
+/// Whether `customer` matches.
+pub async fn contains(
+    mongo: &Mongo,
+    customer: ObjectId,
+    filter: Document,
+) -> Result<bool, AppError> {
+    Ok(customers(mongo)
+        .count_documents(doc! { "$and": [{ "_id": customer }, filter] })
+        .limit(1)
+        .await?
+        > 0)
+}
+
+/// Up to `size` of the matching customers, as the list shows them.
+pub async fn sample(
+    mongo: &Mongo,
+    filter: Document,
+    size: i64,
+) -> Result<Vec<CustomerRow>, AppError> {
+    let found: Vec<Document> = customers(mongo)
+        .find(filter)
+        .limit(size)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found.iter().map(customer_row).collect())
+}
+
+/// Matching customers in `_id` order, `limit` at a time from after `after`, whole.
+pub async fn page(
+    mongo: &Mongo,
+    filter: Document,
+    after: Option<ObjectId>,
+    limit: i64,
+) -> Result<Vec<Document>, AppError> {
+    let mut conditions = vec![filter];
+    if let Some(after) = after {
+        conditions.push(doc! { "_id": { "$gt": after } });
+    }
+    Ok(customers(mongo)
+        .find(doc! { "$and": conditions })
+        .sort(doc! { "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await?)
+}
+
+/// The fields a message may use of its recipient, and their consent, for every matching customer.
+pub async fn recipients(mongo: &Mongo, filter: Document) -> Result<Cursor<Document>, AppError> {
+    Ok(customers(mongo)
+        .find(filter)
+        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1, "consent": 1 })
+        .await?)
+}
+
+/// The matching customers in figures: their number and spend, how they spread over spend bands (in cents) and
+/// order-count bands (each given by its lower bounds; the last is open-ended), and their five largest cities. The
+/// answer has the facets `totals` (`size`, `spend`), `spend` and `orders` (`_id` a lower bound or `"more"`,
+/// `count`) and `cities` (`_id`, `count`).
+pub async fn profile(
+    mongo: &Mongo,
+    filter: Document,
+    spend_bounds: &[i64],
+    order_bounds: &[i64],
+) -> Result<Document, AppError> {
+    let pipeline = [
+        doc! { "$match": filter },
+        doc! { "$facet": {
+            "totals": [{ "$group": { "_id": null, "size": { "$sum": 1 }, "spend": { "$sum": "$total_spend_cents" } } }],
+            "spend": [{ "$bucket": {
+                "groupBy": "$total_spend_cents", "boundaries": spend_bounds, "default": "more",
+                "output": { "count": { "$sum": 1 } },
+            } }],
+            "orders": [{ "$bucket": {
+                "groupBy": "$order_count", "boundaries": order_bounds, "default": "more",
+                "output": { "count": { "$sum": 1 } },
+            } }],
+            "cities": [
+                { "$match": { "city": { "$type": "string" } } },
+                { "$sortByCount": "$city" },
+                { "$limit": 5 },
+            ],
+        } },
+    ];
+    Ok(customers(mongo)
+        .aggregate(pipeline)
+        .await?
+        .try_next()
+        .await?
+        .unwrap_or_default())
+}
