@@ -59,6 +59,13 @@ test('a personalised campaign is previewed, sent now, followed live to completed
   const recipients = page.getByRole('table', { name: 'Recipients' });
   await expect(recipients.locator('tbody tr')).toHaveCount(3);
   await expect(recipients).toContainText('Hi Blake from Lyon!');
+  // The log shows those of one status, and those no status names (nobody opened yet).
+  await page.getByLabel('Show').selectOption('failed');
+  await expect(recipients.locator('tbody tr')).toHaveCount(failed);
+  await page.getByLabel('Show').selectOption('sent');
+  await expect(recipients.locator('tbody tr')).toHaveCount(sent);
+  await page.getByLabel('Show').selectOption('opened');
+  await expect(page.locator('[data-log-empty]')).toHaveText('No recipient is in this group yet.');
 
   await page.goto('/campaigns');
   await expect(page.locator(`tr[data-campaign="Welcome ${tag}"] [data-campaign-status]`)).toHaveText('completed');

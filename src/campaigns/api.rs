@@ -3,7 +3,7 @@
 use crate::{
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow,
+        CampaignSummary, Channel, CommunicationRow, LogFilter,
     },
     shared::error::AppError,
 };
@@ -94,14 +94,14 @@ pub async fn fetch_campaign_stats(id: String) -> Result<CampaignStats, AppError>
 #[leptos::server]
 pub async fn campaign_log(
     id: String,
-    status: Option<String>,
+    filter: Option<LogFilter>,
 ) -> Result<Vec<CommunicationRow>, AppError> {
     use crate::{
         auth::server::guard::require_user, campaigns::server::Campaigns, server::state::AppState,
     };
     require_user().await?;
     Campaigns::new(&leptos::prelude::expect_context::<AppState>().mongo)
-        .log(&id, status.as_deref(), None)
+        .log(&id, filter, None)
         .await
 }
 

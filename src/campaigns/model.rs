@@ -71,6 +71,62 @@ impl MessageStatus {
     }
 }
 
+/// Which recipients a campaign's log shows: those in one status, or those the message was delivered to, opened by
+/// or clicked by (events, not statuses: a recipient who was sent the message may have any of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum LogFilter {
+    Status(MessageStatus),
+    Delivered,
+    Opened,
+    Clicked,
+}
+
+impl LogFilter {
+    /// What the log offers to show, in order, with the words it shows them by.
+    pub const CHOICES: [(LogFilter, &'static str); 7] = [
+        (LogFilter::Status(MessageStatus::Pending), "waiting"),
+        (LogFilter::Status(MessageStatus::Sent), "sent"),
+        (LogFilter::Status(MessageStatus::Failed), "failed"),
+        (LogFilter::Status(MessageStatus::Suppressed), "suppressed"),
+        (LogFilter::Delivered, "delivered"),
+        (LogFilter::Opened, "opened"),
+        (LogFilter::Clicked, "clicked"),
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            LogFilter::Status(status) => status.key(),
+            LogFilter::Delivered => "delivered",
+            LogFilter::Opened => "opened",
+            LogFilter::Clicked => "clicked",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        match key {
+            "delivered" => Some(LogFilter::Delivered),
+            "opened" => Some(LogFilter::Opened),
+            "clicked" => Some(LogFilter::Clicked),
+            status => MessageStatus::parse(status).map(LogFilter::Status),
+        }
+    }
+}
+
+impl From<LogFilter> for String {
+    fn from(filter: LogFilter) -> Self {
+        filter.key().to_owned()
+    }
+}
+
+impl TryFrom<String> for LogFilter {
+    type Error = String;
+
+    fn try_from(key: String) -> Result<Self, Self::Error> {
+        LogFilter::parse(&key).ok_or_else(|| format!("There is no status {key:?}."))
+    }
+}
+
 /// What can happen to a campaign; [`CampaignStatus::after`] says where each leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -344,6 +400,27 @@ impl CampaignDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_filters_read_back_from_their_keys_and_an_unknown_key_is_refused() {
+        for status in MessageStatus::ALL {
+            assert_eq!(
+                LogFilter::parse(status.key()),
+                Some(LogFilter::Status(status))
+            );
+        }
+        for (filter, _) in LogFilter::CHOICES {
+            assert_eq!(LogFilter::parse(filter.key()), Some(filter));
+        }
+        assert_eq!(
+            serde_json::from_str::<LogFilter>("\"opened\"").unwrap(),
+            LogFilter::Opened
+        );
+        assert_eq!(
+            LogFilter::try_from("bounced".to_owned()).unwrap_err(),
+            "There is no status \"bounced\"."
+        );
+    }
 
     fn dated(scheduled_for_ms: Option<i64>) -> CampaignDraft {
         CampaignDraft {

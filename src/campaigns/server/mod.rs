@@ -26,7 +26,7 @@ use crate::shared::time::DAY_MS;
 use crate::{
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, MessageStatus, StatusChange,
+        CampaignSummary, Channel, CommunicationRow, LogFilter, MessageStatus, StatusChange,
     },
     dashboard::model::CampaignFigures,
     segments::{model::SegmentUse, server as segments_server},
@@ -618,33 +618,36 @@ impl Campaigns {
         .await
     }
 
-    /// The communication log, optionally of one status, 200 at a time after the customer id `after`.
+    /// The communication log, optionally of those `filter` picks, 200 at a time after the customer id `after`.
     pub async fn log(
         &self,
         id: &str,
-        status: Option<&str>,
+        filter: Option<LogFilter>,
         after: Option<&str>,
     ) -> Result<Vec<CommunicationRow>, AppError> {
         let (oid, _) = self.find(id).await?;
-        let mut filter = doc! { "campaign_id": oid };
-        match status.filter(|s| !s.is_empty()) {
-            Some("delivered") => filter.extend(doc! { "delivered_at": { "$type": "date" } }),
-            Some("opened") => filter.extend(doc! { "opened_at": { "$type": "date" } }),
-            Some("clicked") => filter.extend(doc! { "clicked_at": { "$type": "date" } }),
-            Some(status) => {
-                let status = MessageStatus::parse(status).ok_or_else(|| {
-                    AppError::invalid("status", format!("There is no status {status:?}."))
-                })?;
-                filter.insert("status", status);
+        let mut query = doc! { "campaign_id": oid };
+        match filter {
+            Some(LogFilter::Status(status)) => {
+                query.insert("status", status);
+            }
+            Some(LogFilter::Delivered) => {
+                query.insert("delivered_at", doc! { "$type": "date" });
+            }
+            Some(LogFilter::Opened) => {
+                query.insert("opened_at", doc! { "$type": "date" });
+            }
+            Some(LogFilter::Clicked) => {
+                query.insert("clicked_at", doc! { "$type": "date" });
             }
             None => {}
         }
         if let Some(after) = after.filter(|a| !a.is_empty()) {
-            filter.insert("customer_id", doc! { "$gt": parse_id(after, "customer")? });
+            query.insert("customer_id", doc! { "$gt": parse_id(after, "customer")? });
         }
         let rows: Vec<Document> = self
             .communications
-            .find(filter)
+            .find(query)
             .sort(doc! { "customer_id": 1 })
             .limit(200)
             .await?

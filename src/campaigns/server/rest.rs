@@ -17,8 +17,8 @@ use crate::{
     auth::server::guard::Principal,
     campaigns::model::{
         CampaignAction, CampaignDetail, CampaignDraft, CampaignStats, CampaignStatus,
-        CampaignSummary, Channel, CommunicationRow, DEFAULT_ATTRIBUTION_DAYS, DEFAULT_MESSAGE,
-        DEFAULT_RATE_PER_SECOND,
+        CampaignSummary, Channel, CommunicationRow, LogFilter, DEFAULT_ATTRIBUTION_DAYS,
+        DEFAULT_MESSAGE, DEFAULT_RATE_PER_SECOND,
     },
     orders::model::parse_date,
     server::{mongo::parse_id, state::AppState},
@@ -258,8 +258,14 @@ pub async fn log(
     Path(id): Path<String>,
     Query(query): Query<LogQuery>,
 ) -> Result<Json<Vec<CommunicationRow>>, AppError> {
+    let filter = query
+        .status
+        .filter(|status| !status.is_empty())
+        .map(LogFilter::try_from)
+        .transpose()
+        .map_err(|message| AppError::invalid("status", message))?;
     Campaigns::new(&state.mongo)
-        .log(&id, query.status.as_deref(), query.after.as_deref())
+        .log(&id, filter, query.after.as_deref())
         .await
         .map(Json)
 }

@@ -8,7 +8,9 @@ use crate::shared::ui::status_badge::badge_class;
 use crate::{
     campaigns::{
         api::{act_on_campaign, campaign_log, fetch_campaign_stats, get_campaign},
-        model::{CampaignAction, CampaignDetail, CampaignStats, CampaignStatus},
+        model::{
+            CampaignAction, CampaignDetail, CampaignStats, CampaignStatus, Channel, LogFilter,
+        },
     },
     orders::model::format_cents,
     shared::{
@@ -46,10 +48,10 @@ pub fn CampaignPage() -> impl IntoView {
         move || (id(), poll.track()),
         |(id, _)| fetch_campaign_stats(id),
     );
-    let log_filter = RwSignal::new(String::new());
+    let log_filter = RwSignal::new(None::<LogFilter>);
     let log = Resource::new(
         move || (id(), poll.track(), log_filter.get()),
-        |(id, _, status)| campaign_log(id, Some(status)),
+        |(id, _, filter)| campaign_log(id, filter),
     );
     let failure = RwSignal::new(None::<AppError>);
     // Live while the campaign is scheduled or going out.
@@ -90,15 +92,13 @@ pub fn CampaignPage() -> impl IntoView {
             <div class="mb-3 flex flex-wrap items-end justify-between gap-3">
                 <h2 id="log-heading" class="text-lg font-semibold">"Recipients"</h2>
                 <label class="text-sm">"Show"
-                    <select class=INPUT_CLASS prop:value=move || log_filter.get() on:change=move |e| log_filter.set(event_target_value(&e))>
+                    <select
+                        class=INPUT_CLASS
+                        prop:value=move || log_filter.get().map(LogFilter::key).unwrap_or_default()
+                        on:change=move |e| log_filter.set(LogFilter::parse(&event_target_value(&e)))
+                    >
                         <option value="">"everyone"</option>
-                        <option value="pending">"waiting"</option>
-                        <option value="sent">"sent"</option>
-                        <option value="failed">"failed"</option>
-                        <option value="suppressed">"suppressed"</option>
-                        <option value="delivered">"delivered"</option>
-                        <option value="opened">"opened"</option>
-                        <option value="clicked">"clicked"</option>
+                        {LogFilter::CHOICES.map(|(filter, label)| view! { <option value=filter.key()>{label}</option> })}
                     </select>
                 </label>
             </div>
@@ -106,7 +106,13 @@ pub fn CampaignPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match log.await {
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-600">"No recipients to show: the audience is frozen when the campaign starts sending."</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => {
+                            let note = match log_filter.get_untracked() {
+                                Some(_) => "No recipient is in this group yet.",
+                                None => "No recipients to show: the audience is frozen when the campaign starts sending.",
+                            };
+                            view! { <p class="text-sm text-slate-600" data-log-empty>{note}</p> }.into_any()
+                        }
                         Ok(rows) => view! {
                             <DataTable label="Recipients" headers=&["Recipient", "Status", "Attempts", "Sent", "Delivered", "Opened", "Clicked", "Message"] numeric=&["Attempts"]>
                                 {rows.into_iter().map(|row| { let key = row.to.clone(); view! {
@@ -161,7 +167,7 @@ fn CampaignOverview(
                 <span>{format!("at most {} messages/s", detail.draft.rate_per_second)}</span>
             </p>
             {detail.status_reason.clone().map(|reason| view! { <p class="mt-2 text-red-700">{reason}</p> })}
-            {(detail.draft.channel == crate::campaigns::model::Channel::Email).then(|| view! { <p class="mt-3 font-medium">{detail.draft.subject.clone()}</p> })}
+            {(detail.draft.channel == Channel::Email).then(|| view! { <p class="mt-3 font-medium">{detail.draft.subject.clone()}</p> })}
             <p class="mt-1 whitespace-pre-wrap text-slate-700">{detail.draft.message.clone()}</p>
             <details class="mt-3">
                 <summary class="cursor-pointer text-slate-600">"History"</summary>
