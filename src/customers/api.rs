@@ -76,7 +76,7 @@ pub async fn set_customer_tags(id: String, tags: String) -> Result<Vec<String>, 
         auth::server::guard::require_user, customers::server::Customers, server::state::AppState,
     };
     require_user().await?;
-    let tags = parse_tags(&tags).map_err(|p| AppError::invalid("tags", p.message))?;
+    let tags = parse_tags(&tags)?;
     Customers::new(&expect_context::<AppState>().mongo)
         .set_tags(&id, tags)
         .await

@@ -13,6 +13,7 @@ use crate::{
     shared::{
         error::AppError,
         import::{field, read_json, text, JsonRecords, ReadError, ReadLimits},
+        problem::Problem,
     },
 };
 
@@ -94,18 +95,8 @@ impl Consent {
     }
 }
 
-/// The first problem of a submitted customer: the field at fault and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldProblem {
-    pub field: String,
-    pub message: String,
-}
-
-fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
-    FieldProblem {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+fn problem(field: &str, message: impl Into<String>) -> Problem {
+    Problem::new(field, message)
 }
 
 /// A consent column or field: a state's name, or yes/no (`true`, `false`, `yes`, `no`, `1`, `0`) for subscribed
@@ -113,7 +104,7 @@ fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
 fn consent_field(
     record: &serde_json::Map<String, Value>,
     key: &str,
-) -> Result<Option<Consent>, FieldProblem> {
+) -> Result<Option<Consent>, Problem> {
     let Some(value) = field(record, &[key]) else {
         return Ok(None);
     };
@@ -145,7 +136,7 @@ pub fn name_from_email(email: &str) -> &str {
 
 /// Checks one submitted customer, in our field names or the original app's (`totalSpending`, `visits`,
 /// `lastVisited`).
-pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
+pub fn parse_customer(raw: &Value) -> Result<CustomerInput, Problem> {
     let record = raw
         .as_object()
         .ok_or_else(|| problem("customer", "expected an object with the customer's fields"))?;
@@ -155,7 +146,7 @@ pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
     let email = normalize_email(&email).map_err(|error| problem("email", error.to_string()))?;
     let name = field(record, &["name"])
         .and_then(text)
-        .map(|name| clean_name(&name).map_err(|message| problem("name", message)))
+        .map(|name| clean_name(&name))
         .transpose()?;
     let phone = field(record, &["phone"])
         .and_then(text)
@@ -237,17 +228,20 @@ pub fn parse_customer(raw: &Value) -> Result<CustomerInput, FieldProblem> {
     })
 }
 
-fn clean_name(name: &str) -> Result<String, String> {
+fn clean_name(name: &str) -> Result<String, Problem> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     match name.chars().count() {
-        0 => Err("required".to_owned()),
-        n if n > MAX_NAME_LENGTH => Err(format!("at most {MAX_NAME_LENGTH} characters")),
+        0 => Err(problem("name", "required")),
+        n if n > MAX_NAME_LENGTH => Err(problem(
+            "name",
+            format!("at most {MAX_NAME_LENGTH} characters"),
+        )),
         _ => Ok(name),
     }
 }
 
 /// A phone number as digits with an optional leading `+`; spaces, dashes, dots and brackets are dropped.
-pub fn normalize_phone(phone: &str) -> Result<String, FieldProblem> {
+pub fn normalize_phone(phone: &str) -> Result<String, Problem> {
     let plus = phone.trim_start().starts_with('+');
     let mut digits = String::new();
     for c in phone.chars() {
@@ -270,7 +264,7 @@ pub fn normalize_phone(phone: &str) -> Result<String, FieldProblem> {
 }
 
 /// Comma-separated tags, normalised and without repeats.
-pub fn parse_tags(list: &str) -> Result<Vec<String>, FieldProblem> {
+pub fn parse_tags(list: &str) -> Result<Vec<String>, Problem> {
     let mut tags: Vec<String> = Vec::new();
     for tag in list
         .split(',')
@@ -301,11 +295,12 @@ pub fn parse_customers_json(text: &str, limits: ReadLimits) -> Result<JsonRecord
     read_json(text, "customers", true, limits)
 }
 
-pub fn check_customer_count(count: usize) -> Result<(), String> {
+pub fn check_customer_count(count: usize) -> Result<(), Problem> {
     match count {
-        0 => Err("customers: the list is empty".to_owned()),
-        n if n > MAX_CUSTOMERS_PER_REQUEST => Err(format!(
-            "customers: {n} customers in one request; at most {MAX_CUSTOMERS_PER_REQUEST} are accepted, send the rest in another request"
+        0 => Err(problem("customers", "the list is empty")),
+        n if n > MAX_CUSTOMERS_PER_REQUEST => Err(problem(
+            "customers",
+            format!("{n} customers in one request; at most {MAX_CUSTOMERS_PER_REQUEST} are accepted, send the rest in another request"),
         )),
         _ => Ok(()),
     }
@@ -313,29 +308,30 @@ pub fn check_customer_count(count: usize) -> Result<(), String> {
 
 /// Checks every row; the error lists the rows at fault (numbered from 0, as in the request) and changes nothing.
 pub fn parse_customer_list(rows: &[Value]) -> Result<Vec<CustomerInput>, AppError> {
-    check_customer_count(rows.len()).map_err(|message| AppError::invalid("customers", message))?;
+    check_customer_count(rows.len())?;
     let mut customers = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         match parse_customer(row) {
             Ok(customer) => customers.push(customer),
-            Err(FieldProblem { field, message }) => {
-                problems.push(format!("customers[{index}].{field}: {message}"))
-            }
+            Err(problem) => problems.push(problem.in_row("customers", index)),
         }
     }
     if let Some(first) = problems.first() {
-        let field = first.split(':').next().unwrap_or("customers").to_owned();
         let more = match problems.len() {
             1 => String::new(),
             n => format!(
                 " (and {} more: {})",
                 n - 1,
-                problems[1..problems.len().min(6)].join("; ")
+                problems[1..problems.len().min(6)]
+                    .iter()
+                    .map(Problem::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         };
         return Err(AppError::Invalid {
-            field,
+            field: first.field.clone(),
             message: format!("{first}{more}; nothing was imported"),
         });
     }

@@ -3,6 +3,7 @@
 //! and the browser's preview, so that all three judge an order the same way.
 
 use crate::shared::import::{field, read_json, text, ReadError, ReadLimits};
+use crate::shared::problem::Problem;
 use crate::shared::ui::status_badge::Tone;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,9 +27,12 @@ const MAX_TEXT_LENGTH: usize = 200;
 /// How much of a refused value a rejection reason quotes.
 const QUOTED_LENGTH: usize = 100;
 
-fn bounded_text(value: String, name: &str) -> Result<String, String> {
+fn bounded_text(value: String, name: &str) -> Result<String, Problem> {
     if value.chars().count() > MAX_TEXT_LENGTH {
-        Err(format!("{name}: at most {MAX_TEXT_LENGTH} characters"))
+        Err(Problem::new(
+            name,
+            format!("at most {MAX_TEXT_LENGTH} characters"),
+        ))
     } else {
         Ok(value)
     }
@@ -182,13 +186,16 @@ pub fn parse_orders_json(text: &str, limits: ReadLimits) -> Result<Vec<Value>, R
 }
 
 /// The checks made before anything is published: a submission is refused whole if it breaks them.
-pub fn check_batch_size(orders: &[Value]) -> Result<(), String> {
+pub fn check_batch_size(orders: &[Value]) -> Result<(), Problem> {
     if orders.is_empty() {
-        Err("orders: the list is empty".to_owned())
+        Err(Problem::new("orders", "the list is empty"))
     } else if orders.len() > MAX_ORDERS_PER_BATCH {
-        Err(format!(
-            "orders: {} orders in one request; at most {MAX_ORDERS_PER_BATCH} are accepted, send the rest in another request",
-            orders.len()
+        Err(Problem::new(
+            "orders",
+            format!(
+                "{} orders in one request; at most {MAX_ORDERS_PER_BATCH} are accepted, send the rest in another request",
+                orders.len()
+            ),
         ))
     } else {
         Ok(())
@@ -242,23 +249,30 @@ pub fn cents_from_text(text: &str) -> Result<i64, MoneyError> {
 }
 
 /// A money amount with at most two decimals, in cents.
-pub fn parse_money(value: &Value, name: &str) -> Result<i64, String> {
-    let invalid = || format!("{name}: must be a number with at most two decimals, e.g. 12.50");
+pub fn parse_money(value: &Value, name: &str) -> Result<i64, Problem> {
+    let invalid = || {
+        Problem::new(
+            name,
+            "must be a number with at most two decimals, e.g. 12.50",
+        )
+    };
     let text = text(value).ok_or_else(invalid)?;
     match cents_from_text(&text) {
-        Ok(0) | Err(MoneyError::Negative) => Err(format!("{name}: must be greater than 0")),
+        Ok(0) | Err(MoneyError::Negative) => Err(Problem::new(name, "must be greater than 0")),
         Ok(cents) => Ok(cents),
-        Err(MoneyError::TooManyDecimals) => {
-            Err(format!("{name}: at most two decimals, got {text}"))
-        }
-        Err(MoneyError::TooLarge) => {
-            Err(format!("{name}: {text} is larger than any accepted order"))
-        }
+        Err(MoneyError::TooManyDecimals) => Err(Problem::new(
+            name,
+            format!("at most two decimals, got {text}"),
+        )),
+        Err(MoneyError::TooLarge) => Err(Problem::new(
+            name,
+            format!("{text} is larger than any accepted order"),
+        )),
         Err(MoneyError::NotANumber) => Err(invalid()),
     }
 }
 
-fn parse_count(value: &Value, name: &str) -> Result<u64, String> {
+fn parse_count(value: &Value, name: &str) -> Result<u64, Problem> {
     let count = match value {
         Value::Number(number) => number.as_u64(),
         Value::String(text) => text.trim().parse::<u64>().ok(),
@@ -266,33 +280,37 @@ fn parse_count(value: &Value, name: &str) -> Result<u64, String> {
     };
     match count {
         Some(count) if (1..=MAX_ITEM_COUNT).contains(&count) => Ok(count),
-        _ => Err(format!(
-            "{name}: must be a whole number from 1 to {MAX_ITEM_COUNT}"
+        _ => Err(Problem::new(
+            name,
+            format!("must be a whole number from 1 to {MAX_ITEM_COUNT}"),
         )),
     }
 }
 
-fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, String> {
-    let name_of = |field: &str| format!("items[{position}].{field}");
+fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, Problem> {
+    let in_list = |problem: Problem| problem.in_row("items", position);
     let item = value.as_object().ok_or_else(|| {
-        format!("items[{position}]: expected {{sku, name, quantity, unit_price}}")
+        Problem::new(
+            format!("items[{position}]"),
+            "expected {sku, name, quantity, unit_price}",
+        )
     })?;
-    let required_text = |names: &[&str], field_name: &str| {
-        field(item, names)
-            .and_then(text)
-            .ok_or_else(|| format!("{}: required", name_of(field_name)))
+    let required = |names: &[&str], name: &str| {
+        field(item, names).ok_or_else(|| in_list(Problem::new(name, "required")))
     };
-    let sku = bounded_text(required_text(&["sku"], "sku")?, &name_of("sku"))?;
-    let name = bounded_text(required_text(&["name"], "name")?, &name_of("name"))?;
-    let quantity = parse_count(
-        field(item, &["quantity"]).ok_or_else(|| format!("{}: required", name_of("quantity")))?,
-        &name_of("quantity"),
-    )?;
+    let required_text = |names: &[&str], name: &str| {
+        required(names, name)
+            .and_then(|value| text(value).ok_or_else(|| in_list(Problem::new(name, "required"))))
+    };
+    let sku = bounded_text(required_text(&["sku"], "sku")?, "sku").map_err(in_list)?;
+    let name = bounded_text(required_text(&["name"], "name")?, "name").map_err(in_list)?;
+    let quantity =
+        parse_count(required(&["quantity"], "quantity")?, "quantity").map_err(in_list)?;
     let unit_price_cents = parse_money(
-        field(item, &["unit_price", "unitPrice"])
-            .ok_or_else(|| format!("{}: required", name_of("unit_price")))?,
-        &name_of("unit_price"),
-    )?;
+        required(&["unit_price", "unitPrice"], "unit_price")?,
+        "unit_price",
+    )
+    .map_err(in_list)?;
     Ok(LineItem {
         sku,
         name,
@@ -302,9 +320,13 @@ fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, String> {
 }
 
 /// An ISO 8601 date or date-time; a date alone means midnight UTC, a date-time without offset means UTC.
-pub fn parse_date(value: &Value) -> Result<OffsetDateTime, String> {
-    let invalid =
-        || "date: expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z".to_owned();
+pub fn parse_date(value: &Value) -> Result<OffsetDateTime, Problem> {
+    let invalid = || {
+        Problem::new(
+            "date",
+            "expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z",
+        )
+    };
     let Value::String(text) = value else {
         return Err(invalid());
     };
@@ -326,17 +348,20 @@ pub fn parse_date(value: &Value) -> Result<OffsetDateTime, String> {
 }
 
 /// Checks one submitted order; the error names the field at fault.
-pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
+pub fn validate_order(raw: &Value) -> Result<ValidOrder, Problem> {
     let order = raw
         .as_object()
-        .ok_or("expected an object with the order's fields")?;
+        .ok_or_else(|| Problem::new("order", "expected an object with the order's fields"))?;
 
     let order_id = given_order_id(raw);
     if order_id
         .as_ref()
         .is_some_and(|id| id.chars().count() > MAX_ID_LENGTH)
     {
-        return Err(format!("order_id: at most {MAX_ID_LENGTH} characters"));
+        return Err(Problem::new(
+            "order_id",
+            format!("at most {MAX_ID_LENGTH} characters"),
+        ));
     }
 
     let customer = match (
@@ -344,21 +369,30 @@ pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
         field(order, &["customer_email", "customerEmail", "email"]),
     ) {
         (Some(id), _) if id.chars().count() > MAX_ID_LENGTH => {
-            return Err(format!("customer_id: at most {MAX_ID_LENGTH} characters"))
+            return Err(Problem::new(
+                "customer_id",
+                format!("at most {MAX_ID_LENGTH} characters"),
+            ))
         }
         (Some(id), _) => CustomerRef::Id(id),
         (None, Some(email)) => {
             let email = text(email).unwrap_or_default();
             let normalized = crate::auth::model::normalize_email(&email).map_err(|_| {
-                format!(
-                    "customer_email: {} is not an email address",
-                    crate::shared::import::quote_short(&email, QUOTED_LENGTH)
+                Problem::new(
+                    "customer_email",
+                    format!(
+                        "{} is not an email address",
+                        crate::shared::import::quote_short(&email, QUOTED_LENGTH)
+                    ),
                 )
             })?;
             CustomerRef::Email(normalized)
         }
         (None, None) => {
-            return Err("customer_id or customer_email: one of them is required".to_owned())
+            return Err(Problem::new(
+                "customer_id or customer_email",
+                "one of them is required",
+            ))
         }
     };
     let customer_name = field(order, &["customer_name", "customerName", "name"])
@@ -367,19 +401,20 @@ pub fn validate_order(raw: &Value) -> Result<ValidOrder, String> {
         .transpose()?;
 
     let amount_cents = parse_money(
-        field(order, &["amount"]).ok_or("amount: required")?,
+        field(order, &["amount"]).ok_or_else(|| Problem::new("amount", "required"))?,
         "amount",
     )?;
 
     let (item_count, line_items) = match field(order, &["items"])
-        .ok_or("items: required (a count, or a list of line items)")?
+        .ok_or_else(|| Problem::new("items", "required (a count, or a list of line items)"))?
     {
         Value::Array(items) if items.is_empty() => {
-            return Err("items: the list of line items is empty".to_owned())
+            return Err(Problem::new("items", "the list of line items is empty"))
         }
         Value::Array(items) if items.len() > MAX_LINE_ITEMS => {
-            return Err(format!(
-                "items: at most {MAX_LINE_ITEMS} line items per order"
+            return Err(Problem::new(
+                "items",
+                format!("at most {MAX_LINE_ITEMS} line items per order"),
             ))
         }
         Value::Array(items) => {
@@ -475,7 +510,7 @@ mod tests {
     use serde_json::json;
 
     fn reason(raw: Value) -> String {
-        validate_order(&raw).unwrap_err()
+        validate_order(&raw).unwrap_err().to_string()
     }
 
     #[test]
@@ -620,20 +655,23 @@ mod tests {
                 .extend(extra.as_object().unwrap().clone());
             order
         };
-        let reason = validate_order(&order(json!({"customer_name": long}))).unwrap_err();
+        let reason = validate_order(&order(json!({"customer_name": long})))
+            .unwrap_err()
+            .to_string();
         assert_eq!(reason, "customer_name: at most 200 characters");
         let items = json!({"items": [{"sku": long, "name": "n", "quantity": 1, "unit_price": 1}]});
         assert_eq!(
-            validate_order(&order(items)).unwrap_err(),
+            validate_order(&order(items)).unwrap_err().to_string(),
             "items[0].sku: at most 200 characters"
         );
         let items = json!({"items": [{"sku": "s", "name": long, "quantity": 1, "unit_price": 1}]});
         assert_eq!(
-            validate_order(&order(items)).unwrap_err(),
+            validate_order(&order(items)).unwrap_err().to_string(),
             "items[0].name: at most 200 characters"
         );
-        let reason =
-            validate_order(&json!({"customer_email": long, "amount": 1, "items": 1})).unwrap_err();
+        let reason = validate_order(&json!({"customer_email": long, "amount": 1, "items": 1}))
+            .unwrap_err()
+            .to_string();
         assert!(reason.len() < 200, "{reason}");
     }
 
@@ -683,11 +721,12 @@ mod tests {
             .to_string()
             .starts_with("the file is not valid JSON"));
         assert_eq!(
-            check_batch_size(&[]).unwrap_err(),
+            check_batch_size(&[]).unwrap_err().to_string(),
             "orders: the list is empty"
         );
         assert!(check_batch_size(&vec![json!({}); MAX_ORDERS_PER_BATCH + 1])
             .unwrap_err()
+            .to_string()
             .contains("at most 10000"));
         assert!(check_batch_size(&vec![json!({}); MAX_ORDERS_PER_BATCH]).is_ok());
     }

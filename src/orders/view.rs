@@ -69,7 +69,7 @@ fn parse_file(name: &str, text: &str) -> Result<ParsedFile, String> {
         .filter_map(|(index, order)| {
             validate_order(order)
                 .err()
-                .map(|reason| (index + 1, reason))
+                .map(|problem| (index + 1, problem.to_string()))
         })
         .collect();
     Ok(ParsedFile {

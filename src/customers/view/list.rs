@@ -63,9 +63,7 @@ fn parse_customer_file(name: &str, text: &str) -> Result<ParsedCustomers, String
     for (index, row) in rows.iter().enumerate() {
         match parse_customer(row) {
             Ok(_) => valid.push(row.clone()),
-            Err(problem) => {
-                problems.push((index + 1, format!("{}: {}", problem.field, problem.message)))
-            }
+            Err(problem) => problems.push((index + 1, problem.to_string())),
         }
     }
     Ok(ParsedCustomers {

@@ -52,10 +52,7 @@ fn day(value: Option<String>, field: &str) -> Result<Option<OffsetDateTime>, App
 fn money(value: Option<String>, field: &str) -> Result<Option<i64>, AppError> {
     value
         .filter(|v| !v.trim().is_empty())
-        .map(|v| {
-            parse_money(&Value::String(v), field)
-                .map_err(|message| AppError::invalid(field, message))
-        })
+        .map(|v| parse_money(&Value::String(v), field).map_err(AppError::from))
         .transpose()
 }
 

@@ -122,10 +122,14 @@ pub async fn accept_batch(
     submitted_by: String,
     idempotency_key: Option<&str>,
 ) -> Result<BatchAccepted, AcceptError> {
-    if orders.len() > MAX_ORDERS_PER_BATCH {
-        return Err(AppError::PayloadTooLarge(check_batch_size(&orders).unwrap_err()).into());
+    if let Err(problem) = check_batch_size(&orders) {
+        let refusal = if orders.len() > MAX_ORDERS_PER_BATCH {
+            AppError::PayloadTooLarge(problem.to_string())
+        } else {
+            problem.into()
+        };
+        return Err(refusal.into());
     }
-    check_batch_size(&orders).map_err(|message| AppError::invalid("orders", message))?;
     // Only a keyed request can be resent under its key, so only it needs its content's hash (off the hot path of
     // plain bulk submissions).
     let request_hash = match idempotency_key {

@@ -69,10 +69,10 @@ pub async fn store_batch(
     let mut ids_in_batch = HashSet::new();
     for (index, raw) in message.orders.iter().enumerate() {
         match validate_order(raw) {
-            Err(reason) => outcome.rejected.push(RejectedOrder {
+            Err(problem) => outcome.rejected.push(RejectedOrder {
                 index,
                 order_id: given_order_id(raw),
-                reason,
+                reason: problem.to_string(),
             }),
             Ok(order) => {
                 // The publisher gives every order an id; a message without one did not come from Realm.
