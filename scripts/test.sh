@@ -30,5 +30,7 @@ export REALM_AMQP_QUEUE_PREFIX="e2e."
 # Campaign email goes to the catcher, whose inbox the browser tests read.
 export REALM_SMTP_URL="$REALM_TEST_SMTP_URL"
 export REALM_MAILDEV_URL="$REALM_TEST_MAILDEV_URL"
+# Amounts in euros, so the tests see the currency setting at work (the default is US dollars).
+export REALM_CURRENCY=EUR
 # Built as production builds it: files precompressed and named by their hash.
 cargo leptos end-to-end --release --precompress

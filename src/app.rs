@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body class="bg-slate-50 text-slate-900 antialiased">
+            <body class="bg-slate-50 text-slate-900 antialiased" data-currency=crate::shared::money::currency().code()>
                 <App/>
             </body>
         </html>

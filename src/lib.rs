@@ -17,5 +17,13 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // The server writes on the page the currency it shows amounts in, so that the browser shows them the same way.
+    if let Some(currency) = leptos::prelude::document()
+        .body()
+        .and_then(|body| body.get_attribute("data-currency"))
+        .and_then(|code| shared::money::Currency::parse(&code))
+    {
+        shared::money::set_currency(currency);
+    }
     leptos::mount::hydrate_body(app::App);
 }

@@ -30,13 +30,13 @@ test('a customer CSV is previewed with its bad row, imported, found by search, a
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page.locator('[data-customer-total]')).toHaveText('1 customers');
   const row = page.locator(`tr[data-customer="iris-${run}@example.com"]`);
-  await expect(row).toContainText('1250.50');
+  await expect(row).toContainText('€1,250.50');
   await expect(row).toContainText('Berlin');
 
   await row.getByRole('link', { name: 'Iris Import' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Iris Import');
   await hydrated(page);
-  await expect(page.locator('[data-figure="Total spend"]')).toHaveText('1250.50');
+  await expect(page.locator('[data-figure="Total spend"]')).toHaveText('€1,250.50');
   await expect(page.locator('[data-figure="Orders"]')).toHaveText('3');
   await expect(page.locator('[data-customer-tags]')).toHaveText('vip');
   await page.getByLabel('Tags, separated by commas').fill('vip, Loyal ,loyal');

@@ -2,14 +2,21 @@ import { expect, test } from '@playwright/test';
 import { hydrated } from './accounts';
 
 const figure = (page: import('@playwright/test').Page, label: string) => page.locator(`[data-stat="${label}"]`);
-const cents = (text: string | null) => Math.round(Number((text ?? '').replace(/,/g, '')) * 100);
+// Counts read `100,588`.
+const whole = (text: string | null) => Number((text ?? '').replace(/,/g, ''));
+// Amounts read `€1,777.45` (the tests run with REALM_CURRENCY=EUR).
+const cents = (text: string | null) => {
+  const amount = (text ?? '').trim();
+  expect(amount).toMatch(/^€\d{1,3}(,\d{3})*\.\d{2}$/);
+  return Math.round(Number(amount.replace(/[€,]/g, '')) * 100);
+};
 
 test('the dashboard shows the stored figures and follows a new order batch without a reload', async ({ page, baseURL }) => {
   await page.goto('/');
   await hydrated(page);
-  const ordersToday = Number(await figure(page, 'Orders today').textContent());
+  const ordersToday = whole(await figure(page, 'Orders today').textContent());
   const revenueToday = cents(await figure(page, 'Revenue today').textContent());
-  const customers = Number(await figure(page, 'Customers').textContent());
+  const customers = whole(await figure(page, 'Customers').textContent());
   await expect(page.getByRole('img', { name: 'Orders per day, last 30 days' })).toBeVisible();
   // Today's bar in the chart holds today's figure.
   const todayBar = page.getByRole('img', { name: 'Orders per day, last 30 days' }).locator('rect').last();
@@ -28,9 +35,9 @@ test('the dashboard shows the stored figures and follows a new order batch witho
   expect(sent.status()).toBe(202);
 
   // The figures poll while the tab is visible: no reload here.
-  await expect(figure(page, 'Orders today')).toHaveText(String(ordersToday + 2), { timeout: 20_000 });
+  await expect(figure(page, 'Orders today')).toHaveText((ordersToday + 2).toLocaleString('en-US'), { timeout: 20_000 });
   expect(cents(await figure(page, 'Revenue today').textContent())).toBe(revenueToday + 1550);
-  await expect(figure(page, 'Customers')).toHaveText(String(customers + 2));
+  await expect(figure(page, 'Customers')).toHaveText((customers + 2).toLocaleString('en-US'));
   await expect(todayBar).toHaveAttribute('data-value', String(ordersToday + 2));
 
   await page.getByRole('link', { name: '90 days' }).click();

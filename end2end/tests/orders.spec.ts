@@ -36,14 +36,14 @@ test('a CSV with one bad row is previewed, processed live to completed_with_erro
 
   // The history refreshes once the batch has finished.
   const history = page.getByRole('table', { name: 'Orders' });
-  await expect(history.locator('tr[data-order="E2E-1"]')).toContainText('42.50');
+  await expect(history.locator('tr[data-order="E2E-1"]')).toContainText('€42.50');
   await expect(history.locator('tr[data-order="E2E-BAD"]')).toHaveCount(0);
   await expect(page.locator('[data-figure="orders-30d"]')).not.toHaveText('0');
 
   // The customers' totals follow once the folder has added the batch to them.
   await expect(batch.locator('[data-totals-pending]')).toHaveCount(0, { timeout: 20_000 });
   await page.goto('/customers?search=zoe%40example.com');
-  await expect(page.locator('tr[data-customer="zoe@example.com"]')).toContainText('50.00');
+  await expect(page.locator('tr[data-customer="zoe@example.com"]')).toContainText('€50.00');
   await page.goBack();
   await hydrated(page);
 

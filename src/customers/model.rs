@@ -395,7 +395,9 @@ pub struct CustomerRow {
     pub phone: Option<String>,
     pub city: Option<String>,
     pub tags: Vec<String>,
+    /// The amount with two decimals (`"1000.00"`), as API clients read it.
     pub total_spend: String,
+    pub total_spend_cents: i64,
     pub order_count: i64,
     pub last_order: Option<String>,
 }
@@ -418,7 +420,7 @@ pub struct CustomerDetail {
     pub customer: CustomerRow,
     pub created_at: String,
     pub first_order: Option<String>,
-    pub average_order: Option<String>,
+    pub average_order_cents: Option<i64>,
     /// Segments the customer belongs to now: id and name.
     pub segments: Vec<(String, String)>,
     /// Consent per channel, email first.

@@ -1,5 +1,6 @@
 //! `/`: the dashboard page.
 
+use crate::shared::money::{money, thousands};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -10,7 +11,6 @@ use crate::{
         api::load_dashboard,
         model::{change_text, Dashboard, PeriodFigures, CHART_SPANS},
     },
-    orders::model::format_cents,
     shared::ui::{
         bar_chart::{Bar, BarChart, BarGroup, GroupedBarChart, Series},
         daily_orders::DailyOrdersCharts,
@@ -83,23 +83,30 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
     let period = |index: usize| dashboard.periods.get(index).cloned();
-    let orders_card =
-        |label: &'static str, period: Option<PeriodFigures>| {
-            period.map(|p| {
-            let note = change_text(p.orders as f64, p.previous_orders as f64, &p.previous_label());
-            view! { <StatCard label value=p.orders.to_string() note=Some(note) href="/orders"/> }
+    let orders_card = |label: &'static str, period: Option<PeriodFigures>| {
+        period.map(|p| {
+            let note = change_text(
+                p.orders as f64,
+                p.previous_orders as f64,
+                &p.previous_label(),
+            );
+            view! { <StatCard label value=thousands(p.orders) note=Some(note) href="/orders"/> }
         })
-        };
+    };
     let revenue_card = |label: &'static str, period: Option<PeriodFigures>| {
         period.map(|p| {
-            let note = change_text(p.revenue_cents as f64, p.previous_revenue_cents as f64, &p.previous_label());
-            view! { <StatCard label value=format_cents(p.revenue_cents) note=Some(note) href="/orders"/> }
+            let note = change_text(
+                p.revenue_cents as f64,
+                p.previous_revenue_cents as f64,
+                &p.previous_label(),
+            );
+            view! { <StatCard label value=money(p.revenue_cents) note=Some(note) href="/orders"/> }
         })
     };
     let average_card = period(2).map(|p| {
         let value = p
             .average_order_cents()
-            .map(format_cents)
+            .map(money)
             .unwrap_or_else(|| "–".to_owned());
         let note = match (p.average_order_cents(), p.previous_average_order_cents()) {
             (Some(now), Some(before)) => {
@@ -141,7 +148,7 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
             Bar {
                 label: short(&segment.name),
                 value: size as f64,
-                title: format!("{}: {size} customers", segment.name),
+                title: format!("{}: {} customers", segment.name, thousands(size)),
             }
         })
         .collect();
@@ -162,8 +169,8 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
         <dl class="grid grid-cols-2 gap-4 md:grid-cols-3 xl:grid-cols-4" aria-label="Key figures">
             <StatCard
                 label="Customers"
-                value=dashboard.customers.to_string()
-                note=Some(format!("{} new in 7 days · {} in 30 days", dashboard.new_customers_7d, dashboard.new_customers_30d))
+                value=thousands(dashboard.customers)
+                note=Some(format!("{} new in 7 days · {} in 30 days", thousands(dashboard.new_customers_7d), thousands(dashboard.new_customers_30d)))
                 href="/customers"
             />
             {orders_card("Orders today", period(0))}
@@ -173,12 +180,12 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
             {revenue_card("Revenue, 7 days", period(1))}
             {revenue_card("Revenue, 30 days", period(2))}
             {average_card}
-            <StatCard label="Campaigns scheduled" value=dashboard.campaigns_scheduled.to_string() href="/campaigns"/>
-            <StatCard label="Campaigns sending" value=dashboard.campaigns_sending.to_string() href="/campaigns"/>
+            <StatCard label="Campaigns scheduled" value=thousands(dashboard.campaigns_scheduled) href="/campaigns"/>
+            <StatCard label="Campaigns sending" value=thousands(dashboard.campaigns_sending) href="/campaigns"/>
             <StatCard
                 label="Delivery rate"
                 value=delivery_rate
-                note=Some(format!("{} delivered of {} sent, all campaigns", all.delivered, all.sent))
+                note=Some(format!("{} delivered of {} sent, all campaigns", thousands(all.delivered), thousands(all.sent)))
             />
         </dl>
 
@@ -198,7 +205,7 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
                 {if performance.is_empty() {
                     view! { <EmptyState title="No campaign sent yet" message="Once a campaign goes out, its deliveries, failures and opens show here."/> }.into_any()
                 } else {
-                    view! { <GroupedBarChart caption="Delivered, failed and opened messages of the most recently launched campaigns".to_owned() series=&CAMPAIGN_SERIES groups=performance axis_label=|v| format!("{v:.0}") y_title="messages"/> }.into_any()
+                    view! { <GroupedBarChart caption="Delivered, failed and opened messages of the most recently launched campaigns".to_owned() series=&CAMPAIGN_SERIES groups=performance axis_label=|v| thousands(v as u64) y_title="messages"/> }.into_any()
                 }}
             </figure>
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
@@ -206,7 +213,7 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
                 {if segment_bars.is_empty() {
                     view! { <EmptyState title="No segments counted yet" message="Save a segment; its size shows here."/> }.into_any()
                 } else {
-                    view! { <BarChart caption="Customers in the largest segments".to_owned() bars=segment_bars axis_label=|v| format!("{v:.0}") y_title="customers"/> }.into_any()
+                    view! { <BarChart caption="Customers in the largest segments".to_owned() bars=segment_bars axis_label=|v| thousands(v as u64) y_title="customers"/> }.into_any()
                 }}
             </figure>
         </div>
@@ -219,7 +226,7 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
                         <li class="flex items-center justify-between gap-2 py-2">
                             <a class="font-medium text-indigo-700 hover:underline" href=format!("/campaigns/{}", campaign.id)>{campaign.name.clone()}</a>
                             <span class="flex items-center gap-2 tabular-nums text-slate-600">
-                                {campaign.audience.map(|audience| format!("{} / {audience}", campaign.processed))}
+                                {campaign.audience.map(|audience| format!("{} / {}", thousands(campaign.processed), thousands(audience)))}
                                 <span class=badge_class(campaign.status.tone())>{campaign.status.key()}</span>
                             </span>
                         </li>
@@ -235,7 +242,7 @@ fn DashboardFigures(dashboard: Dashboard, days: u32) -> impl IntoView {
                             <a class="font-medium text-indigo-700 hover:underline" href=format!("/segments/{}", segment.id)>{segment.name.clone()}</a>
                             <span class="tabular-nums text-slate-600">
                                 {match (segment.size, segment.counted_at.clone()) {
-                                    (Some(size), Some(at)) => format!("{size} customers, counted {at}"),
+                                    (Some(size), Some(at)) => format!("{} customers, counted {at}", thousands(size)),
                                     _ => "not counted yet".to_owned(),
                                 }}
                             </span>

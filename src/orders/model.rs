@@ -3,6 +3,7 @@
 //! and the browser's preview, so that all three judge an order the same way.
 
 use crate::shared::import::{field, read_json, text, ReadError, ReadLimits};
+use crate::shared::money::thousands;
 use crate::shared::problem::Problem;
 use crate::shared::ui::status_badge::Tone;
 use serde::{Deserialize, Serialize};
@@ -469,7 +470,7 @@ pub struct OrderRow {
     pub customer_name: String,
     pub customer_email: String,
     pub item_count: i64,
-    pub amount: String,
+    pub amount_cents: i64,
 }
 
 /// A page of the order history.
@@ -495,10 +496,10 @@ impl OrderPage {
         if self.more {
             format!(
                 "More than {} matching orders; narrow the filters to see the rest",
-                Self::MAX_COUNTED
+                thousands(Self::MAX_COUNTED)
             )
         } else {
-            format!("{} matching orders", self.total)
+            format!("{} matching orders", thousands(self.total))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/orders`: upload orders from a file in parts, follow the batches, and search the order history.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::Form, hooks::use_query_map};
 use serde_json::Value;
@@ -9,7 +10,7 @@ use crate::shared::ui::poll::use_poll;
 use crate::shared::ui::status_badge::badge_class;
 use crate::{
     dashboard::model::PeriodFigures,
-    orders::model::{format_cents, parse_orders_json, validate_order, BatchSummary, RejectedOrder},
+    orders::model::{parse_orders_json, validate_order, BatchSummary, RejectedOrder},
     shared::{
         import::{read_csv, spreadsheet_safe, ReadLimits},
         ui::{
@@ -352,7 +353,7 @@ fn BatchRow(batch: BatchSummary) -> impl IntoView {
                 <span class="font-medium">{batch.source.clone()}</span>
                 <span class="text-slate-500">{batch.received_at.replacen('T', " ", 1)}</span>
                 <span class="tabular-nums" data-batch-counts>
-                    {format!("{} stored · {} duplicates · {} rejected · {} total", batch.stored, batch.duplicates, rejected_count, batch.total)}
+                    {format!("{} stored · {} duplicates · {} rejected · {} total", thousands(batch.stored), thousands(batch.duplicates), thousands(rejected_count as u64), thousands(batch.total))}
                 </span>
                 {batch.processing_ms.map(|ms| view! { <span class="text-slate-500">{format!("{ms} ms")}</span> })}
                 {(!batch.settled() && !batch.status.in_flight()).then(|| view! {
@@ -404,11 +405,11 @@ fn DailyOrdersChart(refresh: ReadSignal<u32>) -> impl IntoView {
                         Ok(days) => {
                             let period = PeriodFigures::ending_today(&days, 30);
                             let (orders, revenue) = (period.orders, period.revenue_cents);
-                            let average = period.average_order_cents().map(format_cents).unwrap_or_else(|| "–".to_owned());
+                            let average = period.average_order_cents().map(money).unwrap_or_else(|| "–".to_owned());
                             view! {
                                 <dl class="mb-4 grid grid-cols-3 gap-4 text-sm">
                                     <div><dt class="text-slate-600">"Orders"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="orders-30d">{orders}</dd></div>
-                                    <div><dt class="text-slate-600">"Revenue"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="revenue-30d">{format_cents(revenue)}</dd></div>
+                                    <div><dt class="text-slate-600">"Revenue"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="revenue-30d">{money(revenue)}</dd></div>
                                     <div><dt class="text-slate-600">"Average order value"</dt><dd class="text-xl font-semibold tabular-nums" data-figure="aov-30d">{average}</dd></div>
                                 </dl>
                                 <DailyOrdersCharts days/>
@@ -488,7 +489,7 @@ fn OrderHistory(refresh: ReadSignal<u32>) -> impl IntoView {
                                                 <td class="px-4 py-2 font-mono text-xs">{row.order_id}</td>
                                                 <td class="px-4 py-2">{row.customer_name}<span class="block text-xs text-slate-500">{row.customer_email}</span></td>
                                                 <td class="px-4 py-2 text-right tabular-nums">{row.item_count}</td>
-                                                <td class="px-4 py-2 text-right tabular-nums">{row.amount}</td>
+                                                <td class="px-4 py-2 text-right tabular-nums">{money(row.amount_cents)}</td>
                                             </tr>
                                         }}).collect_view()}
                             </DataTable>

@@ -3,6 +3,7 @@
 use thiserror::Error;
 
 use crate::campaigns::server::vendor::SimulatedVendorSettings;
+use crate::shared::money::Currency;
 
 pub const DEFAULT_MONGODB_URI: &str = "mongodb://127.0.0.1:27017";
 pub const DEFAULT_MONGODB_DATABASE: &str = "realm";
@@ -35,6 +36,8 @@ pub struct Config {
     /// Other sites whose pages may call `/api/...` with an API key (`REALM_CORS_ORIGINS`, comma-separated, e.g.
     /// `https://app.example.com`); none by default. Cookies are never shared with them.
     pub cors_origins: Vec<String>,
+    /// The currency amounts are shown in (`REALM_CURRENCY`, an ISO 4217 code such as `EUR`); US dollars by default.
+    pub currency: Currency,
 }
 
 /// Where campaign email goes.
@@ -327,6 +330,16 @@ impl Config {
                     variable: "REALM_CORS_ORIGINS",
                     reason,
                 })?,
+            currency: match lookup("REALM_CURRENCY").filter(|code| !code.trim().is_empty()) {
+                None => Currency::USD,
+                Some(code) => Currency::parse(&code).ok_or_else(|| ConfigError {
+                    variable: "REALM_CURRENCY",
+                    reason: format!(
+                        "{code:?} is not a currency Realm shows; use one of {}",
+                        Currency::ALL.map(Currency::code).join(", ")
+                    ),
+                })?,
+            },
         };
         // Several instances behind one receipts URL must all accept the vendor's token: a random one per start
         // would make each refuse the receipts meant for the others.
@@ -461,6 +474,16 @@ mod tests {
         assert_eq!(config.amqp_queue_prefix, "");
         assert_eq!(config.public_origin, None);
         assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn the_currency_is_a_known_code_and_dollars_by_default() {
+        assert_eq!(config_from(&[]).unwrap().currency, Currency::USD);
+        let euro = config_from(&[("REALM_CURRENCY", "eur")]).unwrap().currency;
+        assert_eq!(euro.code(), "EUR");
+        let err = config_from(&[("REALM_CURRENCY", "JPY")]).unwrap_err();
+        assert_eq!(err.variable, "REALM_CURRENCY");
+        assert!(err.reason.contains("EUR"), "{}", err.reason);
     }
 
     #[test]

@@ -333,6 +333,7 @@ pub async fn run() -> ExitCode {
 
 async fn serve() -> Result<(), StartupError> {
     let config = Config::from_env()?;
+    crate::shared::money::set_currency(config.currency);
     let leptos_options = leptos::config::get_configuration(None)
         .map_err(|error| StartupError::Leptos(error.to_string()))?
         .leptos_options;

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod hex;
 pub mod import;
+pub mod money;
 pub mod problem;
 pub mod records;
 pub mod time;

@@ -3,6 +3,7 @@
 //! time (a due campaign stays due until claimed). Launching freezes the segment's audience into one communication
 //! per recipient, with the rendered message, and queues delivery jobs for the workers.
 
+use crate::shared::money::money;
 use std::{collections::HashSet, time::Duration};
 
 use futures::TryStreamExt;
@@ -19,7 +20,6 @@ use crate::{
         template::{RecipientFields, Template},
     },
     customers::{self, server::consent_of},
-    orders::model::format_cents,
     segments::server::Segments,
     server::{
         broker::Broker,
@@ -216,7 +216,7 @@ fn communication_of(
     let fields = RecipientFields {
         name: member.get_str("name").unwrap_or_default().to_owned(),
         city: member.get_str("city").ok().map(str::to_owned),
-        total_spend: format_cents(number(member, "total_spend_cents")),
+        total_spend: money(number(member, "total_spend_cents")),
     };
     let to = match channel {
         Channel::Email => member.get_str("email").ok(),

@@ -1,5 +1,6 @@
 //! `/campaigns/:id`: where a campaign stands, its figures (live while it goes out), actions and recipient log.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::A, hooks::use_params_map};
 
@@ -12,7 +13,6 @@ use crate::{
             CampaignAction, CampaignDetail, CampaignStats, CampaignStatus, Channel, LogFilter,
         },
     },
-    orders::model::format_cents,
     shared::{
         error::AppError,
         ui::{
@@ -192,21 +192,21 @@ fn CampaignFigures(stats: CampaignStats) -> impl IntoView {
         .map(|(minute, count)| Bar {
             label: minute[11..].to_owned(),
             value: *count as f64,
-            title: format!("{minute} UTC: {count} sent"),
+            title: format!("{minute} UTC: {} sent", thousands(*count)),
         })
         .collect();
     view! {
         <dl class="mt-6 grid grid-cols-2 gap-4 md:grid-cols-3 lg:grid-cols-5">
-            {figure("Audience", stats.audience.to_string(), None)}
-            {figure("Sent", stats.sent.to_string(), Some(rate(stats.sent, stats.audience)))}
-            {figure("Failed", stats.failed.to_string(), Some(rate(stats.failed, stats.audience)))}
-            {figure("Delivered", stats.delivered.to_string(), Some(rate(stats.delivered, stats.sent)))}
-            {figure("Opened", stats.opened.to_string(), Some(rate(stats.opened, stats.delivered)))}
-            {figure("Clicked", stats.clicked.to_string(), Some(rate(stats.clicked, stats.opened)))}
-            {figure("Suppressed", stats.suppressed.to_string(), Some("no consent for the channel".to_owned()))}
-            {figure("Unsubscribed", stats.unsubscribed.to_string(), Some(rate(stats.unsubscribed, stats.sent)))}
-            {figure("Bounced", stats.bounced.to_string(), Some(rate(stats.bounced, stats.sent)))}
-            {figure("Revenue", format_cents(stats.attributed_revenue_cents), Some(format!("{} orders within {} days of delivery", stats.attributed_orders, stats.attribution_days)))}
+            {figure("Audience", thousands(stats.audience), None)}
+            {figure("Sent", thousands(stats.sent), Some(rate(stats.sent, stats.audience)))}
+            {figure("Failed", thousands(stats.failed), Some(rate(stats.failed, stats.audience)))}
+            {figure("Delivered", thousands(stats.delivered), Some(rate(stats.delivered, stats.sent)))}
+            {figure("Opened", thousands(stats.opened), Some(rate(stats.opened, stats.delivered)))}
+            {figure("Clicked", thousands(stats.clicked), Some(rate(stats.clicked, stats.opened)))}
+            {figure("Suppressed", thousands(stats.suppressed), Some("no consent for the channel".to_owned()))}
+            {figure("Unsubscribed", thousands(stats.unsubscribed), Some(rate(stats.unsubscribed, stats.sent)))}
+            {figure("Bounced", thousands(stats.bounced), Some(rate(stats.bounced, stats.sent)))}
+            {figure("Revenue", money(stats.attributed_revenue_cents), Some(format!("{} orders within {} days of delivery", stats.attributed_orders, stats.attribution_days)))}
         </dl>
         <div class="mt-6 grid gap-6 lg:grid-cols-2">
             <figure class="rounded-lg border border-slate-200 bg-white p-4">

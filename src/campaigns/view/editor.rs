@@ -1,5 +1,6 @@
 //! `/campaigns/new` and `/campaigns/:id/edit`: the campaign's segment, message, schedule and rate, with a preview.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
     hooks::{use_navigate, use_params_map},
@@ -285,7 +286,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                             {move || Suspend::new(async move {
                                 match audience.await {
                                     None => "No segment chosen yet.".to_owned(),
-                                    Some(Ok(preview)) => format!("{} customers in this segment now.", preview.count),
+                                    Some(Ok(preview)) => format!("{} customers in this segment now.", thousands(preview.count)),
                                     Some(Err(error)) => error.to_string(),
                                 }
                             })}
@@ -297,7 +298,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                                 let by = if channel.get_untracked() == Channel::Sms { "SMS (consented, with a phone number)" } else { "email (consented)" };
                                 match reachable.await {
                                     None => String::new(),
-                                    Some(Ok(count)) => format!("{count} of them can be reached by {by}."),
+                                    Some(Ok(reachable)) => format!("{} of them can be reached by {by}.", thousands(reachable)),
                                     Some(Err(error)) => error.to_string(),
                                 }
                             })}
@@ -374,7 +375,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                         view! {
                             <ul class="mt-2 space-y-3" data-message-previews>
                                 {sample.into_iter().map(|customer| {
-                                    let fields = RecipientFields { name: customer.name.clone(), city: customer.city.clone(), total_spend: customer.total_spend.clone() };
+                                    let fields = RecipientFields { name: customer.name.clone(), city: customer.city.clone(), total_spend: money(customer.total_spend_cents) };
                                     let fields_for_subject = fields.clone();
                                     view! {
                                         <li class="rounded-md bg-slate-50 p-3 text-sm">

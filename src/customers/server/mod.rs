@@ -80,6 +80,7 @@ pub fn customer_row(customer: &Document) -> CustomerRow {
             })
             .unwrap_or_default(),
         total_spend: format_cents(number(customer, "total_spend_cents")),
+        total_spend_cents: number(customer, "total_spend_cents"),
         order_count: number(customer, "order_count"),
         last_order: customer
             .get_datetime("last_order_at")
@@ -291,8 +292,8 @@ impl Customers {
                 .get_datetime("first_order_at")
                 .ok()
                 .map(|at| display_time(*at)),
-            average_order: (orders > 0)
-                .then(|| format_cents(number(&customer, "total_spend_cents") / orders)),
+            average_order_cents: (orders > 0)
+                .then(|| number(&customer, "total_spend_cents") / orders),
             segments,
             consent: [Channel::Email, Channel::Sms]
                 .into_iter()

@@ -1,5 +1,6 @@
 //! `/customers/:id`: one customer, their recent orders, tags and consent.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 
@@ -45,14 +46,14 @@ pub fn CustomerPage() -> impl IntoView {
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         Ok(page) if page.rows.is_empty() => view! { <p class="text-sm text-slate-600">"No orders stored for this customer."</p> }.into_any(),
                         Ok(page) => view! {
-                            <p class="mb-2 text-sm text-slate-600">{format!("{} orders stored; the latest {} are shown.", page.total, page.rows.len())}</p>
+                            <p class="mb-2 text-sm text-slate-600">{format!("{} orders stored; the latest {} are shown.", thousands(page.total), page.rows.len())}</p>
                             <DataTable label="Orders of this customer" headers=&["Date", "Order", "Items", "Amount"] numeric=&["Items", "Amount"]>
                                 {page.rows.into_iter().map(|row| view! {
                                     <tr>
                                         <td class="px-4 py-2 text-slate-600">{row.ordered_at}</td>
                                         <td class="px-4 py-2 font-mono text-xs">{row.order_id}</td>
                                         <td class="px-4 py-2 text-right tabular-nums">{row.item_count}</td>
-                                        <td class="px-4 py-2 text-right tabular-nums">{row.amount}</td>
+                                        <td class="px-4 py-2 text-right tabular-nums">{money(row.amount_cents)}</td>
                                     </tr>
                                 }).collect_view()}
                             </DataTable>
@@ -78,9 +79,9 @@ fn CustomerOverview(detail: CustomerDetail) -> impl IntoView {
     view! {
         <PageHeader title=customer.name.clone()/>
         <dl class="grid grid-cols-2 gap-4 md:grid-cols-5">
-            {figure("Total spend", customer.total_spend.clone())}
-            {figure("Orders", customer.order_count.to_string())}
-            {figure("Average order", detail.average_order.unwrap_or_else(|| "–".to_owned()))}
+            {figure("Total spend", money(customer.total_spend_cents))}
+            {figure("Orders", thousands(customer.order_count.max(0) as u64))}
+            {figure("Average order", detail.average_order_cents.map(money).unwrap_or_else(|| "–".to_owned()))}
             {figure("First order", detail.first_order.unwrap_or_else(|| "–".to_owned()))}
             {figure("Last order", customer.last_order.clone().unwrap_or_else(|| "never".to_owned()))}
         </dl>

@@ -1,5 +1,6 @@
 //! `/customers`: search, sort and page through customers, and import them from a file.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::Form, hooks::use_query_map};
 use serde_json::Value;
@@ -271,7 +272,7 @@ fn CustomerList(refresh: ReadSignal<u32>) -> impl IntoView {
                             <div class="mt-4"><EmptyState title="No customers match" message="Customers appear here when orders are ingested or a customer list is imported; change the search or filters to see more."/></div>
                         }.into_any(),
                         Ok(page) => {
-                            let matching = if page.matching > COUNT_LIMIT { format!("More than {COUNT_LIMIT} customers") } else { format!("{} customers", page.matching) };
+                            let matching = if page.matching > COUNT_LIMIT { format!("More than {} customers", thousands(COUNT_LIMIT)) } else { format!("{} customers", thousands(page.matching)) };
                             view! {
                                 <p class="mt-4 text-sm text-slate-600" data-customer-total>{matching}</p>
                                 <div class="mt-2">
@@ -307,7 +308,7 @@ fn CustomerListRow(customer: CustomerRow) -> impl IntoView {
                 {customer.tags.into_iter().map(|tag| view! { <span class="mr-1 rounded-full bg-slate-100 px-2 py-0.5 text-xs">{tag}</span> }).collect_view()}
             </td>
             <td class="px-4 py-2 text-right tabular-nums">{customer.order_count}</td>
-            <td class="px-4 py-2 text-right tabular-nums">{customer.total_spend}</td>
+            <td class="px-4 py-2 text-right tabular-nums">{money(customer.total_spend_cents)}</td>
             <td class="px-4 py-2 text-slate-600">{customer.last_order.unwrap_or_else(|| "never".to_owned())}</td>
         </tr>
     }

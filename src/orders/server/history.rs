@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     customers::server::of_orders,
     orders::{
-        model::{format_cents, parse_date, parse_money},
+        model::{parse_date, parse_money},
         model::{OrderPage, OrderRow},
     },
     server::{
@@ -190,7 +190,7 @@ pub async fn page(
                 customer_name,
                 customer_email,
                 item_count: order.get_i64("item_count").unwrap_or_default(),
-                amount: format_cents(order.get_i64("amount_cents").unwrap_or_default()),
+                amount_cents: number(&order, "amount_cents"),
             }
         })
         .collect();

@@ -1,5 +1,6 @@
 //! `/segments/:id`: a segment's rule in words, its audience and analytics, and the campaigns that use it.
 
+use crate::shared::money::{money, thousands};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
     components::A,
@@ -8,7 +9,6 @@ use leptos_router::{
 };
 
 use crate::{
-    orders::model::format_cents,
     segments::{
         api::{analyze_segment, delete_segment, duplicate_segment, get_segment},
         model::{SegmentAnalytics, SegmentDetail},
@@ -133,10 +133,10 @@ fn SegmentOverview(segment: SegmentDetail) -> impl IntoView {
 fn count_bars(bands: &[(String, u64)], noun: &str) -> Vec<Bar> {
     bands
         .iter()
-        .map(|(label, count)| Bar {
+        .map(|(label, amount)| Bar {
             label: label.clone(),
-            value: *count as f64,
-            title: format!("{label}: {count} {noun}"),
+            value: *amount as f64,
+            title: format!("{label}: {} {noun}", thousands(*amount)),
         })
         .collect()
 }
@@ -149,7 +149,7 @@ fn SegmentFigures(analytics: SegmentAnalytics) -> impl IntoView {
         .map(|(day, size)| Bar {
             label: day[5..].to_owned(),
             value: *size as f64,
-            title: format!("{day}: {size} customers"),
+            title: format!("{day}: {} customers", thousands(*size)),
         })
         .collect();
     view! {
@@ -160,11 +160,11 @@ fn SegmentFigures(analytics: SegmentAnalytics) -> impl IntoView {
             </div>
             <div class="rounded-lg border border-slate-200 bg-white p-5">
                 <dt class="text-sm font-medium text-slate-600">"Total spend"</dt>
-                <dd class="mt-2 text-3xl font-semibold tabular-nums">{format_cents(analytics.total_spend_cents)}</dd>
+                <dd class="mt-2 text-3xl font-semibold tabular-nums">{money(analytics.total_spend_cents)}</dd>
             </div>
             <div class="rounded-lg border border-slate-200 bg-white p-5">
                 <dt class="text-sm font-medium text-slate-600">"Average spend per customer"</dt>
-                <dd class="mt-2 text-3xl font-semibold tabular-nums">{format_cents(analytics.average_spend_cents)}</dd>
+                <dd class="mt-2 text-3xl font-semibold tabular-nums">{money(analytics.average_spend_cents)}</dd>
             </div>
         </dl>
         <div class="mt-6 grid gap-6 lg:grid-cols-2">

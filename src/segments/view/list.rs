@@ -1,5 +1,6 @@
 //! `/segments`: every segment with its size.
 
+use crate::shared::money::thousands;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -35,7 +36,7 @@ pub fn SegmentsPage() -> impl IntoView {
                                     </td>
                                     <td class="px-4 py-2 text-slate-700">{segment.summary}</td>
                                     <td class="px-4 py-2 text-right tabular-nums">
-                                        {segment.size.map(|size| size.to_string()).unwrap_or_else(|| "not counted".to_owned())}
+                                        {segment.size.map(thousands).unwrap_or_else(|| "not counted".to_owned())}
                                         {segment.counted_at.map(|at| view! { <span class="block text-xs text-slate-500">{format!("counted {at}")}</span> })}
                                     </td>
                                     <td class="px-4 py-2 text-slate-600">{segment.updated_at}</td>

@@ -4,6 +4,7 @@
 //! The rule lives in a tree of signals, one per input, so that typing in one condition re-renders nothing else and
 //! keeps the focus where it is; [`GroupNode::snapshot`] reads the tree back into a plain [`RuleGroup`].
 
+use crate::shared::money::{money, thousands};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use leptos::{prelude::*, task::spawn_local};
@@ -391,7 +392,7 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
             <p class="mt-1 flex items-center gap-2 text-3xl font-semibold tabular-nums" aria-live="polite">
                 <span data-audience-count=move || count.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).map(u64::to_string))>
                     {move || count.with(|c| match c {
-                        Some(Ok(count)) => count.to_string(),
+                        Some(Ok(matching)) => thousands(*matching),
                         _ => "–".to_owned(),
                     })}
                 </span>
@@ -423,7 +424,7 @@ fn AudienceSample(sample: Vec<CustomerRow>) -> impl IntoView {
                 <li class="py-1.5">
                     <a class="font-medium text-indigo-700 hover:underline" href=format!("/customers/{}", customer.id)>{customer.name}</a>
                     <span class="block text-xs text-slate-500">
-                        {format!("{} · {} orders · {} spent", customer.email, customer.order_count, customer.total_spend)}
+                        {format!("{} · {} orders · {} spent", customer.email, thousands(customer.order_count.max(0) as u64), money(customer.total_spend_cents))}
                     </span>
                 </li>
             }).collect_view()}

@@ -1,9 +1,10 @@
 //! The orders and revenue per day charts the dashboard and the Orders page share.
 
+use crate::shared::money::money;
 use leptos::prelude::*;
 
 use crate::{
-    orders::model::{format_cents, DailyOrders},
+    orders::model::DailyOrders,
     shared::ui::bar_chart::{Bar, BarChart},
 };
 
@@ -24,7 +25,7 @@ pub fn DailyOrdersCharts(days: Vec<DailyOrders>) -> impl IntoView {
         .map(|d| Bar {
             label: d.day[5..].to_owned(),
             value: d.revenue_cents as f64 / 100.0,
-            title: format!("{}: {} revenue", d.day, format_cents(d.revenue_cents)),
+            title: format!("{}: {} revenue", d.day, money(d.revenue_cents)),
         })
         .collect();
     view! {
