@@ -1,11 +1,12 @@
 //! `/orders`: upload orders from a file in parts, follow the batches, and search the order history.
 
 use crate::shared::money::{money, thousands};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 use serde_json::Value;
 
 use crate::orders::api::{list_orders, orders_per_day, recent_batches, submit_orders};
+use crate::shared::ui::chunked_upload::{ChunkedUpload, UploadOutcome, UploadProgress};
 use crate::shared::ui::poll::use_poll;
 use crate::shared::ui::status_badge::badge_class;
 use crate::{
@@ -95,14 +96,12 @@ fn cell(order: &Value, names: &[&str]) -> String {
 #[component]
 fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
     let parsed = RwSignal::new(None::<Result<ParsedFile, String>>);
-    let progress = RwSignal::new(None::<(usize, usize)>);
-    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let upload = ChunkedUpload::default();
     let pasted = RwSignal::new(String::new());
 
     let show = move |result: Result<ParsedFile, String>| {
         parsed.set(Some(result));
-        progress.set(None);
-        outcome.set(None);
+        upload.clear();
     };
     let on_file = Callback::new(move |(name, text): (String, Result<String, String>)| {
         show(text.and_then(|text| parse_file(&name, &text)))
@@ -113,36 +112,30 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
         let Some(Ok(file)) = parsed.get_untracked() else {
             return;
         };
-        outcome.set(None);
-        spawn_local(async move {
-            let parts: Vec<&[Value]> = file.orders.chunks(UPLOAD_CHUNK).collect();
-            let total = parts.len();
-            progress.set(Some((start, total)));
-            for (i, part) in parts.into_iter().enumerate().skip(start) {
-                let first = i * UPLOAD_CHUNK + 1;
-                let source = if total > 1 {
-                    format!("{} (rows {first}–{})", file.name, first + part.len() - 1)
-                } else {
-                    file.name.clone()
-                };
-                if let Err(error) = submit_orders(part.to_vec(), source).await {
-                    outcome.set(Some(Err(format!(
-                        "Part {} of {total} was not accepted: {error}",
-                        i + 1
-                    ))));
-                    return;
-                }
-                progress.set(Some((i + 1, total)));
+        let parts: Vec<Vec<Value>> = file
+            .orders
+            .chunks(UPLOAD_CHUNK)
+            .map(<[Value]>::to_vec)
+            .collect();
+        let several = parts.len() > 1;
+        let (name, orders) = (file.name, file.orders.len());
+        let send = move |index: usize, part: Vec<Value>| {
+            let first = index * UPLOAD_CHUNK + 1;
+            let source = if several {
+                format!("{name} (rows {first}–{})", first + part.len() - 1)
+            } else {
+                name.clone()
+            };
+            async move {
+                submit_orders(part, source).await?;
                 on_sent.run(());
+                Ok(())
             }
-            outcome.set(Some(Ok(format!(
-                "{} orders sent in {total} batch(es); their progress is below.",
-                file.orders.len()
-            ))));
+        };
+        upload.send(parts, start, send, move |total| {
+            format!("{orders} orders sent in {total} batch(es); their progress is below.")
         });
     };
-    let sending =
-        move || progress.get().is_some_and(|(done, total)| done < total) && outcome.get().is_none();
 
     view! {
         <section aria-labelledby="upload-heading" class="rounded-lg border border-slate-200 bg-white p-6">
@@ -180,31 +173,20 @@ fn OrderUpload(on_sent: Callback<()>) -> impl IntoView {
                 matches!(parsed.get(), Some(Ok(_))).then(|| {
                     view! {
                         <div class="mt-4 flex flex-wrap items-center gap-4">
-                            <button type="button" class=PRIMARY_BUTTON_CLASS disabled=sending on:click=move |_| send_from(0)>
+                            <button type="button" class=PRIMARY_BUTTON_CLASS disabled=move || upload.sending() on:click=move |_| send_from(0)>
                                 "Send orders"
                             </button>
-                            {move || {
-                                let failed = matches!(outcome.get(), Some(Err(_)));
-                                progress.get().filter(|(done, total)| failed && done < total).map(|(done, _)| view! {
-                                    <button type="button" class=SECONDARY_BUTTON_CLASS on:click=move |_| send_from(done)>
-                                        {format!("Resume from part {}", done + 1)}
-                                    </button>
-                                })
-                            }}
-                            {move || progress.get().map(|(done, total)| view! {
-                                <div class="flex items-center gap-2 text-sm text-slate-600">
-                                    <progress max=total value=done class="h-2 w-48" aria-label="Upload progress"></progress>
-                                    <span>{format!("{done} of {total} part(s) sent")}</span>
-                                </div>
+                            {move || upload.stopped_at().map(|done| view! {
+                                <button type="button" class=SECONDARY_BUTTON_CLASS on:click=move |_| send_from(done)>
+                                    {format!("Resume from part {}", done + 1)}
+                                </button>
                             })}
+                            <UploadProgress upload label="Upload progress"/>
                         </div>
                     }
                 })
             }}
-            {move || outcome.get().map(|result| match result {
-                Ok(message) => view! { <p role="status" class="mt-3 text-sm text-emerald-700">{message}</p> }.into_any(),
-                Err(message) => view! { <p role="alert" class="mt-3 text-sm text-red-700">{message}</p> }.into_any(),
-            })}
+            <UploadOutcome upload/>
         </section>
     }
 }

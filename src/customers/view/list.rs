@@ -1,7 +1,11 @@
 //! `/customers`: search, sort and page through customers, and import them from a file.
 
 use crate::shared::money::{money, thousands};
-use leptos::{prelude::*, task::spawn_local};
+use std::{cell::Cell, rc::Rc};
+
+use crate::shared::ui::chunked_upload::{ChunkedUpload, UploadOutcome, UploadProgress};
+
+use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 use serde_json::Value;
 
@@ -78,52 +82,40 @@ fn parse_customer_file(name: &str, text: &str) -> Result<ParsedCustomers, String
 #[component]
 fn CustomerImport(on_imported: Callback<()>) -> impl IntoView {
     let parsed = RwSignal::new(None::<Result<ParsedCustomers, String>>);
-    let progress = RwSignal::new(None::<(usize, usize)>);
-    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let upload = ChunkedUpload::default();
     let on_file = Callback::new(move |(name, text): (String, Result<String, String>)| {
         parsed.set(Some(
             text.and_then(|text| parse_customer_file(&name, &text)),
         ));
-        progress.set(None);
-        outcome.set(None);
+        upload.clear();
     });
     let send = move |_| {
         let Some(Ok(file)) = parsed.get_untracked() else {
             return;
         };
-        spawn_local(async move {
-            let parts: Vec<Vec<Value>> = file
-                .valid
-                .chunks(IMPORT_CHUNK)
-                .map(<[Value]>::to_vec)
-                .collect();
-            let total = parts.len();
-            progress.set(Some((0, total)));
-            let (mut created, mut updated) = (0, 0);
-            for (i, part) in parts.into_iter().enumerate() {
-                match import_customers(part).await {
-                    Ok(result) => {
-                        created += result.created;
-                        updated += result.updated;
-                    }
-                    Err(error) => {
-                        outcome.set(Some(Err(format!(
-                            "Part {} of {total} was not imported: {error}",
-                            i + 1
-                        ))));
-                        return;
-                    }
-                }
-                progress.set(Some((i + 1, total)));
+        let parts: Vec<Vec<Value>> = file
+            .valid
+            .chunks(IMPORT_CHUNK)
+            .map(<[Value]>::to_vec)
+            .collect();
+        // Created and updated so far, added up over the parts.
+        let counted = Rc::new(Cell::new((0, 0)));
+        let adding = counted.clone();
+        let import = move |_, part: Vec<Value>| {
+            let counted = adding.clone();
+            async move {
+                let outcome = import_customers(part).await?;
+                let (created, updated) = counted.get();
+                counted.set((created + outcome.created, updated + outcome.updated));
+                Ok(())
             }
-            outcome.set(Some(Ok(format!(
-                "{created} customers added, {updated} updated."
-            ))));
+        };
+        upload.send(parts, 0, import, move |_| {
             on_imported.run(());
+            let (created, updated) = counted.get();
+            format!("{created} customers added, {updated} updated.")
         });
     };
-    let sending =
-        move || progress.get().is_some_and(|(done, total)| done < total) && outcome.get().is_none();
 
     view! {
         <details class="rounded-lg border border-slate-200 bg-white p-5">
@@ -143,20 +135,15 @@ fn CustomerImport(on_imported: Callback<()>) -> impl IntoView {
             {move || match parsed.get() {
                 Some(Ok(file)) if !file.valid.is_empty() => Some(view! {
                     <div class="mt-4 flex flex-wrap items-center gap-4">
-                        <button type="button" class=PRIMARY_BUTTON_CLASS disabled=sending on:click=send>
+                        <button type="button" class=PRIMARY_BUTTON_CLASS disabled=move || upload.sending() on:click=send>
                             {format!("Import {} customers", file.valid.len())}
                         </button>
-                        {move || progress.get().map(|(done, total)| view! {
-                            <progress max=total value=done class="h-2 w-48" aria-label="Import progress"></progress>
-                        })}
+                        <UploadProgress upload label="Import progress"/>
                     </div>
                 }),
                 _ => None,
             }}
-            {move || outcome.get().map(|result| match result {
-                Ok(message) => view! { <p role="status" class="mt-3 text-sm text-emerald-700" data-import-outcome>{message}</p> }.into_any(),
-                Err(message) => view! { <p role="alert" class="mt-3 text-sm text-red-700">{message}</p> }.into_any(),
-            })}
+            <UploadOutcome upload/>
         </details>
     }
 }

@@ -1,6 +1,7 @@
 //! Components the pages of every feature share.
 
 pub mod bar_chart;
+pub mod chunked_upload;
 pub mod daily_orders;
 pub mod data_table;
 pub mod empty_state;
