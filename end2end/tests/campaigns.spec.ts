@@ -107,3 +107,40 @@ test('a campaign the original frontend created without a message and with todayâ
   await message.fill('Hi {{first_name|there}}, the spring collection is in.');
   await expect(page.locator('[data-message-preview]').first()).toHaveText(/Hi Ellis, the spring collection is in\./);
 });
+
+test('a draft is sent from its page with the Send now button, which works before the page hydrates', async ({ page }) => {
+  const tag = `act${Date.now()}`;
+  await page.goto('/campaigns');
+  const origin = new URL(page.url()).origin;
+  const seeded = await page.request.post('/api/customers', {
+    headers: { Origin: origin },
+    data: { customers: [{ name: 'Frankie Form', email: `frankie-${tag}@example.com`, tags: [tag] }] },
+  });
+  expect(seeded.status(), await seeded.text()).toBe(200);
+  const segment = await page.request.post('/api/segments', {
+    headers: { Origin: origin },
+    data: { name: `Action audience ${tag}`, rule: { combinator: 'all', rules: [{ kind: 'condition', field: 'tags', operator: 'has_any', value: tag }] } },
+  });
+  expect(segment.status(), await segment.text()).toBe(201);
+  const created = await page.request.post('/api/campaigns', {
+    headers: { Origin: origin },
+    data: { name: `Action ${tag}`, segmentId: (await segment.json()).id, message: 'Hello {{first_name}}' },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const id = (await created.json()).id;
+
+  // The app's WebAssembly never arrives: the button is a plain form the server answers.
+  await page.route('**/*.wasm', (route) => route.abort());
+  await page.goto(`/campaigns/${id}`);
+  await expect(page.locator('[data-campaign-status]')).toHaveText('draft');
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await expect(page).toHaveURL(new RegExp(`/campaigns/${id}\\??$`));
+  await expect(page.locator('[data-campaign-status]')).not.toHaveText('draft');
+  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  await page.unroute('**/*.wasm');
+
+  // Hydrated, the page follows the campaign to its end by itself.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('[data-campaign-status]')).toHaveText('completed', { timeout: 30_000 });
+});

@@ -24,7 +24,7 @@ test('a customer CSV is previewed with its bad row, imported, found by search, a
     'Row 2: email: Enter an email address such as name@example.com.',
   );
   await page.getByRole('button', { name: 'Import 3 customers' }).click();
-  await expect(page.locator('[data-import-outcome]')).toHaveText('3 customers added, 0 updated.');
+  await expect(page.locator('[data-upload-outcome]')).toHaveText('3 customers added, 0 updated.');
 
   await page.getByLabel('Search name, email or phone').fill(`iris-${run}`);
   await page.getByRole('button', { name: 'Apply' }).click();
@@ -45,4 +45,32 @@ test('a customer CSV is previewed with its bad row, imported, found by search, a
 
   await page.reload();
   await expect(page.locator('[data-customer-tags]')).toHaveText('viployal');
+});
+
+test('tags are saved before the page hydrates: the form works while the app code has not arrived', async ({ browser, page }) => {
+  const run = Date.now();
+  await page.goto('/customers');
+  const origin = new URL(page.url()).origin;
+  const created = await page.request.post('/api/customers', {
+    headers: { Origin: origin },
+    data: { name: 'Noah Script', email: `noah-${run}@example.com`, tags: ['first'] },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const id = (await created.json()).id;
+
+  const state = await page.context().storageState();
+  const noScript = await browser.newContext({ baseURL: origin, storageState: state });
+  const plain = await noScript.newPage();
+  // The app's WebAssembly never arrives, so the page stays as the server rendered it, as on a slow line.
+  await plain.route('**/*.wasm', (route) => route.abort());
+  await plain.goto(`/customers/${id}`);
+  await expect(plain.locator('[data-customer-tags]')).toHaveText('first');
+  await expect(plain.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  await plain.getByLabel('Tags, separated by commas').fill('Plain, HTML');
+  await plain.getByRole('button', { name: 'Save tags' }).click();
+  // The server function answers the plain form post by sending the browser back to the page, now with the tags.
+  await expect(plain).toHaveURL(new RegExp(`/customers/${id}\\??$`));
+  await expect(plain.locator('[data-customer-tags]')).toHaveText('plainhtml');
+  await expect(plain.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  await noScript.close();
 });

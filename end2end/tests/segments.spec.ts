@@ -95,7 +95,17 @@ test('a nested rule is built with a live audience size, saved, reopened unchange
   await expect(page.getByLabel('Name')).toHaveValue(`Copy of Lapsing big spenders ${tag}`);
 
   await page.goto('/segments');
-  await expect(page.getByRole('table', { name: 'Segments' })).toContainText(`Copy of Lapsing big spenders ${tag}`);
+  const segments = page.getByRole('table', { name: 'Segments' });
+  await expect(segments).toContainText(`Copy of Lapsing big spenders ${tag}`);
+
+  // The copy is deleted from its page, after a confirmation, and the list no longer has it.
+  await segments.getByRole('link', { name: `Copy of Lapsing big spenders ${tag}` }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('button', { name: 'Delete for good' }).click();
+  await expect(page).toHaveURL(/\/segments$/);
+  await expect(segments).toContainText(`Lapsing big spenders ${tag}`);
+  await expect(segments).not.toContainText(`Copy of Lapsing big spenders ${tag}`);
 });
 
 test('a segment without a name is refused beside the name field', async ({ page }) => {

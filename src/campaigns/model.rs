@@ -225,6 +225,20 @@ impl CampaignStatus {
 }
 
 impl CampaignAction {
+    /// The action as forms and the API name it (its serde name).
+    pub fn key(self) -> &'static str {
+        match self {
+            CampaignAction::Schedule => "schedule",
+            CampaignAction::Unschedule => "unschedule",
+            CampaignAction::Launch => "launch",
+            CampaignAction::Pause => "pause",
+            CampaignAction::Resume => "resume",
+            CampaignAction::Cancel => "cancel",
+            CampaignAction::Complete => "complete",
+            CampaignAction::Fail => "fail",
+        }
+    }
+
     fn past_tense(self) -> &'static str {
         match self {
             CampaignAction::Schedule => "scheduled",
@@ -400,6 +414,22 @@ impl CampaignDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_campaign_action_is_named_in_forms_as_serde_names_it() {
+        for action in [
+            CampaignAction::Schedule,
+            CampaignAction::Unschedule,
+            CampaignAction::Launch,
+            CampaignAction::Pause,
+            CampaignAction::Resume,
+            CampaignAction::Cancel,
+            CampaignAction::Complete,
+            CampaignAction::Fail,
+        ] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.key());
+        }
+    }
 
     #[test]
     fn log_filters_read_back_from_their_keys_and_an_unknown_key_is_refused() {

@@ -89,9 +89,12 @@ pub async fn duplicate_segment(id: String) -> Result<String, AppError> {
         auth::server::guard::require_user, segments::server::Segments, server::state::AppState,
     };
     let user = require_user().await?;
-    Segments::new(&expect_context::<AppState>().mongo)
+    let copy = Segments::new(&expect_context::<AppState>().mongo)
         .duplicate(&id, &user.email)
-        .await
+        .await?;
+    // On to the copy's editor, also for a form sent before the page was hydrated.
+    leptos_axum::redirect(&format!("/segments/{copy}/edit"));
+    Ok(copy)
 }
 
 #[server]
@@ -102,7 +105,9 @@ pub async fn delete_segment(id: String) -> Result<(), AppError> {
     require_user().await?;
     Segments::new(&expect_context::<AppState>().mongo)
         .delete(&id)
-        .await
+        .await?;
+    leptos_axum::redirect("/segments");
+    Ok(())
 }
 
 #[server]

@@ -1,29 +1,26 @@
 //! `/campaigns/:id`: where a campaign stands, its figures (live while it goes out), actions and recipient log.
 
 use crate::shared::money::{money, thousands};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::shared::ui::poll::use_poll;
 use crate::shared::ui::status_badge::badge_class;
 use crate::{
     campaigns::{
-        api::{act_on_campaign, campaign_log, fetch_campaign_stats, get_campaign},
+        api::{campaign_log, fetch_campaign_stats, get_campaign, ActOnCampaign},
         model::{
             CampaignAction, CampaignDetail, CampaignStats, CampaignStatus, Channel, LogFilter,
         },
     },
-    shared::{
-        error::AppError,
-        ui::{
-            bar_chart::{Bar, BarChart},
-            data_table::DataTable,
-            error_notice::ErrorNotice,
-            form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
-            local_time::LocalTime,
-            page_header::PageHeader,
-            stat_card::StatCard,
-        },
+    shared::ui::{
+        bar_chart::{Bar, BarChart},
+        data_table::DataTable,
+        error_notice::ErrorNotice,
+        form::{INPUT_CLASS, PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        local_time::LocalTime,
+        page_header::PageHeader,
+        stat_card::StatCard,
     },
 };
 
@@ -53,22 +50,19 @@ pub fn CampaignPage() -> impl IntoView {
         move || (id(), poll.track(), log_filter.get()),
         |(id, _, filter)| campaign_log(id, filter),
     );
-    let failure = RwSignal::new(None::<AppError>);
     // Live while the campaign is scheduled or going out.
     poll.every(POLL_MS, move || {
         campaign.with_untracked(
             |loaded| matches!(loaded, Some(Ok(detail)) if detail.status.in_motion()),
         )
     });
-    let act = move |action: CampaignAction| {
-        spawn_local(async move {
-            match act_on_campaign(id(), action).await {
-                Ok(_) => failure.set(None),
-                Err(error) => failure.set(Some(error)),
-            }
+    let act = ServerAction::<ActOnCampaign>::new();
+    // What an action changed shows at once, not at the next tick.
+    Effect::new(move || {
+        if act.version().get() > 0 {
             poll.refresh();
-        });
-    };
+        }
+    });
 
     view! {
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading the campaign…"</p> }>
@@ -79,7 +73,7 @@ pub fn CampaignPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        {move || failure.get().map(|error| view! { <div class="mt-4"><ErrorNotice error/></div> })}
+        {move || act.value().get().and_then(Result::err).map(|error| view! { <div class="mt-4"><ErrorNotice error/></div> })}
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match stats.await {
@@ -137,19 +131,24 @@ pub fn CampaignPage() -> impl IntoView {
 }
 
 #[component]
-fn CampaignOverview(
-    detail: CampaignDetail,
-    act: impl Fn(CampaignAction) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn CampaignOverview(detail: CampaignDetail, act: ServerAction<ActOnCampaign>) -> impl IntoView {
     let status = detail.status;
     let edit_href = format!("/campaigns/{}/edit", detail.id);
+    let id = StoredValue::new(detail.id.clone());
     let button = move |label: &'static str, action: CampaignAction, primary: bool| {
         let class = if primary {
             PRIMARY_BUTTON_CLASS
         } else {
             SECONDARY_BUTTON_CLASS
         };
-        view! { <button type="button" class=class on:click=move |_| act(action)>{label}</button> }
+        // A form per action, so that it works before the page is hydrated.
+        view! {
+            <ActionForm action=act>
+                <input type="hidden" name="id" value=id.get_value()/>
+                <input type="hidden" name="action" value=action.key()/>
+                <button type="submit" class=class>{label}</button>
+            </ActionForm>
+        }
     };
     view! {
         <PageHeader title=detail.draft.name.clone()>

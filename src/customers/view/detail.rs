@@ -1,24 +1,21 @@
 //! `/customers/:id`: one customer, their recent orders, tags and consent.
 
 use crate::shared::money::{money, thousands};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
     campaigns::model::Channel,
     customers::{
-        api::{fetch_customer, recent_customer_orders, set_customer_tags, SetCustomerConsent},
+        api::{fetch_customer, recent_customer_orders, SetCustomerConsent, SetCustomerTags},
         model::{Consent, ConsentRecord, CustomerDetail},
     },
-    shared::{
-        error::AppError,
-        ui::{
-            data_table::DataTable,
-            error_notice::ErrorNotice,
-            form::{FieldMessage, INPUT_CLASS, SECONDARY_BUTTON_CLASS},
-            page_header::PageHeader,
-            status_badge::{badge_class, Tone},
-        },
+    shared::ui::{
+        data_table::DataTable,
+        error_notice::ErrorNotice,
+        form::{FieldMessage, INPUT_CLASS, SECONDARY_BUTTON_CLASS},
+        page_header::PageHeader,
+        status_badge::{badge_class, Tone},
     },
 };
 
@@ -169,37 +166,36 @@ fn ConsentEditor(id: String, record: ConsentRecord) -> impl IntoView {
     }
 }
 
+/// The customer's tags and a form to replace them (which works before the page is hydrated); saved tags come back
+/// cleaned (lower case, without repeats) and fill the field again.
 #[component]
 fn TagEditor(id: String, tags: Vec<String>) -> impl IntoView {
-    let saved = RwSignal::new(tags.clone());
-    let text = RwSignal::new(tags.join(", "));
-    let problem = RwSignal::new(None::<AppError>);
-    let save = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let id = id.clone();
-        spawn_local(async move {
-            match set_customer_tags(id, text.get_untracked()).await {
-                Ok(tags) => {
-                    text.set(tags.join(", "));
-                    saved.set(tags);
-                    problem.set(None);
-                }
-                Err(error) => problem.set(Some(error)),
-            }
-        });
+    let save = ServerAction::<SetCustomerTags>::new();
+    let result = save.value();
+    let initial = tags.join(", ");
+    let text = RwSignal::new(initial.clone());
+    let saved = move || match result.get() {
+        Some(Ok(tags)) => tags,
+        _ => tags.clone(),
     };
+    Effect::new(move || {
+        if let Some(Ok(tags)) = result.get() {
+            text.set(tags.join(", "));
+        }
+    });
     let message = Signal::derive(move || {
-        problem.with(|p| {
-            p.as_ref()
-                .map(|e| e.for_field("tags").unwrap_or_else(|| e.to_string()))
+        result.with(|result| match result {
+            Some(Err(error)) => Some(error.for_field("tags").unwrap_or_else(|| error.to_string())),
+            _ => None,
         })
     });
     view! {
-        <form class="mt-4" on:submit=save>
+        <ActionForm action=save attr:class="mt-4">
+            <input type="hidden" name="id" value=id/>
             <p class="mb-1 text-slate-600">"Tags"</p>
             <p class="mb-2" data-customer-tags>
                 {move || {
-                    let tags = saved.get();
+                    let tags = saved();
                     if tags.is_empty() {
                         view! { <span class="text-slate-500">"none"</span> }.into_any()
                     } else {
@@ -214,12 +210,13 @@ fn TagEditor(id: String, tags: Vec<String>) -> impl IntoView {
                     class=INPUT_CLASS
                     placeholder="e.g. vip, newsletter"
                     aria-describedby="tags-error"
+                    value=initial
                     prop:value=move || text.get()
                     on:input=move |event| text.set(event_target_value(&event))
                 />
             </label>
             <FieldMessage id="tags-error".to_owned() message/>
             <button type="submit" class=format!("{SECONDARY_BUTTON_CLASS} mt-2")>"Save tags"</button>
-        </form>
+        </ActionForm>
     }
 }

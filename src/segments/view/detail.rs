@@ -1,26 +1,19 @@
 //! `/segments/:id`: a segment's rule in words, its audience and analytics, and the campaigns that use it.
 
 use crate::shared::money::{money, thousands};
-use leptos::{prelude::*, task::spawn_local};
-use leptos_router::{
-    components::A,
-    hooks::{use_navigate, use_params_map},
-    NavigateOptions,
-};
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     segments::{
-        api::{analyze_segment, delete_segment, duplicate_segment, get_segment},
+        api::{analyze_segment, get_segment, DeleteSegment, DuplicateSegment},
         model::{SegmentAnalytics, SegmentDetail},
     },
-    shared::{
-        error::AppError,
-        ui::{
-            bar_chart::{Bar, BarChart},
-            error_notice::ErrorNotice,
-            form::{PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
-            page_header::PageHeader,
-        },
+    shared::ui::{
+        bar_chart::{Bar, BarChart},
+        error_notice::ErrorNotice,
+        form::{PRIMARY_BUTTON_CLASS, SECONDARY_BUTTON_CLASS},
+        page_header::PageHeader,
     },
 };
 
@@ -53,51 +46,35 @@ pub fn SegmentPage() -> impl IntoView {
 
 #[component]
 fn SegmentOverview(segment: SegmentDetail) -> impl IntoView {
-    let navigate = use_navigate();
-    let failure = RwSignal::new(None::<AppError>);
+    let duplicate = ServerAction::<DuplicateSegment>::new();
+    let delete = ServerAction::<DeleteSegment>::new();
     let confirming = RwSignal::new(false);
     let id = segment.id.clone();
-    let duplicate = {
-        let (id, navigate) = (id.clone(), navigate.clone());
-        move |_| {
-            let (id, navigate) = (id.clone(), navigate.clone());
-            spawn_local(async move {
-                match duplicate_segment(id).await {
-                    Ok(copy) => navigate(
-                        &format!("/segments/{copy}/edit"),
-                        NavigateOptions::default(),
-                    ),
-                    Err(error) => failure.set(Some(error)),
-                }
-            });
-        }
-    };
-    let delete = {
-        let id = id.clone();
-        move |_| {
-            let (id, navigate) = (id.clone(), navigate.clone());
-            spawn_local(async move {
-                match delete_segment(id).await {
-                    Ok(()) => navigate("/segments", NavigateOptions::default()),
-                    Err(error) => {
-                        confirming.set(false);
-                        failure.set(Some(error));
-                    }
-                }
-            });
-        }
+    let kept_id = StoredValue::new(id.clone());
+    let failure = move || {
+        duplicate
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| delete.value().get().and_then(Result::err))
     };
     let edit_href = format!("/segments/{id}/edit");
     let members_href = format!("/customers?segment={id}");
     view! {
         <PageHeader title=segment.name.clone()>
             <A href={edit_href} {..} class=PRIMARY_BUTTON_CLASS>"Edit"</A>
-            <button type="button" class=SECONDARY_BUTTON_CLASS on:click=duplicate>"Duplicate"</button>
+            <ActionForm action=duplicate>
+                <input type="hidden" name="id" value=id.clone()/>
+                <button type="submit" class=SECONDARY_BUTTON_CLASS>"Duplicate"</button>
+            </ActionForm>
             {move || if confirming.get() {
                 view! {
-                    <button type="button" class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-semibold text-white" on:click=delete.clone()>
-                        "Delete for good"
-                    </button>
+                    <ActionForm action=delete>
+                        <input type="hidden" name="id" value=kept_id.get_value()/>
+                        <button type="submit" class="rounded-md bg-red-600 px-3 py-1.5 text-sm font-semibold text-white">
+                            "Delete for good"
+                        </button>
+                    </ActionForm>
                     <button type="button" class=SECONDARY_BUTTON_CLASS on:click=move |_| confirming.set(false)>"Keep it"</button>
                 }.into_any()
             } else {
@@ -108,7 +85,7 @@ fn SegmentOverview(segment: SegmentDetail) -> impl IntoView {
                 }.into_any()
             }}
         </PageHeader>
-        {move || failure.get().map(|error| view! { <div class="mb-4"><ErrorNotice error/></div> })}
+        {move || failure().map(|error| view! { <div class="mb-4"><ErrorNotice error/></div> })}
         <section class="rounded-lg border border-slate-200 bg-white p-5 text-sm">
             {(!segment.description.is_empty()).then(|| view! { <p class="mb-2 text-slate-700">{segment.description.clone()}</p> })}
             <p><span class="font-medium">"Rule: "</span><span data-rule-summary>{segment.summary.clone()}</span></p>
