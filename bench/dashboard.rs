@@ -126,7 +126,10 @@ async fn count_segments(mongo: &Mongo) {
         .map(|n| {
             doc! {
                 "name": format!("Bench segment {n}"),
+                "description": "",
                 "rule": { "combinator": "all", "rules": [] },
+                "created_at": DateTime::now(),
+                "created_by": "bench",
                 "last_size": (n * 4_999) as i64,
                 "last_counted_at": DateTime::now(),
                 "updated_at": DateTime::now(),

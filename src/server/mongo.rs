@@ -105,6 +105,19 @@ pub fn number(document: &Document, key: &str) -> i64 {
     }
 }
 
+/// A stored document read as its type. One that does not fit (a field missing, or of another type) is an error
+/// naming what it is and its id, and is logged; it is never read as zeros and empty strings.
+pub fn read_as<T: serde::de::DeserializeOwned>(
+    what: &str,
+    document: Document,
+) -> Result<T, AppError> {
+    let id = document.get("_id").map(Bson::to_string).unwrap_or_default();
+    mongodb::bson::from_document(document).map_err(|error| {
+        tracing::error!(%id, "a stored {what} cannot be read: {error}");
+        AppError::Unavailable(format!("The stored {what} {id} cannot be read."))
+    })
+}
+
 /// An id given in a path or form; one that cannot be an id names nothing.
 pub fn parse_id(id: &str, what: &str) -> Result<ObjectId, AppError> {
     ObjectId::parse_str(id.trim())

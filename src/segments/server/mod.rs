@@ -10,6 +10,7 @@ use mongodb::{
     Collection,
 };
 
+use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::{
@@ -19,7 +20,7 @@ use crate::{
         model::{AudiencePreview, SegmentAnalytics, SegmentDetail, SegmentDraft, SegmentSummary},
         rules::{check_rule, RuleGroup},
     },
-    server::mongo::{collections, display_time, number, parse_id, Mongo},
+    server::mongo::{collections, display_time, number, parse_id, read_as, Mongo},
     shared::error::AppError,
 };
 
@@ -40,14 +41,43 @@ pub fn rule_filter(rule: &RuleGroup) -> Result<Document, AppError> {
     Ok(compile::compile(&checked, DateTime::now()))
 }
 
-fn stored_rule(segment: &Document) -> Result<RuleGroup, AppError> {
-    let rule = segment
-        .get_document("rule")
-        .map_err(|_| AppError::Unavailable("A stored segment has no rule.".to_owned()))?;
-    bson::from_document(rule.clone()).map_err(|error| {
-        tracing::error!("stored segment rule cannot be read: {error}");
-        AppError::Unavailable("A stored segment rule cannot be read.".to_owned())
-    })
+/// A segment as stored.
+#[derive(Debug, Deserialize)]
+struct StoredSegment {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    name: String,
+    #[serde(default)]
+    description: String,
+    rule: RuleGroup,
+    created_at: DateTime,
+    created_by: String,
+    updated_at: DateTime,
+    /// The size when last counted, and when that was; none until the first count.
+    last_size: Option<i64>,
+    last_counted_at: Option<DateTime>,
+}
+
+impl StoredSegment {
+    fn read(document: Document) -> Result<Self, AppError> {
+        read_as("segment", document)
+    }
+
+    fn filter(&self) -> Result<Document, AppError> {
+        rule_filter(&self.rule)
+    }
+
+    fn summary(&self) -> SegmentSummary {
+        SegmentSummary {
+            id: self.id.to_hex(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            summary: self.rule.summary(),
+            size: self.last_size.map(|size| size.max(0) as u64),
+            counted_at: self.last_counted_at.map(display_time),
+            updated_at: display_time(self.updated_at),
+        }
+    }
 }
 
 fn band_labels(bounds: &[i64], unit: impl Fn(i64) -> String) -> Vec<String> {
@@ -76,20 +106,31 @@ impl Segments {
         }
     }
 
-    async fn find(&self, id: &str) -> Result<(ObjectId, Document), AppError> {
+    async fn find(&self, id: &str) -> Result<StoredSegment, AppError> {
         let oid = parse_id(id, "segment")?;
         let segment = self
             .segments
             .find_one(doc! { "_id": oid })
             .await?
             .ok_or_else(|| AppError::NotFound(format!("No segment has the id {id:?}.")))?;
-        Ok((oid, segment))
+        StoredSegment::read(segment)
+    }
+
+    /// Every segment, most recently changed first, up to `limit`.
+    async fn all(&self, sort: Document, limit: i64) -> Result<Vec<StoredSegment>, AppError> {
+        self.segments
+            .find(doc! {})
+            .sort(sort)
+            .limit(limit)
+            .await?
+            .map(|found| StoredSegment::read(found?))
+            .try_collect()
+            .await
     }
 
     /// The customer filter of a saved segment, as of now.
     pub async fn filter_of(&self, id: &str) -> Result<Document, AppError> {
-        let (_, segment) = self.find(id).await?;
-        rule_filter(&stored_rule(&segment)?)
+        self.find(id).await?.filter()
     }
 
     pub async fn preview(
@@ -164,25 +205,23 @@ impl Segments {
     }
 
     pub async fn duplicate(&self, id: &str, created_by: &str) -> Result<String, AppError> {
-        let (_, segment) = self.find(id).await?;
-        let name: String = format!("Copy of {}", segment.get_str("name").unwrap_or_default())
+        let segment = self.find(id).await?;
+        let name: String = format!("Copy of {}", segment.name)
             .chars()
             .take(100)
             .collect();
         let draft = SegmentDraft {
             name,
-            description: segment
-                .get_str("description")
-                .unwrap_or_default()
-                .to_owned(),
-            rule: stored_rule(&segment)?,
+            description: segment.description,
+            rule: segment.rule,
         };
         Ok(self.create(draft, created_by).await?.0)
     }
 
     /// Deletes a segment no scheduled or sending campaign needs.
     pub async fn delete(&self, id: &str) -> Result<(), AppError> {
-        let (oid, segment) = self.find(id).await?;
+        let segment = self.find(id).await?;
+        let oid = segment.id;
         let blocking = campaigns_server::aimed_at(
             &self.mongo,
             oid,
@@ -194,7 +233,7 @@ impl Segments {
         if let Some(campaign) = blocking {
             return Err(AppError::Conflict(format!(
                 "“{}” cannot be deleted: the {} campaign “{}” targets it. Cancel that campaign or wait until it has been sent.",
-                segment.get_str("name").unwrap_or_default(),
+                segment.name,
                 campaign.status.key(),
                 campaign.campaign_name,
             )));
@@ -222,66 +261,26 @@ impl Segments {
     }
 
     async fn listed(&self, sort: Document, limit: i64) -> Result<Vec<SegmentSummary>, AppError> {
-        let found: Vec<Document> = self
-            .segments
-            .find(doc! {})
-            .sort(sort)
-            .limit(limit)
+        Ok(self
+            .all(sort, limit)
             .await?
-            .try_collect()
-            .await?;
-        Ok(found
             .iter()
-            .map(|segment| SegmentSummary {
-                id: segment
-                    .get_object_id("_id")
-                    .map(|id| id.to_hex())
-                    .unwrap_or_default(),
-                name: segment.get_str("name").unwrap_or_default().to_owned(),
-                description: segment
-                    .get_str("description")
-                    .unwrap_or_default()
-                    .to_owned(),
-                summary: stored_rule(segment)
-                    .map(|rule| rule.summary())
-                    .unwrap_or_else(|error| error.to_string()),
-                size: segment
-                    .get("last_size")
-                    .map(|_| number(segment, "last_size") as u64),
-                counted_at: segment
-                    .get_datetime("last_counted_at")
-                    .ok()
-                    .map(|at| display_time(*at)),
-                updated_at: segment
-                    .get_datetime("updated_at")
-                    .map(|at| display_time(*at))
-                    .unwrap_or_default(),
-            })
+            .map(StoredSegment::summary)
             .collect())
     }
 
     pub async fn detail(&self, id: &str) -> Result<SegmentDetail, AppError> {
-        let (oid, segment) = self.find(id).await?;
-        let rule = stored_rule(&segment)?;
-        let used_by = campaigns_server::aimed_at(&self.mongo, oid, &[], 50).await?;
-        let time = |key: &str| {
-            segment
-                .get_datetime(key)
-                .map(|at| display_time(*at))
-                .unwrap_or_default()
-        };
+        let segment = self.find(id).await?;
+        let used_by = campaigns_server::aimed_at(&self.mongo, segment.id, &[], 50).await?;
         Ok(SegmentDetail {
-            id: oid.to_hex(),
-            name: segment.get_str("name").unwrap_or_default().to_owned(),
-            description: segment
-                .get_str("description")
-                .unwrap_or_default()
-                .to_owned(),
-            summary: rule.summary(),
-            rule,
-            created_at: time("created_at"),
-            created_by: segment.get_str("created_by").unwrap_or_default().to_owned(),
-            updated_at: time("updated_at"),
+            id: segment.id.to_hex(),
+            summary: segment.rule.summary(),
+            name: segment.name,
+            description: segment.description,
+            rule: segment.rule,
+            created_at: display_time(segment.created_at),
+            created_by: segment.created_by,
+            updated_at: display_time(segment.updated_at),
             used_by,
         })
     }
@@ -309,22 +308,17 @@ impl Segments {
 
     /// Counts every segment now and records the sizes; used by the snapshot task.
     pub async fn record_all_sizes(&self) -> Result<usize, AppError> {
-        let segments: Vec<Document> = self
-            .segments
-            .find(doc! {})
-            .projection(doc! { "rule": 1 })
-            .await?
-            .try_collect()
-            .await?;
+        let segments: Vec<Document> = self.segments.find(doc! {}).await?.try_collect().await?;
         let mut recorded = 0;
-        for segment in &segments {
-            let (Ok(id), Ok(rule)) = (segment.get_object_id("_id"), stored_rule(segment)) else {
+        for segment in segments {
+            // One segment that cannot be read or counted (logged) does not keep the others from being counted.
+            let Ok(segment) = StoredSegment::read(segment) else {
                 continue;
             };
-            let Ok(filter) = rule_filter(&rule) else {
+            let Ok(filter) = segment.filter() else {
                 continue;
             };
-            self.record_size(id, audience::count(&self.mongo, filter).await?)
+            self.record_size(segment.id, audience::count(&self.mongo, filter).await?)
                 .await?;
             recorded += 1;
         }
@@ -333,20 +327,10 @@ impl Segments {
 
     /// The segments a customer belongs to now, by id and name.
     pub async fn containing(&self, customer: ObjectId) -> Result<Vec<(String, String)>, AppError> {
-        let segments: Vec<Document> = self
-            .segments
-            .find(doc! {})
-            .projection(doc! { "name": 1, "rule": 1 })
-            .sort(doc! { "name": 1 })
-            .limit(MAX_LISTED)
-            .await?
-            .try_collect()
-            .await?;
+        let segments = self.all(doc! { "name": 1 }, MAX_LISTED).await?;
         let checks = segments.into_iter().filter_map(|segment| {
-            let filter = rule_filter(&stored_rule(&segment).ok()?).ok()?;
-            let id = segment.get_object_id("_id").ok()?.to_hex();
-            let name = segment.get_str("name").unwrap_or_default().to_owned();
-            Some((id, name, filter))
+            let filter = segment.filter().ok()?;
+            Some((segment.id.to_hex(), segment.name, filter))
         });
         let member_of: Vec<Option<(String, String)>> = stream::iter(checks)
             .map(|(id, name, filter)| async move {
@@ -373,8 +357,8 @@ impl Segments {
     }
 
     pub async fn analytics(&self, id: &str) -> Result<SegmentAnalytics, AppError> {
-        let (oid, segment) = self.find(id).await?;
-        let filter = rule_filter(&stored_rule(&segment)?)?;
+        let segment = self.find(id).await?;
+        let (oid, filter) = (segment.id, segment.filter()?);
         let spend_bounds: Vec<i64> = SPEND_BANDS.iter().map(|units| units * 100).collect();
         let facets = audience::profile(&self.mongo, filter, &spend_bounds, &ORDER_BANDS).await?;
         let first_of = |key: &str| {
@@ -474,18 +458,20 @@ impl Segments {
 
 /// The names of the segments among `ids` that exist: for other features that show which segment they aim at.
 pub async fn names(mongo: &Mongo, ids: &[ObjectId]) -> Result<HashMap<ObjectId, String>, AppError> {
-    let mut names = HashMap::new();
-    let mut found = mongo
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        name: String,
+    }
+    mongo
         .collection(collections::SEGMENTS)
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "name": 1 })
-        .await?;
-    while let Some(segment) = found.try_next().await? {
-        if let Ok(id) = segment.get_object_id("_id") {
-            names.insert(id, segment.get_str("name").unwrap_or_default().to_owned());
-        }
-    }
-    Ok(names)
+        .await?
+        .map(|found| read_as::<Named>("segment", found?).map(|named| (named.id, named.name)))
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]
