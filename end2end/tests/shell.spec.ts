@@ -48,7 +48,7 @@ test('the sidebar reaches all five pages, each with its heading, title and curre
 test('every page says what it holds, from the database', async ({ page }) => {
   await page.goto('/');
   for (const label of ['Customers', 'Orders today', 'Orders, 30 days', 'Campaigns scheduled', 'Campaigns sending']) {
-    await expect(page.locator(`[data-stat="${label}"]`)).toHaveText(/^\d+$/);
+    await expect(page.locator(`[data-stat="${label}"]`)).toHaveText(/^\d{1,3}(,\d{3})*$/);
   }
   await page.goto('/campaigns');
   await expect(page.getByText('No campaigns yet').or(page.getByRole('table', { name: 'Campaigns' }))).toBeVisible();

@@ -14,8 +14,8 @@ use super::{Customers, ListQuery};
 use crate::customers::server::CustomerRow;
 use crate::{
     customers::model::{
-        parse_customer_list, parse_customers_json, CustomerDetail, CustomerPage, CustomerSort,
-        CUSTOMER_LIMITS,
+        parse_customer, parse_customer_list, parse_customers_json, CustomerDetail, CustomerPage,
+        CustomerSort, CUSTOMER_LIMITS,
     },
     server::state::AppState,
     shared::{error::AppError, import::JsonRecords},
@@ -58,14 +58,11 @@ pub async fn post(State(state): State<AppState>, body: Bytes) -> Result<Response
         single,
     } = parse_customers_json(text, CUSTOMER_LIMITS)
         .map_err(|error| error.into_app_error("customers"))?;
-    let customers = parse_customer_list(&rows).map_err(|error| match (single, error) {
-        // One customer: name the field itself, not its place in a list.
-        (true, AppError::Invalid { field, message }) => AppError::Invalid {
-            field: field.trim_start_matches("customers[0].").to_owned(),
-            message: message.replacen("customers[0].", "", 1),
-        },
-        (_, error) => error,
-    })?;
+    let customers = match (single, rows.as_slice()) {
+        // One customer: a problem names the field itself, not its place in a list.
+        (true, [row]) => vec![parse_customer(row)?],
+        _ => parse_customer_list(&rows)?,
+    };
     let repository = Customers::new(&state.mongo);
     let outcome = repository.import(&customers).await?;
     if single {

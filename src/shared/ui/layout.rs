@@ -92,7 +92,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
 #[component]
 fn AdminLinks() -> impl IntoView {
     view! {
-        <li class="px-3 pb-1 pt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"Admin"</li>
+        <li class="px-3 pb-1 pt-4 text-xs font-semibold uppercase tracking-wide text-slate-400">"Admin"</li>
         <li>
             <A href="/admin/users" {..} class=LINK_CLASS>"Users"</A>
         </li>
