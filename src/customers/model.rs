@@ -201,7 +201,7 @@ pub fn parse_customer(raw: &Value) -> Result<CustomerInput, Problem> {
         let last_visit_ms = last_visit
             .map(|value| {
                 parse_date(value)
-                    .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
+                    .map(crate::shared::time::ms_of)
                     .map_err(|_| {
                         problem(
                             "lastVisited",

@@ -1,13 +1,13 @@
 //! Customers matching a filter compiled from a segment's rule: what segments (sizes, samples, members, profiles)
 //! and campaigns (the audience they freeze) ask of customers. Other features never read the collection themselves.
 
-use futures::TryStreamExt;
+use futures::{Stream, StreamExt, TryStreamExt};
 use mongodb::{
     bson::{doc, oid::ObjectId, Document},
-    Collection, Cursor,
+    Collection,
 };
 
-use super::customer_row;
+use super::{customer_row, StoredCustomer};
 use crate::{
     customers::model::CustomerRow,
     server::mongo::{collections, Mongo},
@@ -42,41 +42,49 @@ pub async fn sample(
     filter: Document,
     size: i64,
 ) -> Result<Vec<CustomerRow>, AppError> {
-    let found: Vec<Document> = customers(mongo)
+    customers(mongo)
         .find(filter)
         .limit(size)
         .await?
+        .map(|found| customer_row(found?))
         .try_collect()
-        .await?;
-    Ok(found.iter().map(customer_row).collect())
+        .await
 }
 
-/// Matching customers in `_id` order, `limit` at a time from after `after`, whole.
+/// Matching customers in `_id` order, `limit` at a time from after `after`.
 pub async fn page(
     mongo: &Mongo,
     filter: Document,
     after: Option<ObjectId>,
     limit: i64,
-) -> Result<Vec<Document>, AppError> {
+) -> Result<Vec<CustomerRow>, AppError> {
     let mut conditions = vec![filter];
     if let Some(after) = after {
         conditions.push(doc! { "_id": { "$gt": after } });
     }
-    Ok(customers(mongo)
+    customers(mongo)
         .find(doc! { "$and": conditions })
         .sort(doc! { "_id": 1 })
         .limit(limit)
         .await?
+        .map(|found| customer_row(found?))
         .try_collect()
-        .await?)
+        .await
 }
 
-/// The fields a message may use of its recipient, and their consent, for every matching customer.
-pub async fn recipients(mongo: &Mongo, filter: Document) -> Result<Cursor<Document>, AppError> {
+/// Every matching customer, with the fields a message may use and their consent: the audience a campaign freezes.
+pub async fn recipients(
+    mongo: &Mongo,
+    filter: Document,
+) -> Result<impl Stream<Item = Result<StoredCustomer, AppError>>, AppError> {
     Ok(customers(mongo)
         .find(filter)
-        .projection(doc! { "name": 1, "email": 1, "phone": 1, "city": 1, "total_spend_cents": 1, "consent": 1 })
-        .await?)
+        .projection(doc! {
+            "name": 1, "email": 1, "phone": 1, "city": 1, "tags": 1, "total_spend_cents": 1, "order_count": 1,
+            "last_order_at": 1, "consent": 1,
+        })
+        .await?
+        .map(|found| StoredCustomer::read(found?)))
 }
 
 /// The matching customers in figures: their number and spend, how they spread over spend bands (in cents) and

@@ -6,6 +6,8 @@ pub mod growth;
 pub mod of_orders;
 pub mod rest;
 
+use serde::Deserialize;
+
 use mongodb::{
     bson::{doc, oid::ObjectId, Bson, DateTime, Document},
     Collection,
@@ -18,9 +20,9 @@ use crate::{
         CustomerRow, CustomerSort, ImportOutcome, COUNT_LIMIT,
     },
     orders::model::format_cents,
-    segments::server::Segments,
+    segments::{rules::Field, server::Segments},
     server::{
-        mongo::{collections, display_time, number, parse_id, regex_literal, Mongo},
+        mongo::{collections, display_time, number, parse_id, read_as, regex_literal, Mongo},
         paging,
     },
     shared::error::AppError,
@@ -60,33 +62,101 @@ pub fn name_fields(name: &str, email: &str) -> Document {
     doc! { "name": name, "name_key": text_key(name), "keywords": keywords(name, email) }
 }
 
-pub fn customer_row(customer: &Document) -> CustomerRow {
-    let text = |key: &str| customer.get_str(key).ok().map(str::to_owned);
-    CustomerRow {
-        id: customer
-            .get_object_id("_id")
-            .map(|id| id.to_hex())
-            .unwrap_or_default(),
-        name: text("name").unwrap_or_default(),
-        email: text("email").unwrap_or_default(),
-        phone: text("phone"),
-        city: text("city"),
-        tags: customer
-            .get_array("tags")
-            .map(|tags| {
-                tags.iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        total_spend: format_cents(number(customer, "total_spend_cents")),
-        total_spend_cents: number(customer, "total_spend_cents"),
-        order_count: number(customer, "order_count"),
-        last_order: customer
-            .get_datetime("last_order_at")
-            .ok()
-            .map(|at| display_time(*at)),
+/// The field of a stored customer that a segment condition on `field` compares.
+pub fn field_path(field: Field) -> &'static str {
+    match field {
+        Field::TotalSpend => "total_spend_cents",
+        Field::OrderCount => "order_count",
+        // Compared through an expression over the two totals; see `average_order_value`.
+        Field::AverageOrderValue => "total_spend_cents",
+        Field::LastOrderAt => "last_order_at",
+        Field::FirstOrderAt => "first_order_at",
+        Field::CreatedAt => "created_at",
+        Field::Name => "name_key",
+        Field::Email => "email",
+        Field::City => "city_key",
+        Field::Tags => "tags",
+        Field::EmailConsent => "consent.email.state",
+        Field::SmsConsent => "consent.sms.state",
     }
+}
+
+/// A customer as stored. Customers are created with their totals at zero (an import may bring totals from before
+/// Realm); orders only ever add to them.
+#[derive(Debug, Deserialize)]
+pub struct StoredCustomer {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub city: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub total_spend_cents: i64,
+    #[serde(default)]
+    pub order_count: i64,
+    pub created_at: Option<DateTime>,
+    pub first_order_at: Option<DateTime>,
+    pub last_order_at: Option<DateTime>,
+    /// Per channel; a channel never changed has no record (and is subscribed, see [`Consent`]).
+    #[serde(default)]
+    pub consent: StoredConsents,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StoredConsents {
+    pub email: Option<StoredConsent>,
+    pub sms: Option<StoredConsent>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StoredConsent {
+    pub state: String,
+    pub at: Option<DateTime>,
+    pub via: Option<String>,
+}
+
+impl StoredCustomer {
+    pub fn read(document: Document) -> Result<Self, AppError> {
+        read_as("customer", document)
+    }
+
+    fn consent_record(&self, channel: Channel) -> Option<&StoredConsent> {
+        match channel {
+            Channel::Email => self.consent.email.as_ref(),
+            Channel::Sms => self.consent.sms.as_ref(),
+        }
+    }
+
+    /// The customer's consent for a channel; a state this version does not know withholds consent.
+    pub fn consent(&self, channel: Channel) -> Consent {
+        match self.consent_record(channel) {
+            None => Consent::Subscribed,
+            Some(record) => Consent::parse(&record.state).unwrap_or(Consent::Unsubscribed),
+        }
+    }
+
+    pub fn row(&self) -> CustomerRow {
+        CustomerRow {
+            id: self.id.to_hex(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            city: self.city.clone(),
+            tags: self.tags.clone(),
+            total_spend: format_cents(self.total_spend_cents),
+            total_spend_cents: self.total_spend_cents,
+            order_count: self.order_count,
+            last_order: self.last_order_at.map(display_time),
+        }
+    }
+}
+
+/// The list's row of a stored customer.
+pub fn customer_row(document: Document) -> Result<CustomerRow, AppError> {
+    Ok(StoredCustomer::read(document)?.row())
 }
 
 /// What the customer list shows: a search, a tag, a segment, and an order.
@@ -198,12 +268,11 @@ impl Customers {
     }
 
     pub async fn by_email(&self, email: &str) -> Result<Option<CustomerRow>, AppError> {
-        Ok(self
-            .collection
+        self.collection
             .find_one(doc! { "email": email })
             .await?
-            .as_ref()
-            .map(customer_row))
+            .map(customer_row)
+            .transpose()
     }
 
     pub async fn filter(&self, query: &ListQuery) -> Result<Document, AppError> {
@@ -266,7 +335,11 @@ impl Customers {
                 .await?
         };
         Ok(CustomerPage {
-            rows: page.rows.iter().map(customer_row).collect(),
+            rows: page
+                .rows
+                .into_iter()
+                .map(customer_row)
+                .collect::<Result<_, _>>()?,
             next: page.next,
             previous: page.previous,
             matching,
@@ -280,37 +353,24 @@ impl Customers {
             .find_one(doc! { "_id": oid })
             .await?
             .ok_or_else(|| AppError::NotFound(format!("No customer has the id {id:?}.")))?;
+        let customer = StoredCustomer::read(customer)?;
         let segments = Segments::new(&self.mongo).containing(oid).await?;
-        let orders = number(&customer, "order_count");
+        let orders = customer.order_count;
         Ok(CustomerDetail {
-            customer: customer_row(&customer),
-            created_at: customer
-                .get_datetime("created_at")
-                .map(|at| display_time(*at))
-                .unwrap_or_default(),
-            first_order: customer
-                .get_datetime("first_order_at")
-                .ok()
-                .map(|at| display_time(*at)),
-            average_order_cents: (orders > 0)
-                .then(|| number(&customer, "total_spend_cents") / orders),
+            customer: customer.row(),
+            created_at: customer.created_at.map(display_time).unwrap_or_default(),
+            first_order: customer.first_order_at.map(display_time),
+            average_order_cents: (orders > 0).then(|| customer.total_spend_cents / orders),
             segments,
             consent: [Channel::Email, Channel::Sms]
                 .into_iter()
                 .map(|channel| {
-                    let recorded = customer
-                        .get_document("consent")
-                        .and_then(|consent| consent.get_document(channel.key()))
-                        .ok();
+                    let recorded = customer.consent_record(channel);
                     ConsentRecord {
                         channel,
-                        state: consent_of(&customer, channel),
-                        at: recorded
-                            .and_then(|r| r.get_datetime("at").ok())
-                            .map(|at| display_time(*at)),
-                        via: recorded
-                            .and_then(|r| r.get_str("via").ok())
-                            .map(str::to_owned),
+                        state: customer.consent(channel),
+                        at: recorded.and_then(|record| record.at).map(display_time),
+                        via: recorded.and_then(|record| record.via.clone()),
                     }
                 })
                 .collect(),
@@ -381,18 +441,6 @@ pub async fn count_reachable(
         .collection(collections::CUSTOMERS)
         .count_documents(doc! { "$and": [audience, reachable_on(channel)] })
         .await?)
-}
-
-/// A stored customer's consent for a channel; a state this version does not know withholds consent.
-pub fn consent_of(customer: &Document, channel: Channel) -> Consent {
-    match customer
-        .get_document("consent")
-        .and_then(|consent| consent.get_document(channel.key()))
-        .and_then(|state| state.get_str("state"))
-    {
-        Err(_) => Consent::Subscribed,
-        Ok(key) => Consent::parse(key).unwrap_or(Consent::Unsubscribed),
-    }
 }
 
 /// The `$set` stage of an import: every given value wrapped in `$literal`, so text starting with `$` stays text.

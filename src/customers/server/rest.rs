@@ -41,7 +41,7 @@ impl From<CustomerRow> for OriginalCustomer {
 
 /// The answer to one customer: Realm's row, and the original app's `{success, data}` beside it.
 #[derive(Serialize)]
-struct StoredCustomer {
+struct CustomerAnswer {
     #[serde(flatten)]
     customer: CustomerRow,
     success: bool,
@@ -77,7 +77,7 @@ pub async fn post(State(state): State<AppState>, body: Bytes) -> Result<Response
         } else {
             StatusCode::OK
         };
-        let answer = StoredCustomer {
+        let answer = CustomerAnswer {
             customer: stored.clone(),
             success: true,
             data: stored.into(),

@@ -352,7 +352,7 @@ impl Segments {
         id: &str,
         after: Option<ObjectId>,
         limit: i64,
-    ) -> Result<Vec<Document>, AppError> {
+    ) -> Result<Vec<CustomerRow>, AppError> {
         audience::page(&self.mongo, self.filter_of(id).await?, after, limit).await
     }
 

@@ -15,10 +15,7 @@ use serde_json::Value;
 use super::Segments;
 use crate::{
     auth::server::guard::Principal,
-    customers::{
-        model::CustomerRow,
-        server::{customer_row, rest::OriginalCustomer},
-    },
+    customers::{model::CustomerRow, server::rest::OriginalCustomer},
     segments::{
         legacy::{translate, LegacyCondition},
         model::{AudiencePreview, SegmentDetail, SegmentDraft, SegmentSummary},
@@ -217,10 +214,9 @@ async fn members_page(
                 .map_err(|_| AppError::invalid("after", "after: not a customer id from this list"))
         })
         .transpose()?;
-    let members = Segments::new(&state.mongo)
+    let customers: Vec<CustomerRow> = Segments::new(&state.mongo)
         .members(id, after, limit)
         .await?;
-    let customers: Vec<CustomerRow> = members.iter().map(customer_row).collect();
     let next_after = (customers.len() as i64 == limit)
         .then(|| customers.last().map(|c| c.id.clone()))
         .flatten();
