@@ -1,6 +1,7 @@
 //! Message templates with personalisation tokens: `{{first_name}}`, `{{name}}`, `{{city}}`, `{{total_spend}}`,
 //! each with an optional fallback for customers without that value: `{{first_name|there}}`.
 
+use crate::{customers::model::CustomerRow, shared::money::money};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_TEMPLATE_LENGTH: usize = 5_000;
@@ -49,6 +50,17 @@ pub struct RecipientFields {
     pub name: String,
     pub city: Option<String>,
     pub total_spend: String,
+}
+
+/// A customer's fields as a message uses them: the one place a new customer field becomes a template value.
+impl From<&CustomerRow> for RecipientFields {
+    fn from(customer: &CustomerRow) -> Self {
+        RecipientFields {
+            name: customer.name.clone(),
+            city: customer.city.clone(),
+            total_spend: money(customer.total_spend_cents),
+        }
+    }
 }
 
 impl RecipientFields {

@@ -602,7 +602,7 @@ mod tests {
         );
         assert_eq!(
             reason(json!("an order")),
-            "expected an object with the order's fields"
+            "order: expected an object with the order's fields"
         );
     }
 

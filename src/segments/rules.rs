@@ -668,8 +668,8 @@ pub fn read_moment(text: &str) -> Result<Span, String> {
     if let Ok(day) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
         let start = day.midnight().assume_utc();
         return Ok(Span {
-            start_ms: millis(start),
-            end_ms: millis(start + time::Duration::days(1)),
+            start_ms: crate::shared::time::ms_of(start),
+            end_ms: crate::shared::time::ms_of(start + time::Duration::days(1)),
         });
     }
     let moment = OffsetDateTime::parse(text, &Rfc3339)
@@ -687,15 +687,11 @@ pub fn read_moment(text: &str) -> Result<Span, String> {
             .map(PrimitiveDateTime::assume_utc)
         })
         .map_err(|_| invalid())?;
-    let at = millis(moment);
+    let at = crate::shared::time::ms_of(moment);
     Ok(Span {
         start_ms: at,
         end_ms: at + 1,
     })
-}
-
-fn millis(moment: OffsetDateTime) -> i64 {
-    (moment.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn read_days(text: &str) -> Result<u32, String> {

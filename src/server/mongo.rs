@@ -374,7 +374,7 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
 
 /// A moment as MongoDB stores it (millisecond precision).
 pub fn bson_time(moment: time::OffsetDateTime) -> mongodb::bson::DateTime {
-    mongodb::bson::DateTime::from_millis((moment.unix_timestamp_nanos() / 1_000_000) as i64)
+    mongodb::bson::DateTime::from_millis(crate::shared::time::ms_of(moment))
 }
 
 /// A stored time as people read it in tables, e.g. `2026-11-27 03:10 UTC`.

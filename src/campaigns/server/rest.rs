@@ -81,7 +81,7 @@ fn draft_of(body: &Bytes) -> Result<CampaignDraft, AppError> {
             None => None,
             Some(at) => Some(
                 parse_date(at)
-                    .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
+                    .map(crate::shared::time::ms_of)
                     .map_err(|_| {
                         AppError::invalid(
                             "scheduledFor",

@@ -3,7 +3,6 @@
 //! time (a due campaign stays due until claimed). Launching freezes the segment's audience into one communication
 //! per recipient, with the rendered message, and queues delivery jobs for the workers.
 
-use crate::shared::money::money;
 use std::{collections::HashSet, time::Duration};
 
 use futures::TryStreamExt;
@@ -19,11 +18,11 @@ use crate::{
         model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
         template::{RecipientFields, Template},
     },
-    customers::{self, server::consent_of},
+    customers::{self, server::StoredCustomer},
     segments::server::Segments,
     server::{
         broker::Broker,
-        mongo::{collections, is_duplicate_key, number, Mongo},
+        mongo::{collections, is_duplicate_key, Mongo},
         tasks,
     },
     shared::{error::AppError, time::HOUR_MS},
@@ -133,12 +132,13 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
     };
 
     let communications = mongo.collection(collections::COMMUNICATIONS);
-    let mut members = customers::server::audience::recipients(mongo, filter).await?;
+    let members = customers::server::audience::recipients(mongo, filter).await?;
+    let mut members = std::pin::pin!(members);
     let cap = campaign
         .get_i64("frequency_cap_hours")
         .ok()
         .filter(|hours| *hours > 0);
-    let mut batch: Vec<Document> = Vec::with_capacity(INSERT_CHUNK);
+    let mut batch: Vec<StoredCustomer> = Vec::with_capacity(INSERT_CHUNK);
     let mut audience = 0_i64;
     // Recipients settled as they are frozen (suppressed, or without an address), for the campaign's progress.
     let mut settled = 0_i64;
@@ -160,11 +160,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
         let frozen: Vec<Document> = std::mem::take(&mut batch)
             .iter()
             .map(|member| {
-                let capped_by = cap.filter(|_| {
-                    member
-                        .get_object_id("_id")
-                        .is_ok_and(|customer| recent.contains(&customer))
-                });
+                let capped_by = cap.filter(|_| recent.contains(&member.id));
                 communication_of(id, channel, &message, subject.as_ref(), member, capped_by)
             })
             .collect();
@@ -210,22 +206,18 @@ fn communication_of(
     channel: Channel,
     message: &Template,
     subject: Option<&Template>,
-    member: &Document,
+    member: &StoredCustomer,
     capped_by: Option<i64>,
 ) -> Document {
-    let fields = RecipientFields {
-        name: member.get_str("name").unwrap_or_default().to_owned(),
-        city: member.get_str("city").ok().map(str::to_owned),
-        total_spend: money(number(member, "total_spend_cents")),
-    };
+    let fields = RecipientFields::from(&member.row());
     let to = match channel {
-        Channel::Email => member.get_str("email").ok(),
-        Channel::Sms => member.get_str("phone").ok(),
+        Channel::Email => Some(member.email.as_str()),
+        Channel::Sms => member.phone.as_deref(),
     };
     let mut row = doc! {
         "_id": ObjectId::new(),
         "campaign_id": campaign,
-        "customer_id": member.get_object_id("_id").ok(),
+        "customer_id": member.id,
         // Kept for the frequency cap of later campaigns.
         "channel": channel.key(),
         "name": &fields.name,
@@ -235,7 +227,7 @@ fn communication_of(
         "attempts": 0_i64,
         "created_at": DateTime::now(),
     };
-    let consent = consent_of(member, channel);
+    let consent = member.consent(channel);
     let (status, reason) = match (to, capped_by) {
         (None, _) => (
             MessageStatus::Failed,
@@ -270,13 +262,10 @@ async fn messaged_since(
     mongo: &Mongo,
     campaign: ObjectId,
     channel: Channel,
-    members: &[Document],
+    members: &[StoredCustomer],
     hours: i64,
 ) -> Result<HashSet<ObjectId>, AppError> {
-    let ids: Vec<ObjectId> = members
-        .iter()
-        .filter_map(|member| member.get_object_id("_id").ok())
-        .collect();
+    let ids: Vec<ObjectId> = members.iter().map(|member| member.id).collect();
     let since = DateTime::from_millis(DateTime::now().timestamp_millis() - hours * HOUR_MS);
     let recent: Vec<Document> = mongo
         .collection(collections::COMMUNICATIONS)

@@ -1,6 +1,6 @@
 //! `/campaigns/new` and `/campaigns/:id/edit`: the campaign's segment, message, schedule and rate, with a preview.
 
-use crate::shared::money::{money, thousands};
+use crate::shared::money::thousands;
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
     hooks::{use_navigate, use_params_map},
@@ -375,7 +375,7 @@ fn CampaignEditor(id: Option<String>, draft: CampaignDraft) -> impl IntoView {
                         view! {
                             <ul class="mt-2 space-y-3" data-message-previews>
                                 {sample.into_iter().map(|customer| {
-                                    let fields = RecipientFields { name: customer.name.clone(), city: customer.city.clone(), total_spend: money(customer.total_spend_cents) };
+                                    let fields = RecipientFields::from(&customer);
                                     let fields_for_subject = fields.clone();
                                     view! {
                                         <li class="rounded-md bg-slate-50 p-3 text-sm">

@@ -6,31 +6,13 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::shared::time::DAY_MS;
 use crate::{
+    customers::server::field_path,
     segments::rules::{
         CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Field, NumberTest, TagTest,
         TextTest,
     },
     server::mongo::regex_literal,
 };
-
-/// The stored field a condition compares.
-pub fn field_path(field: Field) -> &'static str {
-    match field {
-        Field::TotalSpend => "total_spend_cents",
-        Field::OrderCount => "order_count",
-        // Compared through an expression over the two totals; see `average_order_value`.
-        Field::AverageOrderValue => "total_spend_cents",
-        Field::LastOrderAt => "last_order_at",
-        Field::FirstOrderAt => "first_order_at",
-        Field::CreatedAt => "created_at",
-        Field::Name => "name_key",
-        Field::Email => "email",
-        Field::City => "city_key",
-        Field::Tags => "tags",
-        Field::EmailConsent => "consent.email.state",
-        Field::SmsConsent => "consent.sms.state",
-    }
-}
 
 pub fn compile(group: &CheckedGroup, now: DateTime) -> Document {
     let mut parts: Vec<Document> = group
