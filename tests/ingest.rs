@@ -1179,7 +1179,7 @@ async fn a_filtered_history_counts_up_to_ten_thousand_and_every_page_is_reached_
     assert!(first.more);
     assert_eq!(first.total, OrderPage::MAX_COUNTED);
     assert!(
-        first.describe_total().starts_with("More than 10000"),
+        first.describe_total().starts_with("More than 10,000"),
         "{}",
         first.describe_total()
     );
