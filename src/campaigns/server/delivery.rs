@@ -20,19 +20,20 @@ use mongodb::{
     bson::{doc, oid::ObjectId, DateTime, Document},
     Collection,
 };
+use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     scheduler::{DeliveryJob, SCHEDULER},
     vendor::{OutgoingMessage, Vendor, VendorError},
-    Campaigns,
+    Campaigns, StoredMessage,
 };
 use crate::{
     campaigns::model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
     server::{
         broker::Broker,
-        mongo::{collections, number, Mongo},
+        mongo::{collections, read_as, Mongo},
     },
     shared::error::AppError,
 };
@@ -147,20 +148,23 @@ struct CampaignWatch {
 
 impl CampaignWatch {
     async fn read(mongo: &Mongo, id: ObjectId) -> Result<Self, AppError> {
+        #[derive(Deserialize)]
+        struct Watched {
+            status: CampaignStatus,
+            rate_per_second: i64,
+            channel: Channel,
+        }
         let campaign = mongo
             .collection(collections::CAMPAIGNS)
             .find_one(doc! { "_id": id })
             .projection(doc! { "status": 1, "rate_per_second": 1, "channel": 1 })
             .await?
             .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
+        let campaign: Watched = read_as("campaign", campaign)?;
         Ok(Self {
-            status: super::status_of(&campaign),
-            rate: number(&campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
-            channel: if campaign.get_str("channel") == Ok("sms") {
-                Channel::Sms
-            } else {
-                Channel::Email
-            },
+            status: campaign.status,
+            rate: campaign.rate_per_second.clamp(1, i64::from(u32::MAX)) as u32,
+            channel: campaign.channel,
         })
     }
 }
@@ -208,9 +212,10 @@ async fn run_job(
         .filter_map(|id| ObjectId::parse_str(id).ok())
         .collect();
     let communications: Collection<Document> = mongo.collection(collections::COMMUNICATIONS);
-    let waiting: Vec<Document> = communications
+    let waiting: Vec<StoredMessage> = communications
         .find(doc! { "_id": { "$in": &ids }, "status": MessageStatus::Pending })
         .await?
+        .map(|found| StoredMessage::read(found?))
         .try_collect()
         .await?;
     let claim = ObjectId::new();
@@ -331,12 +336,8 @@ enum Outcome {
 impl Sender<'_> {
     /// Sends to a batch of recipients, those of them another worker does not have, unless the campaign stopped;
     /// gives the updates that record the vendor's answers.
-    async fn send_batch(&self, recipients: Vec<Document>) -> Result<Vec<Outcome>, AppError> {
-        let recipients: Vec<(ObjectId, Document)> = recipients
-            .into_iter()
-            .filter_map(|recipient| Some((recipient.get_object_id("_id").ok()?, recipient)))
-            .collect();
-        let ids: Vec<ObjectId> = recipients.iter().map(|(id, _)| *id).collect();
+    async fn send_batch(&self, recipients: Vec<StoredMessage>) -> Result<Vec<Outcome>, AppError> {
+        let ids: Vec<ObjectId> = recipients.iter().map(|recipient| recipient.id).collect();
         let Some(count) = NonZeroU32::new(ids.len() as u32) else {
             return Ok(Vec::new());
         };
@@ -375,12 +376,12 @@ impl Sender<'_> {
                 .await?;
             recipients
                 .into_iter()
-                .filter(|(id, _)| ours.contains(id))
+                .filter(|recipient| ours.contains(&recipient.id))
                 .collect()
         };
         let messages: Vec<OutgoingMessage> = recipients
             .iter()
-            .map(|(id, recipient)| self.message_to(*id, recipient))
+            .map(|recipient| self.message_to(recipient))
             .collect();
         let first_answers = self.vendor.send_batch(&messages).await;
         let answers = futures::future::join_all(first_answers.into_iter().zip(&messages).map(
@@ -395,22 +396,21 @@ impl Sender<'_> {
         Ok(recipients
             .iter()
             .zip(answers)
-            .map(|((id, recipient), (answer, attempts))| {
-                self.outcome(*id, recipient, answer, attempts)
-            })
+            .map(|(recipient, (answer, attempts))| self.outcome(recipient, answer, attempts))
             .collect())
     }
 
-    fn message_to(&self, id: ObjectId, recipient: &Document) -> OutgoingMessage {
+    fn message_to(&self, recipient: &StoredMessage) -> OutgoingMessage {
+        let id = recipient.id;
         OutgoingMessage {
             idempotency_key: id.to_hex(),
             communication: id,
             campaign: self.campaign,
             channel: self.channel,
-            to: recipient.get_str("to").unwrap_or_default().to_owned(),
-            name: recipient.get_str("name").ok().map(str::to_owned),
-            subject: recipient.get_str("subject").ok().map(str::to_owned),
-            body: recipient.get_str("message").unwrap_or_default().to_owned(),
+            to: recipient.to.clone(),
+            name: Some(recipient.name.clone()).filter(|name| !name.is_empty()),
+            subject: recipient.subject.clone(),
+            body: recipient.message.clone(),
             links: self.links.clone(),
         }
     }
@@ -437,13 +437,12 @@ impl Sender<'_> {
     /// The update that records the vendor's answer for one recipient.
     fn outcome(
         &self,
-        id: ObjectId,
-        recipient: &Document,
+        recipient: &StoredMessage,
         answer: Result<String, VendorError>,
         attempts: i64,
     ) -> Outcome {
-        let now = DateTime::now();
-        let tried_since = recipient.get_datetime("first_attempt_at").unwrap_or(&now);
+        let (id, now) = (recipient.id, DateTime::now());
+        let tried_since = recipient.first_attempt_at.unwrap_or(now);
         let given_up = now.timestamp_millis() - tried_since.timestamp_millis()
             >= GIVE_UP_AFTER.as_millis() as i64;
         let (set, settled) = match answer {

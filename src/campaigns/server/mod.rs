@@ -14,12 +14,13 @@ pub mod webhook;
 
 use std::{collections::HashMap, sync::LazyLock, time::Duration};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use mongodb::{
     bson::{doc, oid::ObjectId, Bson, DateTime, Document},
     options::ReturnDocument,
     Collection,
 };
+use serde::Deserialize;
 
 use crate::dashboard::model::CampaignPerformance;
 use crate::shared::time::DAY_MS;
@@ -33,7 +34,7 @@ use crate::{
     server::{
         broker::Broker,
         fresh::Fresh,
-        mongo::{collections, display_time, number, parse_id, Mongo},
+        mongo::{collections, display_time, number, parse_id, read_as, Mongo},
     },
     shared::error::AppError,
 };
@@ -85,13 +86,18 @@ pub async fn message_links(
     mongo: &Mongo,
     id: ObjectId,
 ) -> Result<std::sync::Arc<[String]>, AppError> {
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
     let campaign = mongo
         .collection(collections::CAMPAIGNS)
         .find_one(doc! { "_id": id })
         .projection(doc! { "message": 1 })
         .await?
         .ok_or_else(|| AppError::NotFound("campaign deleted".to_owned()))?;
-    Ok(crate::campaigns::template::links(campaign.get_str("message").unwrap_or_default()).into())
+    let campaign: Message = read_as("campaign", campaign)?;
+    Ok(crate::campaigns::template::links(&campaign.message).into())
 }
 
 /// Applies update statements (`{q, u}`) to communications in one unordered command; answers how many changed.
@@ -108,36 +114,102 @@ pub async fn update_communications(mongo: &Mongo, updates: Vec<Document>) -> Res
     Ok(number(&reply, "nModified").max(0) as u64)
 }
 
-pub(super) fn status_of(campaign: &Document) -> CampaignStatus {
-    CampaignStatus::parse(campaign.get_str("status").unwrap_or_default())
-        .unwrap_or(CampaignStatus::Failed)
+/// A campaign as stored.
+#[derive(Debug, Deserialize)]
+pub struct StoredCampaign {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    /// None only when the segment id given was not an id (the draft's check refuses it first).
+    pub segment_id: Option<ObjectId>,
+    pub channel: Channel,
+    #[serde(default)]
+    pub subject: String,
+    pub message: String,
+    pub status: CampaignStatus,
+    pub status_reason: Option<String>,
+    pub scheduled_for: Option<DateTime>,
+    pub rate_per_second: i64,
+    pub attribution_days: i64,
+    pub frequency_cap_hours: Option<i64>,
+    #[serde(default)]
+    pub history: Vec<StoredChange>,
+    pub created_by: String,
+    /// Set when the audience is frozen at launch.
+    pub audience: Option<i64>,
+    /// Recipients settled by delivery, and those settled as they were frozen (suppressed, no address).
+    #[serde(default)]
+    pub processed: i64,
+    #[serde(default)]
+    pub settled_at_launch: i64,
+    /// Whether every job of the launch was queued.
+    #[serde(default)]
+    pub jobs_queued: bool,
 }
 
-fn draft_of(campaign: &Document) -> CampaignDraft {
-    let text = |key: &str| campaign.get_str(key).unwrap_or_default().to_owned();
-    CampaignDraft {
-        name: text("name"),
-        segment_id: campaign
-            .get_object_id("segment_id")
-            .map(|id| id.to_hex())
-            .unwrap_or_default(),
-        channel: if text("channel") == "sms" {
-            Channel::Sms
-        } else {
-            Channel::Email
-        },
-        subject: text("subject"),
-        message: text("message"),
-        scheduled_for_ms: campaign
-            .get_datetime("scheduled_for")
-            .ok()
-            .map(|at| at.timestamp_millis()),
-        rate_per_second: number(campaign, "rate_per_second").clamp(1, i64::from(u32::MAX)) as u32,
-        attribution_days: number(campaign, "attribution_days").clamp(1, 365) as u32,
-        frequency_cap_hours: campaign
-            .get_i64("frequency_cap_hours")
-            .ok()
-            .map(|hours| hours.clamp(1, i64::from(u32::MAX)) as u32),
+/// One recipient's message as stored: frozen at launch with its text, then claimed, sent and tracked.
+#[derive(Debug, Deserialize)]
+pub struct StoredMessage {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub customer_id: ObjectId,
+    pub name: String,
+    /// The address or number; empty when the customer had none for the channel (the message then failed).
+    pub to: String,
+    /// Email only.
+    pub subject: Option<String>,
+    pub message: String,
+    pub status: MessageStatus,
+    pub failure_reason: Option<String>,
+    pub attempts: i64,
+    /// When the first attempt was made; transient failures are retried for a while from then.
+    pub first_attempt_at: Option<DateTime>,
+    pub sent_at: Option<DateTime>,
+    pub delivered_at: Option<DateTime>,
+    pub opened_at: Option<DateTime>,
+    pub clicked_at: Option<DateTime>,
+}
+
+impl StoredMessage {
+    pub fn read(document: Document) -> Result<Self, AppError> {
+        read_as("message", document)
+    }
+}
+
+/// One entry of a campaign's history.
+#[derive(Debug, Deserialize)]
+pub struct StoredChange {
+    pub status: CampaignStatus,
+    pub at: DateTime,
+    pub by: String,
+    pub reason: Option<String>,
+}
+
+impl StoredCampaign {
+    pub fn read(document: Document) -> Result<Self, AppError> {
+        read_as("campaign", document)
+    }
+
+    fn draft(&self) -> CampaignDraft {
+        CampaignDraft {
+            name: self.name.clone(),
+            segment_id: self.segment_id.map(|id| id.to_hex()).unwrap_or_default(),
+            channel: self.channel,
+            subject: self.subject.clone(),
+            message: self.message.clone(),
+            scheduled_for_ms: self.scheduled_for.map(|at| at.timestamp_millis()),
+            rate_per_second: self.rate_per_second.clamp(1, i64::from(u32::MAX)) as u32,
+            attribution_days: self.attribution_days.clamp(1, 365) as u32,
+            frequency_cap_hours: self
+                .frequency_cap_hours
+                .map(|hours| hours.clamp(1, i64::from(u32::MAX)) as u32),
+        }
+    }
+
+    fn segment_name(&self, names: &HashMap<ObjectId, String>) -> String {
+        self.segment_id
+            .and_then(|id| names.get(&id).cloned())
+            .unwrap_or_else(|| "(deleted segment)".to_owned())
     }
 }
 
@@ -157,14 +229,14 @@ impl Campaigns {
         }
     }
 
-    pub async fn find(&self, id: &str) -> Result<(ObjectId, Document), AppError> {
+    pub async fn find(&self, id: &str) -> Result<StoredCampaign, AppError> {
         let oid = parse_id(id, "campaign")?;
         let campaign = self
             .campaigns
             .find_one(doc! { "_id": oid })
             .await?
             .ok_or_else(|| AppError::NotFound(format!("No campaign has the id {id:?}.")))?;
-        Ok((oid, campaign))
+        StoredCampaign::read(campaign)
     }
 
     async fn segment_name(&self, segment: &str) -> Result<String, AppError> {
@@ -225,8 +297,8 @@ impl Campaigns {
     pub async fn update(&self, id: &str, draft: CampaignDraft, by: &str) -> Result<(), AppError> {
         let draft = draft.cleaned()?;
         self.segment_name(&draft.segment_id).await?;
-        let (oid, campaign) = self.find(id).await?;
-        let status = status_of(&campaign);
+        let campaign = self.find(id).await?;
+        let (oid, status) = (campaign.id, campaign.status);
         if !status.editable() {
             return Err(AppError::Conflict(format!(
                 "A {} campaign cannot be changed.",
@@ -296,7 +368,7 @@ impl Campaigns {
 
     /// Takes the campaign that fell due first, moving it from scheduled to sending by the lifecycle's launch, in one
     /// atomic step: with several instances on one database, each campaign is taken by one of them.
-    pub async fn claim_due(&self, by: &str) -> Result<Option<Document>, AppError> {
+    pub async fn claim_due(&self, by: &str) -> Result<Option<StoredCampaign>, AppError> {
         let from = CampaignStatus::Scheduled;
         let update = Self::transition_update(
             from,
@@ -313,7 +385,9 @@ impl Campaigns {
             )
             .sort(doc! { "scheduled_for": 1 })
             .return_document(ReturnDocument::After)
-            .await?)
+            .await?
+            .map(StoredCampaign::read)
+            .transpose()?)
     }
 
     /// An action asked for by a person; the refusal says why it cannot be taken now.
@@ -330,11 +404,11 @@ impl Campaigns {
                 action.verb()
             )));
         }
-        let (oid, campaign) = self.find(id).await?;
-        let from = status_of(&campaign);
+        let campaign = self.find(id).await?;
+        let (oid, from) = (campaign.id, campaign.status);
         let to = from.after(action).map_err(AppError::Conflict)?;
         let mut set = doc! {};
-        if action == CampaignAction::Schedule && campaign.get_datetime("scheduled_for").is_err() {
+        if action == CampaignAction::Schedule && campaign.scheduled_for.is_none() {
             // "Send now": due at once, so the scheduler takes it on its next look.
             set.insert("scheduled_for", DateTime::now());
         }
@@ -369,16 +443,16 @@ impl Campaigns {
         id: &str,
         by: &str,
     ) -> Result<CampaignStatus, AppError> {
-        let (oid, campaign) = self.find(id).await?;
-        if status_of(&campaign).editable() {
+        let campaign = self.find(id).await?;
+        if campaign.status.editable() {
             self.campaigns
                 .update_one(
-                    doc! { "_id": oid },
+                    doc! { "_id": campaign.id },
                     doc! { "$set": { "scheduled_for": DateTime::now() } },
                 )
                 .await?;
         }
-        match status_of(&campaign) {
+        match campaign.status {
             CampaignStatus::Scheduled => Ok(CampaignStatus::Scheduled),
             _ => self.act(broker, id, CampaignAction::Schedule, by).await,
         }
@@ -386,12 +460,9 @@ impl Campaigns {
 
     async fn segment_names(
         &self,
-        campaigns: &[Document],
+        campaigns: &[StoredCampaign],
     ) -> Result<HashMap<ObjectId, String>, AppError> {
-        let ids: Vec<ObjectId> = campaigns
-            .iter()
-            .filter_map(|c| c.get_object_id("segment_id").ok())
-            .collect();
+        let ids: Vec<ObjectId> = campaigns.iter().filter_map(|c| c.segment_id).collect();
         segments_server::names(&self.mongo, &ids).await
     }
 
@@ -408,80 +479,51 @@ impl Campaigns {
         let filter = segment
             .map(|id| doc! { "segment_id": id })
             .unwrap_or_default();
-        let found: Vec<Document> = self
+        let found: Vec<StoredCampaign> = self
             .campaigns
             .find(filter)
             .sort(doc! { "_id": -1 })
             .limit(limit)
             .await?
+            .map(|found| StoredCampaign::read(found?))
             .try_collect()
             .await?;
         let names = self.segment_names(&found).await?;
         Ok(found
             .iter()
-            .map(|campaign| {
-                let draft = draft_of(campaign);
-                CampaignSummary {
-                    id: campaign
-                        .get_object_id("_id")
-                        .map(|id| id.to_hex())
-                        .unwrap_or_default(),
-                    segment_name: campaign
-                        .get_object_id("segment_id")
-                        .ok()
-                        .and_then(|id| names.get(&id).cloned())
-                        .unwrap_or_else(|| "(deleted segment)".to_owned()),
-                    channel: draft.channel,
-                    status: status_of(campaign),
-                    scheduled_for_ms: draft.scheduled_for_ms,
-                    audience: campaign
-                        .get("audience")
-                        .map(|_| number(campaign, "audience") as u64),
-                    processed: (number(campaign, "processed")
-                        + number(campaign, "settled_at_launch"))
-                        as u64,
-                    name: draft.name,
-                }
+            .map(|campaign| CampaignSummary {
+                id: campaign.id.to_hex(),
+                segment_name: campaign.segment_name(&names),
+                channel: campaign.channel,
+                status: campaign.status,
+                scheduled_for_ms: campaign.scheduled_for.map(|at| at.timestamp_millis()),
+                audience: campaign.audience.map(|audience| audience.max(0) as u64),
+                processed: (campaign.processed + campaign.settled_at_launch).max(0) as u64,
+                name: campaign.name.clone(),
             })
             .collect())
     }
 
     pub async fn detail(&self, id: &str) -> Result<CampaignDetail, AppError> {
-        let (oid, campaign) = self.find(id).await?;
+        let campaign = self.find(id).await?;
         let names = self.segment_names(std::slice::from_ref(&campaign)).await?;
-        let history = campaign
-            .get_array("history")
-            .map(|changes| {
-                changes
-                    .iter()
-                    .filter_map(Bson::as_document)
-                    .map(|change| StatusChange {
-                        status: status_of(change),
-                        at: change
-                            .get_datetime("at")
-                            .map(|at| display_time(*at))
-                            .unwrap_or_default(),
-                        by: change.get_str("by").unwrap_or_default().to_owned(),
-                        reason: change.get_str("reason").ok().map(str::to_owned),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(CampaignDetail {
-            id: oid.to_hex(),
-            segment_name: campaign
-                .get_object_id("segment_id")
-                .ok()
-                .and_then(|id| names.get(&id).cloned())
-                .unwrap_or_else(|| "(deleted segment)".to_owned()),
-            draft: draft_of(&campaign),
-            status: status_of(&campaign),
-            status_reason: campaign.get_str("status_reason").ok().map(str::to_owned),
-            history,
-            created_by: campaign
-                .get_str("created_by")
-                .unwrap_or_default()
-                .to_owned(),
+            id: campaign.id.to_hex(),
+            segment_name: campaign.segment_name(&names),
+            draft: campaign.draft(),
+            status: campaign.status,
+            history: campaign
+                .history
+                .iter()
+                .map(|change| StatusChange {
+                    status: change.status,
+                    at: display_time(change.at),
+                    by: change.by.clone(),
+                    reason: change.reason.clone(),
+                })
+                .collect(),
+            status_reason: campaign.status_reason,
+            created_by: campaign.created_by,
         })
     }
 
@@ -491,9 +533,10 @@ impl Campaigns {
         // Keyed by status too: a campaign that just completed is counted again at once, in full.
         static STATS: LazyLock<Fresh<(ObjectId, &'static str), CampaignStats>> =
             LazyLock::new(|| Fresh::new(1_000, Duration::from_secs(1)));
-        let (oid, campaign) = self.find(id).await?;
-        let attribution_days = number(&campaign, "attribution_days").clamp(0, 365) as u32;
-        let status = status_of(&campaign).key();
+        let campaign = self.find(id).await?;
+        let oid = campaign.id;
+        let attribution_days = campaign.attribution_days.clamp(0, 365) as u32;
+        let status = campaign.status.key();
         let mut stats = STATS
             .get((oid, status), || self.count_stats(oid, attribution_days))
             .await?;
@@ -625,7 +668,7 @@ impl Campaigns {
         filter: Option<LogFilter>,
         after: Option<&str>,
     ) -> Result<Vec<CommunicationRow>, AppError> {
-        let (oid, _) = self.find(id).await?;
+        let oid = self.find(id).await?.id;
         let mut query = doc! { "campaign_id": oid };
         match filter {
             Some(LogFilter::Status(status)) => {
@@ -645,35 +688,29 @@ impl Campaigns {
         if let Some(after) = after.filter(|a| !a.is_empty()) {
             query.insert("customer_id", doc! { "$gt": parse_id(after, "customer")? });
         }
-        let rows: Vec<Document> = self
+        let rows: Vec<StoredMessage> = self
             .communications
             .find(query)
             .sort(doc! { "customer_id": 1 })
             .limit(200)
             .await?
+            .map(|found| StoredMessage::read(found?))
             .try_collect()
             .await?;
-        let time =
-            |row: &Document, key: &str| row.get_datetime(key).ok().map(|at| display_time(*at));
         Ok(rows
-            .iter()
-            // Every row is written with a known status; one that is not would be a bug, not a recipient.
-            .filter_map(|row| Some((row, MessageStatus::parse(row.get_str("status").ok()?)?)))
-            .map(|(row, status)| CommunicationRow {
-                customer_id: row
-                    .get_object_id("customer_id")
-                    .map(|id| id.to_hex())
-                    .unwrap_or_default(),
-                name: row.get_str("name").unwrap_or_default().to_owned(),
-                to: row.get_str("to").unwrap_or_default().to_owned(),
-                status,
-                failure_reason: row.get_str("failure_reason").ok().map(str::to_owned),
-                attempts: number(row, "attempts"),
-                sent_at: time(row, "sent_at"),
-                delivered_at: time(row, "delivered_at"),
-                opened_at: time(row, "opened_at"),
-                clicked_at: time(row, "clicked_at"),
-                message: row.get_str("message").unwrap_or_default().to_owned(),
+            .into_iter()
+            .map(|row| CommunicationRow {
+                customer_id: row.customer_id.to_hex(),
+                name: row.name,
+                to: row.to,
+                status: row.status,
+                failure_reason: row.failure_reason,
+                attempts: row.attempts,
+                sent_at: row.sent_at.map(display_time),
+                delivered_at: row.delivered_at.map(display_time),
+                opened_at: row.opened_at.map(display_time),
+                clicked_at: row.clicked_at.map(display_time),
+                message: row.message,
             })
             .collect())
     }
@@ -692,26 +729,30 @@ pub async fn aimed_at(
         let keys: Vec<&str> = statuses.iter().map(|status| status.key()).collect();
         filter.insert("status", doc! { "$in": keys });
     }
-    let found: Vec<Document> = mongo
+    #[derive(Deserialize)]
+    struct Use {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        name: String,
+        status: CampaignStatus,
+    }
+    mongo
         .collection(collections::CAMPAIGNS)
         .find(filter)
         .projection(doc! { "name": 1, "status": 1 })
         .sort(doc! { "_id": -1 })
         .limit(limit)
         .await?
-        .try_collect()
-        .await?;
-    Ok(found
-        .iter()
-        .map(|campaign| SegmentUse {
-            campaign_id: campaign
-                .get_object_id("_id")
-                .map(|id| id.to_hex())
-                .unwrap_or_default(),
-            campaign_name: campaign.get_str("name").unwrap_or_default().to_owned(),
-            status: status_of(campaign),
+        .map(|found| {
+            let campaign: Use = read_as("campaign", found?)?;
+            Ok(SegmentUse {
+                campaign_id: campaign.id.to_hex(),
+                campaign_name: campaign.name,
+                status: campaign.status,
+            })
         })
-        .collect())
+        .try_collect()
+        .await
 }
 
 /// How many campaigns have `status`.
@@ -727,29 +768,35 @@ pub async fn recently_launched(
     mongo: &Mongo,
     limit: i64,
 ) -> Result<Vec<CampaignPerformance>, AppError> {
-    let found: Vec<Document> = mongo
+    #[derive(Deserialize)]
+    struct Launched {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        name: String,
+        /// Tallied every few seconds; none until the first tally.
+        figures: Option<Document>,
+    }
+    mongo
         .collection(collections::CAMPAIGNS)
         .find(doc! { "launched_at": { "$type": "date" } })
         .sort(doc! { "launched_at": -1 })
         .limit(limit)
         .projection(doc! { "name": 1, "figures": 1 })
         .await?
-        .try_collect()
-        .await?;
-    Ok(found
-        .iter()
-        .map(|campaign| CampaignPerformance {
-            id: campaign
-                .get_object_id("_id")
-                .map(|id| id.to_hex())
-                .unwrap_or_default(),
-            name: campaign.get_str("name").unwrap_or_default().to_owned(),
-            figures: campaign
-                .get_document("figures")
-                .map(figures_of)
-                .unwrap_or_default(),
+        .map(|found| {
+            let campaign: Launched = read_as("campaign", found?)?;
+            Ok(CampaignPerformance {
+                id: campaign.id.to_hex(),
+                name: campaign.name,
+                figures: campaign
+                    .figures
+                    .as_ref()
+                    .map(figures_of)
+                    .unwrap_or_default(),
+            })
         })
-        .collect())
+        .try_collect()
+        .await
 }
 
 /// The tallies of every campaign added up.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::Campaigns;
+use super::{Campaigns, StoredCampaign};
 use crate::{
     campaigns::{
         model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
@@ -76,9 +76,7 @@ pub async fn launch_due(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> 
         let Some(campaign) = campaigns.claim_due(SCHEDULER).await? else {
             return Ok(());
         };
-        let id = campaign
-            .get_object_id("_id")
-            .map_err(|_| AppError::Unavailable("campaign without id".to_owned()))?;
+        let id = campaign.id;
         tracing::info!(campaign = %id, "launching campaign");
         if let Err(error) = launch(mongo, broker, &campaign).await {
             tracing::warn!(campaign = %id, "launch not finished, retried by recovery: {error}");
@@ -105,27 +103,21 @@ pub async fn launch_due(mongo: &Mongo, broker: &Broker) -> Result<(), AppError> 
 
 /// Freezes the audience and queues its jobs. Safe to run again after a crash: communications are unique per
 /// campaign and customer, and jobs only carry recipients still pending.
-async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(), AppError> {
-    let id = campaign
-        .get_object_id("_id")
-        .map_err(|_| AppError::Unavailable("campaign without id".to_owned()))?;
+async fn launch(mongo: &Mongo, broker: &Broker, campaign: &StoredCampaign) -> Result<(), AppError> {
+    let id = campaign.id;
     let segment = campaign
-        .get_object_id("segment_id")
-        .map_err(|_| AppError::NotFound("the campaign has no segment".to_owned()))?;
+        .segment_id
+        .ok_or_else(|| AppError::NotFound("the campaign has no segment".to_owned()))?;
     let filter = Segments::new(mongo)
         .filter_of(&segment.to_hex())
         .await
         .map_err(|_| AppError::NotFound("its segment was deleted before it was sent".to_owned()))?;
-    let channel = if campaign.get_str("channel") == Ok("sms") {
-        Channel::Sms
-    } else {
-        Channel::Email
-    };
-    let message = Template::parse(campaign.get_str("message").unwrap_or_default())
+    let channel = campaign.channel;
+    let message = Template::parse(&campaign.message)
         .map_err(|reason| AppError::invalid("message", reason))?;
     let subject = match channel {
         Channel::Email => Some(
-            Template::parse(campaign.get_str("subject").unwrap_or_default())
+            Template::parse(&campaign.subject)
                 .map_err(|reason| AppError::invalid("subject", reason))?,
         ),
         Channel::Sms => None,
@@ -134,10 +126,7 @@ async fn launch(mongo: &Mongo, broker: &Broker, campaign: &Document) -> Result<(
     let communications = mongo.collection(collections::COMMUNICATIONS);
     let members = customers::server::audience::recipients(mongo, filter).await?;
     let mut members = std::pin::pin!(members);
-    let cap = campaign
-        .get_i64("frequency_cap_hours")
-        .ok()
-        .filter(|hours| *hours > 0);
+    let cap = campaign.frequency_cap_hours.filter(|hours| *hours > 0);
     let mut batch: Vec<StoredCustomer> = Vec::with_capacity(INSERT_CHUNK);
     let mut audience = 0_i64;
     // Recipients settled as they are frozen (suppressed, or without an address), for the campaign's progress.
@@ -354,10 +343,12 @@ pub async fn recover(
         .try_collect()
         .await?;
     for campaign in campaigns {
-        let Ok(id) = campaign.get_object_id("_id") else {
+        // One campaign that cannot be read (logged) does not keep the others from being recovered.
+        let Ok(campaign) = StoredCampaign::read(campaign) else {
             continue;
         };
-        if campaign.get_bool("jobs_queued") != Ok(true) {
+        let id = campaign.id;
+        if !campaign.jobs_queued {
             launch(mongo, broker, &campaign).await?;
             continue;
         }

@@ -13,7 +13,8 @@ use axum::{
     Router,
 };
 use hmac::{Hmac, Mac};
-use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
+use serde::Deserialize;
 use sha2::Sha256;
 
 use super::vendor::ReceiptEvent;
@@ -21,7 +22,7 @@ use crate::{
     campaigns::model::Channel,
     customers::{model::Consent, server::Customers},
     server::{
-        mongo::{collections, is_duplicate_key, Mongo},
+        mongo::{collections, is_duplicate_key, read_as, Mongo},
         state::AppState,
     },
     shared::{
@@ -252,13 +253,21 @@ async fn record(
 }
 
 /// The address a communication went to, for the unsubscribe page.
-async fn recipient(mongo: &Mongo, signed: Signed) -> Result<Document, AppError> {
-    mongo
+/// Who a signed link was sent to.
+#[derive(Deserialize)]
+struct Recipient {
+    to: String,
+    customer_id: ObjectId,
+}
+
+async fn recipient(mongo: &Mongo, signed: Signed) -> Result<Recipient, AppError> {
+    let row = mongo
         .collection(collections::COMMUNICATIONS)
         .find_one(doc! { "_id": signed.communication })
         .projection(doc! { "to": 1, "customer_id": 1 })
         .await?
-        .ok_or_else(|| AppError::NotFound("This link is not valid any more.".to_owned()))
+        .ok_or_else(|| AppError::NotFound("This link is not valid any more.".to_owned()))?;
+    read_as("message", row)
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -272,7 +281,7 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
         return forged();
     };
     let to = match recipient(&state.mongo, signed).await {
-        Ok(row) => row.get_str("to").unwrap_or_default().to_owned(),
+        Ok(row) => row.to,
         Err(error) => return error.into_response(),
     };
     page(
@@ -295,9 +304,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
         Ok(row) => row,
         Err(error) => return error.into_response(),
     };
-    let Ok(customer) = row.get_object_id("customer_id") else {
-        return forged();
-    };
+    let customer = row.customer_id;
     let via = format!("unsubscribe link of campaign {}", signed.campaign.to_hex());
     let unsubscribed = Customers::new(&state.mongo)
         .set_consent(customer, Channel::Email, Consent::Unsubscribed, &via)
@@ -320,7 +327,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
                 "You are unsubscribed",
                 &format!(
                     "<p>{} will get no more marketing email from us.</p>",
-                    escape_html(row.get_str("to").unwrap_or_default())
+                    escape_html(&row.to)
                 ),
             )
             .into_response()
