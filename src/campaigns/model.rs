@@ -225,20 +225,6 @@ impl CampaignStatus {
 }
 
 impl CampaignAction {
-    /// The action as forms and the API name it (its serde name).
-    pub fn key(self) -> &'static str {
-        match self {
-            CampaignAction::Schedule => "schedule",
-            CampaignAction::Unschedule => "unschedule",
-            CampaignAction::Launch => "launch",
-            CampaignAction::Pause => "pause",
-            CampaignAction::Resume => "resume",
-            CampaignAction::Cancel => "cancel",
-            CampaignAction::Complete => "complete",
-            CampaignAction::Fail => "fail",
-        }
-    }
-
     fn past_tense(self) -> &'static str {
         match self {
             CampaignAction::Schedule => "scheduled",
@@ -265,6 +251,7 @@ impl CampaignAction {
         )
     }
 
+    /// The action as a verb, which is also how forms and the API name it (its serde name).
     pub fn verb(self) -> &'static str {
         match self {
             CampaignAction::Schedule => "schedule",
@@ -416,7 +403,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_campaign_action_is_named_in_forms_as_serde_names_it() {
+    fn a_campaign_action_is_named_in_forms_by_its_verb_as_serde_names_it() {
         for action in [
             CampaignAction::Schedule,
             CampaignAction::Unschedule,
@@ -427,7 +414,7 @@ mod tests {
             CampaignAction::Complete,
             CampaignAction::Fail,
         ] {
-            assert_eq!(serde_json::to_value(action).unwrap(), action.key());
+            assert_eq!(serde_json::to_value(action).unwrap(), action.verb());
         }
     }
 

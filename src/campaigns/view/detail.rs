@@ -145,7 +145,7 @@ fn CampaignOverview(detail: CampaignDetail, act: ServerAction<ActOnCampaign>) ->
         view! {
             <ActionForm action=act>
                 <input type="hidden" name="id" value=id.get_value()/>
-                <input type="hidden" name="action" value=action.key()/>
+                <input type="hidden" name="action" value=action.verb()/>
                 <button type="submit" class=class>{label}</button>
             </ActionForm>
         }
