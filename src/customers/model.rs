@@ -6,14 +6,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    auth::model::normalize_email,
     campaigns::model::Channel,
-    orders::model::{cents_from_text, parse_date, MoneyError},
+    orders::model::{cents_from_text, MoneyError},
     segments::rules::normalize_tag,
     shared::{
+        email::normalize_email,
         error::AppError,
         import::{field, read_json, text, JsonRecords, ReadError, ReadLimits},
         problem::Problem,
+        time::parse_date,
     },
 };
 

@@ -5,13 +5,11 @@
 use crate::shared::import::{field, read_json, text, ReadError, ReadLimits};
 use crate::shared::money::thousands;
 use crate::shared::problem::Problem;
+use crate::shared::time::parse_date;
 use crate::shared::ui::status_badge::Tone;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{
-    format_description::well_known::Rfc3339, macros::format_description, Date, OffsetDateTime,
-    PrimitiveDateTime,
-};
+use time::OffsetDateTime;
 
 /// Most orders one request (and so one batch) may carry; larger files are sent in several requests.
 pub const MAX_ORDERS_PER_BATCH: usize = 10_000;
@@ -320,34 +318,6 @@ fn parse_line_item(position: usize, value: &Value) -> Result<LineItem, Problem> 
     })
 }
 
-/// An ISO 8601 date or date-time; a date alone means midnight UTC, a date-time without offset means UTC.
-pub fn parse_date(value: &Value) -> Result<OffsetDateTime, Problem> {
-    let invalid = || {
-        Problem::new(
-            "date",
-            "expected an ISO 8601 date such as 2026-11-27 or 2026-11-27T14:30:00Z",
-        )
-    };
-    let Value::String(text) = value else {
-        return Err(invalid());
-    };
-    let text = text.trim();
-    if let Ok(moment) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(moment);
-    }
-    let local = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    let local_fraction =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
-    if let Ok(moment) = PrimitiveDateTime::parse(text, &local)
-        .or_else(|_| PrimitiveDateTime::parse(text, &local_fraction))
-    {
-        return Ok(moment.assume_utc());
-    }
-    Date::parse(text, format_description!("[year]-[month]-[day]"))
-        .map(|date| date.midnight().assume_utc())
-        .map_err(|_| invalid())
-}
-
 /// Checks one submitted order; the error names the field at fault.
 pub fn validate_order(raw: &Value) -> Result<ValidOrder, Problem> {
     let order = raw
@@ -378,7 +348,7 @@ pub fn validate_order(raw: &Value) -> Result<ValidOrder, Problem> {
         (Some(id), _) => CustomerRef::Id(id),
         (None, Some(email)) => {
             let email = text(email).unwrap_or_default();
-            let normalized = crate::auth::model::normalize_email(&email).map_err(|_| {
+            let normalized = crate::shared::email::normalize_email(&email).map_err(|_| {
                 Problem::new(
                     "customer_email",
                     format!(
@@ -616,33 +586,6 @@ mod tests {
         assert!(parse_money(&json!(1e30), "amount").is_err());
         assert_eq!(format_cents(120005), "1200.05");
         assert_eq!(format_cents(-7), "-0.07");
-    }
-
-    #[test]
-    fn dates_without_a_time_or_offset_are_read_as_utc() {
-        assert_eq!(
-            parse_date(&json!("2026-11-27")).unwrap().unix_timestamp(),
-            1_795_737_600
-        );
-        assert_eq!(
-            parse_date(&json!("2026-11-27T01:00:00"))
-                .unwrap()
-                .unix_timestamp(),
-            1_795_741_200
-        );
-        assert_eq!(
-            parse_date(&json!("2026-11-27T01:00:00.250"))
-                .unwrap()
-                .unix_timestamp(),
-            1_795_741_200
-        );
-        assert_eq!(
-            parse_date(&json!("2026-11-27T02:00:00+01:00"))
-                .unwrap()
-                .unix_timestamp(),
-            1_795_741_200
-        );
-        assert!(parse_date(&json!("2026-13-01")).is_err());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::passwords;
 use crate::{
-    auth::model::{normalize_email, validate_name, validate_new_password, CurrentUser, Role},
+    auth::model::{validate_name, validate_new_password, CurrentUser, Role},
     server::mongo::{collections, is_duplicate_key, Mongo},
+    shared::email::normalize_email,
     shared::error::AppError,
 };
 

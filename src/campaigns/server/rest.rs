@@ -20,9 +20,9 @@ use crate::{
         CampaignSummary, Channel, CommunicationRow, LogFilter, DEFAULT_ATTRIBUTION_DAYS,
         DEFAULT_MESSAGE, DEFAULT_RATE_PER_SECOND,
     },
-    orders::model::parse_date,
     server::{mongo::parse_id, state::AppState},
     shared::error::AppError,
+    shared::time::parse_date,
 };
 
 /// A campaign as the API answers it: Realm's detail (`id`, `draft`, `status`, ...) and, beside it, the fields the

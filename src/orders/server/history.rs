@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     customers::server::of_orders,
     orders::{
-        model::{parse_date, parse_money},
+        model::parse_money,
         model::{OrderPage, OrderRow},
     },
     server::{
@@ -18,6 +18,7 @@ use crate::{
         paging,
     },
     shared::error::AppError,
+    shared::time::parse_date,
 };
 
 /// How many customers an email prefix may match. The filter becomes an `$in` of their ids, which must stay a
