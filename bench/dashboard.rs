@@ -87,7 +87,9 @@ async fn launch_campaigns(
         mongo
             .collection(collections::CAMPAIGNS)
             .insert_one(doc! {
-                "_id": id, "name": format!("Bench campaign {c}"), "status": "completed", "channel": "email",
+                "_id": id, "name": format!("Bench campaign {c}"), "segment_id": ObjectId::new(), "status": "completed",
+                "channel": "email", "subject": "Hello", "message": "Hello {{first_name}}", "rate_per_second": 50_i64,
+                "attribution_days": 7_i64, "created_by": "bench",
                 "launched_at": DateTime::now(), "audience": messages as i64, "processed": messages as i64, "history": [],
             })
             .await

@@ -110,8 +110,12 @@ async fn insert_campaign(
     messages: &[(&str, bool, bool)],
 ) {
     let id = ObjectId::new();
-    let mut campaign =
-        doc! { "_id": id, "name": name, "status": status, "channel": "email", "history": [] };
+    // Every field Realm writes when it creates a campaign: the dashboard reads campaigns as typed documents.
+    let mut campaign = doc! {
+        "_id": id, "name": name, "segment_id": ObjectId::new(), "status": status, "channel": "email",
+        "subject": "Hello", "message": "Hello {{first_name}}", "scheduled_for": null, "rate_per_second": 50_i64,
+        "attribution_days": 7_i64, "frequency_cap_hours": null, "history": [], "created_by": "test",
+    };
     if let Some(minutes) = launched_minutes_ago {
         let at = DateTime::now().timestamp_millis() - minutes * 60_000;
         campaign.insert("launched_at", DateTime::from_millis(at));
