@@ -76,6 +76,15 @@ pub fn money(cents: i64) -> String {
     currency().format(cents)
 }
 
+/// An amount of whole units in the installation's currency, e.g. `€1,200`: for chart axes, where cents are noise.
+pub fn money_units(units: f64) -> String {
+    let formatted = currency().format(units.round() as i64 * 100);
+    formatted
+        .strip_suffix(".00")
+        .unwrap_or(&formatted)
+        .to_owned()
+}
+
 /// A count with thousands separators: `100588` reads `100,588`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -110,5 +119,9 @@ mod tests {
         assert_eq!(Currency::USD.format(100_000_000), "$1,000,000.00");
         assert_eq!(Currency::parse("CHF").unwrap().format(1_200), "CHF 12.00");
         assert_eq!(Currency::parse("JPY"), None);
+        assert_eq!(
+            money_units(1_200.4),
+            format!("{}", Currency::USD.format(120_000)).replace(".00", "")
+        );
     }
 }

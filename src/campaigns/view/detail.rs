@@ -210,7 +210,7 @@ fn CampaignFigures(stats: CampaignStats) -> impl IntoView {
         <div class="mt-6 grid gap-6 lg:grid-cols-2">
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Messages sent per minute (UTC)"</figcaption>
-                <BarChart caption="Messages sent per minute".to_owned() bars=timeline axis_label=|v| format!("{v:.0}")/>
+                <BarChart caption="Messages sent per minute".to_owned() bars=timeline axis_label=|v| thousands(v as u64)/>
             </figure>
             <section class="rounded-lg border border-slate-200 bg-white p-4 text-sm" aria-labelledby="failures-heading">
                 <h2 id="failures-heading" class="mb-2 font-medium">"Failures by reason"</h2>

@@ -147,15 +147,15 @@ fn SegmentFigures(analytics: SegmentAnalytics) -> impl IntoView {
         <div class="mt-6 grid gap-6 lg:grid-cols-2">
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Total spend"</figcaption>
-                <BarChart caption="Members by total spend".to_owned() bars=count_bars(&analytics.spend_bands, "customers") axis_label=|v| format!("{v:.0}")/>
+                <BarChart caption="Members by total spend".to_owned() bars=count_bars(&analytics.spend_bands, "customers") axis_label=|v| thousands(v as u64)/>
             </figure>
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Orders per customer"</figcaption>
-                <BarChart caption="Members by number of orders".to_owned() bars=count_bars(&analytics.order_count_bands, "customers") axis_label=|v| format!("{v:.0}")/>
+                <BarChart caption="Members by number of orders".to_owned() bars=count_bars(&analytics.order_count_bands, "customers") axis_label=|v| thousands(v as u64)/>
             </figure>
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Size over time"</figcaption>
-                <BarChart caption="Segment size per day".to_owned() bars=size_bars axis_label=|v| format!("{v:.0}")/>
+                <BarChart caption="Segment size per day".to_owned() bars=size_bars axis_label=|v| thousands(v as u64)/>
             </figure>
             <section class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="cities-heading">
                 <h2 id="cities-heading" class="mb-2 text-sm font-medium">"Top cities"</h2>

@@ -1,6 +1,6 @@
 //! The orders and revenue per day charts the dashboard and the Orders page share.
 
-use crate::shared::money::money;
+use crate::shared::money::{money, money_units, thousands};
 use leptos::prelude::*;
 
 use crate::{
@@ -17,7 +17,7 @@ pub fn DailyOrdersCharts(days: Vec<DailyOrders>) -> impl IntoView {
         .map(|d| Bar {
             label: d.day[5..].to_owned(),
             value: d.orders as f64,
-            title: format!("{}: {} orders", d.day, d.orders),
+            title: format!("{}: {} orders", d.day, thousands(d.orders)),
         })
         .collect();
     let revenue_bars = days
@@ -32,11 +32,11 @@ pub fn DailyOrdersCharts(days: Vec<DailyOrders>) -> impl IntoView {
         <div class="grid gap-6 lg:grid-cols-2">
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Orders per day (UTC)"</figcaption>
-                <BarChart caption=format!("Orders per day, {span}") bars=order_bars axis_label=|v| format!("{v:.0}") y_title="orders"/>
+                <BarChart caption=format!("Orders per day, {span}") bars=order_bars axis_label=|v| thousands(v as u64) y_title="orders"/>
             </figure>
             <figure class="rounded-lg border border-slate-200 bg-white p-4">
                 <figcaption class="mb-2 text-sm font-medium">"Revenue per day (UTC)"</figcaption>
-                <BarChart caption=format!("Revenue per day, {span}") bars=revenue_bars axis_label=|v| format!("{v:.0}") y_title="revenue"/>
+                <BarChart caption=format!("Revenue per day, {span}") bars=revenue_bars axis_label=money_units y_title="revenue"/>
             </figure>
         </div>
     }
