@@ -111,7 +111,11 @@ pub fn read_as<T: serde::de::DeserializeOwned>(
     what: &str,
     document: Document,
 ) -> Result<T, AppError> {
-    let id = document.get("_id").map(Bson::to_string).unwrap_or_default();
+    let id = match document.get("_id") {
+        Some(Bson::ObjectId(id)) => id.to_hex(),
+        Some(other) => other.to_string(),
+        None => "without an id".to_owned(),
+    };
     mongodb::bson::from_document(document).map_err(|error| {
         tracing::error!(%id, "a stored {what} cannot be read: {error}");
         AppError::Unavailable(format!("The stored {what} {id} cannot be read."))

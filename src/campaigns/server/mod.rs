@@ -129,7 +129,10 @@ pub struct StoredCampaign {
     pub status: CampaignStatus,
     pub status_reason: Option<String>,
     pub scheduled_for: Option<DateTime>,
+    /// Campaigns saved before these settings existed take the defaults a new campaign gets.
+    #[serde(default = "default_rate")]
     pub rate_per_second: i64,
+    #[serde(default = "default_attribution_days")]
     pub attribution_days: i64,
     pub frequency_cap_hours: Option<i64>,
     #[serde(default)]
@@ -174,6 +177,14 @@ impl StoredMessage {
     pub fn read(document: Document) -> Result<Self, AppError> {
         read_as("message", document)
     }
+}
+
+fn default_rate() -> i64 {
+    i64::from(crate::campaigns::model::DEFAULT_RATE_PER_SECOND)
+}
+
+fn default_attribution_days() -> i64 {
+    i64::from(crate::campaigns::model::DEFAULT_ATTRIBUTION_DAYS)
 }
 
 /// One entry of a campaign's history.
@@ -820,4 +831,26 @@ pub async fn all_figures(mongo: &Mongo) -> Result<CampaignFigures, AppError> {
         .try_next()
         .await?;
     Ok(totals.as_ref().map(figures_of).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_campaign_saved_before_rates_and_attribution_existed_reads_with_their_defaults() {
+        let id = ObjectId::new();
+        let stored = doc! {
+            "_id": id, "name": "Spring", "segment_id": ObjectId::new(), "channel": "email", "subject": "Hi",
+            "message": "Hello", "status": "draft", "created_by": "ada@example.com",
+        };
+        let campaign = StoredCampaign::read(stored).unwrap();
+        assert_eq!(campaign.rate_per_second, 50);
+        assert_eq!(campaign.attribution_days, 7);
+        assert!(campaign.history.is_empty());
+
+        let broken = doc! { "_id": id, "name": "Spring", "status": "draft" };
+        let error = StoredCampaign::read(broken).unwrap_err();
+        assert!(error.to_string().contains(&id.to_hex()), "{error}");
+    }
 }
