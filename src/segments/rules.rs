@@ -6,10 +6,6 @@
 //! condition turns it into a typed [`Criterion`].
 
 use serde::{Deserialize, Deserializer, Serialize};
-use time::{
-    format_description::well_known::Rfc3339, macros::format_description, Date, OffsetDateTime,
-    PrimitiveDateTime,
-};
 
 use crate::{
     campaigns::model::Channel,
@@ -662,35 +658,19 @@ fn read_number(field: Field, text: &str) -> Result<i64, String> {
     })
 }
 
-/// A date (`2026-11-27`, the whole UTC day) or an instant with its offset (`2026-11-27T09:00:00+02:00`).
+/// A date (`2026-11-27`, the whole UTC day) or an instant, with its offset or in UTC (`shared::time::read_iso`).
 pub fn read_moment(text: &str) -> Result<Span, String> {
-    let invalid = || format!("“{text}” is not a date; use the form 2026-11-27.");
-    if let Ok(day) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
-        let start = day.midnight().assume_utc();
-        return Ok(Span {
-            start_ms: crate::shared::time::ms_of(start),
-            end_ms: crate::shared::time::ms_of(start + time::Duration::days(1)),
-        });
-    }
-    let moment = OffsetDateTime::parse(text, &Rfc3339)
-        .or_else(|_| {
-            PrimitiveDateTime::parse(
-                text,
-                format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-            )
-            .or_else(|_| {
-                PrimitiveDateTime::parse(
-                    text,
-                    format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-                )
-            })
-            .map(PrimitiveDateTime::assume_utc)
-        })
-        .map_err(|_| invalid())?;
-    let at = crate::shared::time::ms_of(moment);
+    use crate::shared::time::{ms_of, read_iso, Precision, DAY_MS};
+    let (moment, precision) =
+        read_iso(text).ok_or_else(|| format!("“{text}” is not a date; use the form 2026-11-27."))?;
+    let start_ms = ms_of(moment);
     Ok(Span {
-        start_ms: at,
-        end_ms: at + 1,
+        start_ms,
+        end_ms: start_ms
+            + match precision {
+                Precision::Day => DAY_MS,
+                Precision::Instant => 1,
+            },
     })
 }
 
