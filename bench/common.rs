@@ -6,9 +6,9 @@
 
 use std::{env, time::Duration, time::Instant};
 
-use futures::{stream, StreamExt};
+use futures::{stream, StreamExt, TryStreamExt};
 use leptos::server_fn::ServerFn;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
     customers::server::{name_fields, text_key},
     server::mongo::{collections, Mongo},
@@ -18,6 +18,8 @@ const CITIES: [&str; 8] = [
     "Berlin", "Paris", "Rome", "Madrid", "Oslo", "Lisbon", "Vienna", "Prague",
 ];
 const DAY_MS: i64 = 86_400_000;
+/// Documents per bulk insert.
+const CHUNK: usize = 5_000;
 
 pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
     env::var(name)
@@ -34,8 +36,9 @@ pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Customer `n` as the app stores it: spread spend, order counts, dates, cities and tags.
-pub fn customer(n: usize, now_ms: i64) -> Document {
+/// Customer `n` as the app stores it: spread spend, order counts, dates, cities and tags; created at a moment
+/// spread over the last `days` days.
+pub fn customer_created_within(n: usize, now_ms: i64, days: i64) -> Document {
     let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let orders = (hash % 12) as i64;
     let email = format!("bench{n}@example.com");
@@ -54,7 +57,7 @@ pub fn customer(n: usize, now_ms: i64) -> Document {
         "city": city,
         "city_key": text_key(city),
         "tags": tags,
-        "created_at": DateTime::from_millis(now_ms - ((hash >> 24) % 700) as i64 * DAY_MS),
+        "created_at": DateTime::from_millis(now_ms - ((hash >> 24) % (days * DAY_MS) as u64) as i64),
         "total_spend_cents": if orders == 0 { 0 } else { ((hash >> 32) % 500_000) as i64 },
         "order_count": orders,
     });
@@ -73,6 +76,11 @@ pub fn customer(n: usize, now_ms: i64) -> Document {
 
 /// Adds generated customers until the collection holds `target`.
 pub async fn fill_to(mongo: &Mongo, target: usize) {
+    fill_created_within(mongo, target, 700).await;
+}
+
+/// Adds generated customers, created over the last `days` days, until the collection holds `target`.
+pub async fn fill_created_within(mongo: &Mongo, target: usize, days: i64) {
     let customers = mongo.collection(collections::CUSTOMERS);
     let have = customers.count_documents(doc! {}).await.expect("count") as usize;
     let now_ms = DateTime::now().timestamp_millis();
@@ -82,7 +90,7 @@ pub async fn fill_to(mongo: &Mongo, target: usize) {
             let customers = customers.clone();
             async move {
                 let documents: Vec<Document> = (from..(from + 5_000).min(target))
-                    .map(|n| customer(n, now_ms))
+                    .map(|n| customer_created_within(n, now_ms, days))
                     .collect();
                 customers
                     .insert_many(documents)
@@ -109,11 +117,14 @@ pub async fn bench_database() -> (String, Mongo) {
     let database: String = setting("REALM_MONGODB_DB", "realm_bench".to_owned());
     let mongo = Mongo::new(&mongo_uri, &database).await.expect("mongo");
     mongo.ensure_indexes().await.expect("indexes");
-    realm::auth::server::Accounts::new(&mongo)
-        .users
-        .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .expect("owner");
+    let users = realm::auth::server::Accounts::new(&mongo).users;
+    // A database kept between runs has its owner already.
+    if users.find_by_email(OWNER_EMAIL).await.expect("owner lookup").is_none() {
+        users
+            .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
+            .await
+            .expect("owner");
+    }
     (base_url, mongo)
 }
 
@@ -248,4 +259,132 @@ impl CpuMeter {
             seconds(machine_idle_seconds(), self.idle_start)
         )
     }
+}
+
+/// The ids of every stored customer.
+pub async fn customer_ids(mongo: &Mongo) -> Vec<ObjectId> {
+    mongo
+        .collection(collections::CUSTOMERS)
+        .find(doc! {})
+        .projection(doc! { "_id": 1 })
+        .await
+        .expect("customers")
+        .try_collect::<Vec<Document>>()
+        .await
+        .expect("customer ids")
+        .iter()
+        .filter_map(|customer| customer.get_object_id("_id").ok())
+        .collect()
+}
+
+/// Stores orders number `range` (the same order for the same number), placed by the given customers over the last
+/// year.
+pub async fn store_orders(mongo: &Mongo, customers: &[ObjectId], range: std::ops::Range<usize>) {
+    let count = range.end;
+    let orders = mongo.collection(collections::ORDERS);
+    let now_ms = DateTime::now().timestamp_millis();
+    let started = Instant::now();
+    stream::iter(range.clone().step_by(CHUNK))
+        .for_each_concurrent(2, |from| {
+            let orders = orders.clone();
+            async move {
+                let documents: Vec<Document> = (from..(from + CHUNK).min(count))
+                    .map(|n| {
+                        let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        doc! {
+                            "order_id": format!("bench-{n}"),
+                            "batch_id": format!("bench-batch-{}", n / 1_000),
+                            "customer_id": customers[(hash % customers.len() as u64) as usize],
+                            "amount_cents": 500 + ((hash >> 16) % 50_000) as i64,
+                            "item_count": 1 + ((hash >> 8) % 5) as i64,
+                            "items": [],
+                            "ordered_at": DateTime::from_millis(now_ms - ((hash >> 24) % (365 * DAY_MS as u64)) as i64),
+                            "stored_at": DateTime::now(),
+                        }
+                    })
+                    .collect();
+                orders
+                    .insert_many(documents)
+                    .ordered(false)
+                    .await
+                    .expect("insert orders");
+            }
+        })
+        .await;
+    eprintln!(
+        "stored {} orders in {:.1} s",
+        range.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Completed campaigns, each with `messages` messages to the first customers.
+pub async fn launch_campaigns(
+    mongo: &Mongo,
+    customers: &[ObjectId],
+    campaigns: usize,
+    messages: usize,
+) {
+    for c in 0..campaigns {
+        let id = ObjectId::new();
+        mongo
+            .collection(collections::CAMPAIGNS)
+            .insert_one(doc! {
+                "_id": id, "name": format!("Bench campaign {c}"), "segment_id": ObjectId::new(), "status": "completed",
+                "channel": "email", "subject": "Hello", "message": "Hello {{first_name}}", "rate_per_second": 50_i64,
+                "attribution_days": 7_i64, "created_by": "bench",
+                "launched_at": DateTime::now(), "audience": messages as i64, "processed": messages as i64, "history": [],
+            })
+            .await
+            .expect("campaign");
+        let communications: Vec<Document> = customers
+            .iter()
+            .take(messages)
+            .enumerate()
+            .map(|(n, customer)| {
+                let failed = n % 10 == 0;
+                let mut message = doc! {
+                    "campaign_id": id, "customer_id": customer,
+                    "status": if failed { "failed" } else { "sent" },
+                };
+                if !failed && n % 10 != 1 {
+                    message.insert("delivered_at", DateTime::now());
+                }
+                if n % 3 == 0 && !failed {
+                    message.insert("opened_at", DateTime::now());
+                }
+                message
+            })
+            .collect();
+        for chunk in communications.chunks(CHUNK) {
+            mongo
+                .collection(collections::COMMUNICATIONS)
+                .insert_many(chunk)
+                .await
+                .expect("communications");
+        }
+    }
+}
+
+/// Twenty segments of everyone, counted.
+pub async fn count_segments(mongo: &Mongo) {
+    let segments: Vec<Document> = (0..20)
+        .map(|n| {
+            doc! {
+                "name": format!("Bench segment {n}"),
+                "description": "",
+                "rule": { "combinator": "all", "rules": [] },
+                "created_at": DateTime::now(),
+                "created_by": "bench",
+                "last_size": (n * 4_999) as i64,
+                "last_counted_at": DateTime::now(),
+                "updated_at": DateTime::now(),
+            }
+        })
+        .collect();
+    mongo
+        .collection(collections::SEGMENTS)
+        .insert_many(segments)
+        .await
+        .expect("segments");
 }

@@ -12,7 +12,8 @@ start_release_realm() {
   if [ -z "${BENCH_PREBUILT:-}" ]; then
     cargo build --release --no-default-features --features ssr >/dev/null
   fi
-  export REALM_MONGODB_DB="realm_bench_$(date +%s)"
+  # A fresh database per run, unless the benchmark keeps its data set between runs (BENCH_DATABASE).
+  export REALM_MONGODB_DB="${BENCH_DATABASE:-realm_bench_$(date +%s)}"
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
   export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
   # Only cargo-leptos' build writes hash.txt, which the server then needs to name the files.
