@@ -144,12 +144,12 @@ fn email_transport(
         Some("simulated") => Ok(EmailTransport::Simulated),
         None | Some("smtp") => {
             let url = value("REALM_SMTP_URL").unwrap_or_else(|| DEFAULT_SMTP_URL.to_owned());
-            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).map_err(
-                |error| ConfigError {
+            crate::campaigns::server::smtp::SmtpServer::from_url(&url).map_err(|error| {
+                ConfigError {
                     variable: "REALM_SMTP_URL",
                     reason: format!("{} is not an SMTP URL: {error}", redact_uri(&url)),
-                },
-            )?;
+                }
+            })?;
             let from = value("REALM_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
             from.parse::<lettre::message::Mailbox>()
                 .map_err(|error| ConfigError {

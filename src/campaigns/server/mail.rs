@@ -1,7 +1,8 @@
 //! Email over SMTP: each message a `multipart/alternative` MIME message with a plain-text and an HTML part, its
 //! links rewritten to Realm's click redirect, an open pixel, an unsubscribe link, a `Message-ID` Realm keeps on
 //! the communication, and `List-Unsubscribe` with one-click unsubscribe (RFC 8058). Sent through a pooled
-//! connection to the server in `REALM_SMTP_URL`; 4xx replies and connection trouble are transient, 5xx permanent.
+//! connection to the server in `REALM_SMTP_URL` (`smtp.rs`); 4xx replies and connection trouble are transient, 5xx
+//! permanent.
 
 use std::time::Duration;
 
@@ -11,25 +12,22 @@ use lettre::{
         header::{HeaderName, HeaderValue},
         Mailbox, MultiPart, SinglePart,
     },
-    transport::smtp::PoolConfig,
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Message,
 };
 
 use super::{
+    smtp::{SmtpPool, SmtpServer},
     tracking::{escape_html, Tracking},
     vendor::{OutgoingMessage, Vendor, VendorError},
 };
 use crate::campaigns::template::link_spans;
 
 /// Connections to the SMTP server, at most, and kept open; the campaign's rate limit bounds how fast they are used.
-const POOL_SIZE: u32 = 16;
+const POOL_SIZE: usize = 16;
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SmtpVendor {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// lettre's pool caps the connections it keeps, not those it opens: without this, every send in flight would
-    /// open one more.
-    connections: tokio::sync::Semaphore,
+    connections: SmtpPool,
     from: Mailbox,
     tracking: Tracking,
 }
@@ -38,17 +36,13 @@ impl SmtpVendor {
     /// Fails with the reason when the URL or the sender address cannot be used; the configuration checks both at
     /// start.
     pub fn new(url: &str, from: &str, tracking: Tracking) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|error| format!("REALM_SMTP_URL: {error}"))?
-            .timeout(Some(SMTP_TIMEOUT))
-            .pool_config(PoolConfig::new().max_size(POOL_SIZE))
-            .build();
+        let server =
+            SmtpServer::from_url(url).map_err(|error| format!("REALM_SMTP_URL: {error}"))?;
         let from = from
             .parse::<Mailbox>()
             .map_err(|error| format!("REALM_MAIL_FROM: {error}"))?;
         Ok(Self {
-            transport,
-            connections: tokio::sync::Semaphore::new(POOL_SIZE as usize),
+            connections: SmtpPool::new(server, POOL_SIZE, SMTP_TIMEOUT),
             from,
             tracking,
         })
@@ -169,27 +163,13 @@ impl SmtpVendor {
     }
 }
 
-/// What an SMTP failure means for the recipient: a 5xx reply will never change; a 4xx reply, a timeout or a
-/// connection that failed may.
-fn outcome_of(error: lettre::transport::smtp::Error) -> VendorError {
-    let reason = error.to_string();
-    if error.is_permanent() {
-        VendorError::Permanent(reason)
-    } else {
-        VendorError::Transient(reason)
-    }
-}
-
 #[async_trait]
 impl Vendor for SmtpVendor {
     async fn send(&self, message: &OutgoingMessage) -> Result<String, VendorError> {
         let (email, message_id) = self.compose(message)?;
-        let _connection = self
-            .connections
-            .acquire()
-            .await
-            .map_err(|error| VendorError::Transient(error.to_string()))?;
-        self.transport.send(email).await.map_err(outcome_of)?;
+        self.connections
+            .send(email.envelope(), &email.formatted())
+            .await?;
         Ok(message_id)
     }
 }

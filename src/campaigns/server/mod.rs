@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod events;
 pub mod figures;
 pub mod mail;
+pub mod smtp;
 pub mod receipts;
 pub mod rest;
 pub mod scheduler;
