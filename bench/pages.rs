@@ -55,7 +55,7 @@ async fn fill(mongo: &Mongo, customers: usize, orders: usize) {
     }
     fill_created_within(mongo, customers, 30).await;
     let stored = mongo
-        .collection::<Document>(collections::ORDERS)
+        .collection(collections::ORDERS)
         .estimated_document_count()
         .await
         .expect("orders") as usize;
@@ -70,7 +70,7 @@ async fn fill(mongo: &Mongo, customers: usize, orders: usize) {
         );
     }
     let campaigns = mongo
-        .collection::<Document>(collections::CAMPAIGNS)
+        .collection(collections::CAMPAIGNS)
         .estimated_document_count()
         .await
         .expect("campaigns");

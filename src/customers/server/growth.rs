@@ -8,12 +8,13 @@ use std::{collections::HashMap, time::Duration};
 
 use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{doc, DateTime, Document};
+use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     server::{
-        mongo::{collections, Mongo},
+        mongo::{collections, read_as, Mongo},
         tasks,
     },
     shared::{
@@ -77,19 +78,23 @@ async fn first_created_at(mongo: &Mongo) -> Result<Option<i64>, AppError> {
 /// missing ones counted now and kept.
 async fn closed_hours(mongo: &Mongo, from: i64, until: i64) -> Result<u64, AppError> {
     let hours = mongo.collection(collections::CUSTOMER_HOURS);
+    #[derive(Deserialize)]
+    struct KeptHour {
+        #[serde(rename = "_id")]
+        start: DateTime,
+        created: i64,
+    }
     let kept: HashMap<i64, u64> = hours
         .find(doc! { "_id": { "$gte": DateTime::from_millis(from), "$lt": DateTime::from_millis(until) } })
         .await?
-        .try_filter_map(|hour: Document| {
-            let kept = hour
-                .get_datetime("_id")
-                .ok()
-                .zip(hour.get_i64("created").ok())
-                .map(|(start, created)| (start.timestamp_millis(), created.max(0) as u64));
-            std::future::ready(Ok(kept))
+        .try_collect::<Vec<Document>>()
+        .await?
+        .into_iter()
+        .map(|hour| {
+            let hour: KeptHour = read_as("count of new customers", hour)?;
+            Ok((hour.start.timestamp_millis(), hour.created.max(0) as u64))
         })
-        .try_collect()
-        .await?;
+        .collect::<Result<_, AppError>>()?;
     let mut missing: Vec<i64> = (from..until)
         .step_by(HOUR_MS as usize)
         .filter(|start| !kept.contains_key(start))

@@ -10,10 +10,15 @@ use mongodb::{
     ClientSession,
 };
 
+use serde::Deserialize;
+
 use super::name_fields;
 use crate::{
     customers::model::name_from_email,
-    server::mongo::{collections, duplicate_positions, regex_literal, update_all, Mongo},
+    server::mongo::{
+        collections, duplicate_positions, read_as, regex_literal, update_all, Mongo,
+    },
+    shared::error::AppError,
 };
 
 /// A customer first seen in an order; its name falls back to the email's local part.
@@ -125,20 +130,28 @@ pub async fn with_email_prefix(
 pub async fn names_and_emails(
     mongo: &Mongo,
     ids: &[ObjectId],
-) -> mongodb::error::Result<HashMap<ObjectId, (String, String)>> {
-    let mut found = mongo
+) -> Result<HashMap<ObjectId, (String, String)>, AppError> {
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        name: String,
+        email: String,
+    }
+    let found: Vec<Document> = mongo
         .collection(collections::CUSTOMERS)
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "email": 1, "name": 1 })
+        .await?
+        .try_collect()
         .await?;
-    let mut named = HashMap::new();
-    while let Some(customer) = found.try_next().await? {
-        if let Ok(id) = customer.get_object_id("_id") {
-            let text = |key: &str| customer.get_str(key).unwrap_or_default().to_owned();
-            named.insert(id, (text("name"), text("email")));
-        }
-    }
-    Ok(named)
+    found
+        .into_iter()
+        .map(|customer| {
+            let named: Named = read_as("customer", customer)?;
+            Ok((named.id, (named.name, named.email)))
+        })
+        .collect()
 }
 
 /// What a customer's orders add to their totals.

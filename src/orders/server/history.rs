@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use serde::Deserialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -14,12 +15,22 @@ use crate::{
         model::{OrderPage, OrderRow},
     },
     server::{
-        mongo::{bson_time, collections, display_time, number, Mongo},
+        mongo::{bson_time, collections, display_time, number, read_as, Mongo},
         paging,
     },
     shared::error::AppError,
     shared::time::parse_date,
 };
+
+/// An order as the history shows it.
+#[derive(Deserialize)]
+struct StoredOrder {
+    order_id: String,
+    customer_id: ObjectId,
+    ordered_at: DateTime,
+    item_count: i64,
+    amount_cents: i64,
+}
 
 /// How many customers an email prefix may match. The filter becomes an `$in` of their ids, which must stay a
 /// query the database answers quickly; past this the user is asked to type more of the email.
@@ -166,32 +177,28 @@ pub async fn page(
         counting,
         paging::page(&orders, query.clone(), sort_of(sort), after, before, size)
     )?;
-    let found = page.rows;
+    let found: Vec<StoredOrder> = page
+        .rows
+        .into_iter()
+        .map(|order| read_as("order", order))
+        .collect::<Result<_, _>>()?;
 
-    let customer_ids: Vec<ObjectId> = found
-        .iter()
-        .filter_map(|o| o.get_object_id("customer_id").ok())
-        .collect();
+    let customer_ids: Vec<ObjectId> = found.iter().map(|order| order.customer_id).collect();
     let customers = of_orders::names_and_emails(mongo, &customer_ids).await?;
 
     let rows = found
-        .iter()
+        .into_iter()
         .map(|order| {
-            let (customer_name, customer_email) = order
-                .get_object_id("customer_id")
-                .ok()
-                .and_then(|id| customers.get(&id).cloned())
-                .unwrap_or_default();
+            // An order whose customer is gone shows without a name.
+            let (customer_name, customer_email) =
+                customers.get(&order.customer_id).cloned().unwrap_or_default();
             OrderRow {
-                order_id: order.get_str("order_id").unwrap_or_default().to_owned(),
-                ordered_at: order
-                    .get_datetime("ordered_at")
-                    .map(|d| display_time(*d))
-                    .unwrap_or_default(),
+                order_id: order.order_id,
+                ordered_at: display_time(order.ordered_at),
                 customer_name,
                 customer_email,
-                item_count: order.get_i64("item_count").unwrap_or_default(),
-                amount_cents: number(&order, "amount_cents"),
+                item_count: order.item_count,
+                amount_cents: order.amount_cents,
             }
         })
         .collect();
