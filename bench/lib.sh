@@ -4,9 +4,18 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 
+# Leptos reads these when the crate compiles as well as when it runs, so every `cargo build` and `cargo bench` of a
+# benchmark must see the same ones, or each recompiles the crate for the other.
+export_leptos_env() {
+  export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
+  # Only cargo-leptos' build writes hash.txt, which the server then needs to name the files.
+  if [ -n "${BENCH_PREBUILT:-}" ]; then export LEPTOS_HASH_FILES=true; else export LEPTOS_HASH_FILES=false; fi
+}
+
 start_release_realm() {
   ensure_rabbitmq
   ensure_mongodb
+  export_leptos_env
   # The benchmarks speak HTTP to the API and the server functions; they need the server build, not the site's,
   # except the bundle benchmark, which built both with cargo-leptos (and its hashed file names) already.
   if [ -z "${BENCH_PREBUILT:-}" ]; then
@@ -15,9 +24,6 @@ start_release_realm() {
   # A fresh database per run, unless the benchmark keeps its data set between runs (BENCH_DATABASE).
   export REALM_MONGODB_DB="${BENCH_DATABASE:-realm_bench_$(date +%s)}"
   export REALM_AMQP_QUEUE_PREFIX="bench$(date +%s)."
-  export LEPTOS_OUTPUT_NAME=realm LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3200
-  # Only cargo-leptos' build writes hash.txt, which the server then needs to name the files.
-  if [ -n "${BENCH_PREBUILT:-}" ]; then export LEPTOS_HASH_FILES=true; else export LEPTOS_HASH_FILES=false; fi
   export RUST_LOG="${RUST_LOG:-warn}"
   # Campaign email goes to the simulator unless a benchmark asks for SMTP: nothing is mailed by accident.
   export REALM_EMAIL_TRANSPORT="${REALM_EMAIL_TRANSPORT:-simulated}"

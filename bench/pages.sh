@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export BENCH_DATABASE="${BENCH_DATABASE:-realm_bench_pages}"
 ensure_mongodb
+export_leptos_env
 # The data set is in place before the app starts, as its hourly counts of new customers expect.
 REALM_MONGODB_DB="$BENCH_DATABASE" BENCH_PHASE=fill cargo bench --bench pages --no-default-features --features ssr
 start_release_realm
