@@ -1167,7 +1167,7 @@ async fn a_filtered_history_counts_up_to_ten_thousand_and_every_page_is_reached_
     use realm::orders::{model::OrderPage, server::history::OrderFilter};
     let app = TestApp::start().await;
     let orders: Vec<Document> = (0..=OrderPage::MAX_COUNTED)
-        .map(|i| doc! { "order_id": format!("H-{i}"), "ordered_at": mongodb::bson::DateTime::from_millis(i as i64), "amount_cents": 100_i64, "item_count": 1_i64 })
+        .map(|i| doc! { "order_id": format!("H-{i}"), "customer_id": mongodb::bson::oid::ObjectId::new(), "ordered_at": mongodb::bson::DateTime::from_millis(i as i64), "amount_cents": 100_i64, "item_count": 1_i64 })
         .collect();
     app.insert_documents(collections::ORDERS, orders).await;
     let at_least_a_cent =

@@ -170,14 +170,18 @@ pub struct ListQuery {
 
 /// The stored field a sort orders by, and whether it runs from high to low.
 fn sort_key(sort: CustomerSort) -> paging::Sort {
-    let (field, descending) = match sort {
-        CustomerSort::Newest => ("created_at", true),
-        CustomerSort::Name => ("name_key", false),
-        CustomerSort::TopSpend => ("total_spend_cents", true),
-        CustomerSort::MostOrders => ("order_count", true),
-        CustomerSort::RecentOrder => ("last_order_at", true),
+    let (field, descending, dated) = match sort {
+        CustomerSort::Newest => ("created_at", true, true),
+        CustomerSort::Name => ("name_key", false, false),
+        CustomerSort::TopSpend => ("total_spend_cents", true, false),
+        CustomerSort::MostOrders => ("order_count", true, false),
+        CustomerSort::RecentOrder => ("last_order_at", true, true),
     };
-    paging::Sort { field, descending }
+    paging::Sort {
+        field,
+        descending,
+        dated,
+    }
 }
 
 #[derive(Clone)]

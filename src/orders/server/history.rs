@@ -139,13 +139,17 @@ impl OrderFilter {
 
 /// The stored field each order of the history is sorted by, and whether it runs from high to low.
 fn sort_of(sort: Option<&str>) -> paging::Sort {
-    let (field, descending) = match sort {
-        Some("oldest") => ("ordered_at", false),
-        Some("amount_desc") => ("amount_cents", true),
-        Some("amount_asc") => ("amount_cents", false),
-        _ => ("ordered_at", true),
+    let (field, descending, dated) = match sort {
+        Some("oldest") => ("ordered_at", false, true),
+        Some("amount_desc") => ("amount_cents", true, false),
+        Some("amount_asc") => ("amount_cents", false, false),
+        _ => ("ordered_at", true, true),
     };
-    paging::Sort { field, descending }
+    paging::Sort {
+        field,
+        descending,
+        dated,
+    }
 }
 
 /// One page of `size` orders after the cursor `after`, or before `before`, or the first, with the matching orders
