@@ -84,24 +84,37 @@ pub async fn fill_created_within(mongo: &Mongo, target: usize, days: i64) {
     let customers = mongo.collection(collections::CUSTOMERS);
     let have = customers.count_documents(doc! {}).await.expect("count") as usize;
     let now_ms = DateTime::now().timestamp_millis();
+    insert_numbered(&customers, have..target, "customers", |n| {
+        customer_created_within(n, now_ms, days)
+    })
+    .await;
+}
+
+/// Inserts document `n` for every `n` of `range`, `CHUNK` at a time and two chunks at once, and says how long it
+/// took.
+async fn insert_numbered(
+    collection: &mongodb::Collection<Document>,
+    range: std::ops::Range<usize>,
+    what: &str,
+    document: impl Fn(usize) -> Document,
+) {
     let started = Instant::now();
-    stream::iter((have..target).step_by(5_000))
+    let end = range.end;
+    stream::iter(range.clone().step_by(CHUNK))
         .for_each_concurrent(2, |from| {
-            let customers = customers.clone();
+            let documents: Vec<Document> = (from..(from + CHUNK).min(end)).map(&document).collect();
             async move {
-                let documents: Vec<Document> = (from..(from + 5_000).min(target))
-                    .map(|n| customer_created_within(n, now_ms, days))
-                    .collect();
-                customers
+                collection
                     .insert_many(documents)
                     .ordered(false)
                     .await
-                    .expect("insert customers");
+                    .unwrap_or_else(|error| panic!("insert {what}: {error}"));
             }
         })
         .await;
     eprintln!(
-        "filled to {target} customers in {:.1} s",
+        "stored {} {what} in {:.1} s",
+        range.len(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -280,42 +293,21 @@ pub async fn customer_ids(mongo: &Mongo) -> Vec<ObjectId> {
 /// Stores orders number `range` (the same order for the same number), placed by the given customers over the last
 /// year.
 pub async fn store_orders(mongo: &Mongo, customers: &[ObjectId], range: std::ops::Range<usize>) {
-    let count = range.end;
-    let orders = mongo.collection(collections::ORDERS);
     let now_ms = DateTime::now().timestamp_millis();
-    let started = Instant::now();
-    stream::iter(range.clone().step_by(CHUNK))
-        .for_each_concurrent(2, |from| {
-            let orders = orders.clone();
-            async move {
-                let documents: Vec<Document> = (from..(from + CHUNK).min(count))
-                    .map(|n| {
-                        let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                        doc! {
-                            "order_id": format!("bench-{n}"),
-                            "batch_id": format!("bench-batch-{}", n / 1_000),
-                            "customer_id": customers[(hash % customers.len() as u64) as usize],
-                            "amount_cents": 500 + ((hash >> 16) % 50_000) as i64,
-                            "item_count": 1 + ((hash >> 8) % 5) as i64,
-                            "items": [],
-                            "ordered_at": DateTime::from_millis(now_ms - ((hash >> 24) % (365 * DAY_MS as u64)) as i64),
-                            "stored_at": DateTime::now(),
-                        }
-                    })
-                    .collect();
-                orders
-                    .insert_many(documents)
-                    .ordered(false)
-                    .await
-                    .expect("insert orders");
-            }
-        })
-        .await;
-    eprintln!(
-        "stored {} orders in {:.1} s",
-        range.len(),
-        started.elapsed().as_secs_f64()
-    );
+    insert_numbered(&mongo.collection(collections::ORDERS), range, "orders", |n| {
+        let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        doc! {
+            "order_id": format!("bench-{n}"),
+            "batch_id": format!("bench-batch-{}", n / 1_000),
+            "customer_id": customers[(hash % customers.len() as u64) as usize],
+            "amount_cents": 500 + ((hash >> 16) % 50_000) as i64,
+            "item_count": 1 + ((hash >> 8) % 5) as i64,
+            "items": [],
+            "ordered_at": DateTime::from_millis(now_ms - ((hash >> 24) % (365 * DAY_MS as u64)) as i64),
+            "stored_at": DateTime::now(),
+        }
+    })
+    .await;
 }
 
 /// Completed campaigns, each with `messages` messages to the first customers.

@@ -8,7 +8,7 @@ use mongodb::{
     Collection,
 };
 
-use crate::shared::error::AppError;
+use crate::shared::{error::AppError, time::now_ms};
 
 /// The stored field a list is ordered by, and whether it runs from high to low. `_id` breaks ties in the same
 /// direction, so (field, `_id`) is a unique position to page from; an index on (field, `_id`) or (field) serves it.
@@ -85,16 +85,16 @@ pub async fn page(
     }
     // Towards older moments from now or from a dated position, a window at a time; otherwise in one query.
     let anchor = match &cursor {
-        None => Some(DateTime::now().timestamp_millis()),
+        None => Some(now_ms()),
         Some(((Bson::DateTime(at), _), _)) => Some(at.timestamp_millis()),
         Some(_) => None,
     };
-    let windows = match anchor {
+    let slices = match anchor {
         Some(anchor) if sort.dated && !ascending_scan => windows(field, anchor),
         _ => vec![doc! {}],
     };
     let mut found: Vec<Document> = Vec::with_capacity(size as usize + 1);
-    for window in windows {
+    for window in slices {
         let wanted = size + 1 - found.len() as i64;
         if wanted <= 0 {
             break;
