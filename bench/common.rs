@@ -132,7 +132,12 @@ pub async fn bench_database() -> (String, Mongo) {
     mongo.ensure_indexes().await.expect("indexes");
     let users = realm::auth::server::Accounts::new(&mongo).users;
     // A database kept between runs has its owner already.
-    if users.find_by_email(OWNER_EMAIL).await.expect("owner lookup").is_none() {
+    if users
+        .find_by_email(OWNER_EMAIL)
+        .await
+        .expect("owner lookup")
+        .is_none()
+    {
         users
             .create_owner("Bench", OWNER_EMAIL, OWNER_PASSWORD)
             .await

@@ -50,7 +50,11 @@ async fn is_stale(mongo: &Mongo) -> bool {
 async fn fill(mongo: &Mongo, customers: usize, orders: usize) {
     if is_stale(mongo).await {
         eprintln!("the kept data set is more than a day old: building it again");
-        mongo.database().drop().await.expect("drop the old data set");
+        mongo
+            .database()
+            .drop()
+            .await
+            .expect("drop the old data set");
         bench_database().await;
     }
     fill_created_within(mongo, customers, 30).await;

@@ -661,8 +661,8 @@ fn read_number(field: Field, text: &str) -> Result<i64, String> {
 /// A date (`2026-11-27`, the whole UTC day) or an instant, with its offset or in UTC (`shared::time::read_iso`).
 pub fn read_moment(text: &str) -> Result<Span, String> {
     use crate::shared::time::{ms_of, read_iso, Precision, DAY_MS};
-    let (moment, precision) =
-        read_iso(text).ok_or_else(|| format!("“{text}” is not a date; use the form 2026-11-27."))?;
+    let (moment, precision) = read_iso(text)
+        .ok_or_else(|| format!("“{text}” is not a date; use the form 2026-11-27."))?;
     let start_ms = ms_of(moment);
     Ok(Span {
         start_ms,

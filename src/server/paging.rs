@@ -219,7 +219,10 @@ mod tests {
         let windows = windows("ordered_at", anchor);
         assert_eq!(windows.len(), WINDOWS as usize + 1);
         let at = |ms: i64| Bson::DateTime(DateTime::from_millis(ms));
-        assert_eq!(windows[0], doc! { "ordered_at": { "$gte": at(anchor - FIRST_WINDOW_MS) } });
+        assert_eq!(
+            windows[0],
+            doc! { "ordered_at": { "$gte": at(anchor - FIRST_WINDOW_MS) } }
+        );
         assert_eq!(
             windows[1],
             doc! { "ordered_at": { "$gte": at(anchor - 8 * FIRST_WINDOW_MS), "$lt": at(anchor - FIRST_WINDOW_MS) } }

@@ -101,13 +101,26 @@ mod tests {
 
     #[test]
     fn every_iso_form_reads_with_its_precision() {
-        let read = |text: &str| read_iso(text).map(|(moment, precision)| (ms_of(moment), precision));
+        let read =
+            |text: &str| read_iso(text).map(|(moment, precision)| (ms_of(moment), precision));
         let day = 1_795_737_600_000;
         assert_eq!(read("2026-11-27"), Some((day, Precision::Day)));
-        assert_eq!(read("2026-11-27T14:30"), Some((day + 52_200_000, Precision::Instant)));
-        assert_eq!(read("2026-11-27T14:30:05"), Some((day + 52_205_000, Precision::Instant)));
-        assert_eq!(read("2026-11-27T14:30:05.5"), Some((day + 52_205_500, Precision::Instant)));
-        assert_eq!(read("2026-11-27T14:30:05Z"), Some((day + 52_205_000, Precision::Instant)));
+        assert_eq!(
+            read("2026-11-27T14:30"),
+            Some((day + 52_200_000, Precision::Instant))
+        );
+        assert_eq!(
+            read("2026-11-27T14:30:05"),
+            Some((day + 52_205_000, Precision::Instant))
+        );
+        assert_eq!(
+            read("2026-11-27T14:30:05.5"),
+            Some((day + 52_205_500, Precision::Instant))
+        );
+        assert_eq!(
+            read("2026-11-27T14:30:05Z"),
+            Some((day + 52_205_000, Precision::Instant))
+        );
         assert_eq!(
             read("2026-11-27T16:30:05+02:00"),
             Some((day + 52_205_000, Precision::Instant))

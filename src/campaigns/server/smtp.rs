@@ -71,9 +71,8 @@ impl SmtpServer {
             .query_pairs()
             .find(|(key, _)| key == "tls")
             .map(|(_, value)| value.into_owned());
-        let parameters = || {
-            TlsParameters::new(host.clone()).map_err(|error| format!("TLS for {host}: {error}"))
-        };
+        let parameters =
+            || TlsParameters::new(host.clone()).map_err(|error| format!("TLS for {host}: {error}"));
         let (encryption, default_port) = match (url.scheme(), tls.as_deref()) {
             ("smtp", None) => (Encryption::None, 25),
             ("smtp", Some("required")) => (Encryption::Required(parameters()?), 587),
@@ -167,7 +166,10 @@ impl AsyncWrite for Encrypted {
         Pin::new(&mut self.0).poll_write(context, bytes)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(context)
     }
 
@@ -216,7 +218,9 @@ impl From<SmtpFailure> for VendorError {
             SmtpFailure::Io(error) => {
                 Self::Transient(format!("the SMTP server could not be reached: {error}"))
             }
-            SmtpFailure::TimedOut => Self::Transient("the SMTP server did not answer in time".to_owned()),
+            SmtpFailure::TimedOut => {
+                Self::Transient("the SMTP server did not answer in time".to_owned())
+            }
         }
     }
 }
@@ -245,7 +249,10 @@ impl SmtpPool {
     }
 
     fn take_idle(&self) -> Option<AsyncSmtpConnection> {
-        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Stale ones are dropped, which closes their sockets.
         idle.retain(|(_, since)| since.elapsed() < IDLE_FOR);
         idle.pop().map(|(connection, _)| connection)
@@ -300,19 +307,32 @@ mod tests {
         assert!(matches!(submission.encryption, Encryption::Required(_)));
         assert_eq!(
             submission.credentials,
-            Some(Credentials::new("ann@shop.example".to_owned(), "p@ss".to_owned()))
+            Some(Credentials::new(
+                "ann@shop.example".to_owned(),
+                "p@ss".to_owned()
+            ))
         );
 
         let implicit = SmtpServer::from_url("smtps://mail.example.com/realm.shop.example").unwrap();
         assert_eq!(implicit.port, 465);
         assert!(matches!(implicit.encryption, Encryption::Implicit(_)));
-        assert_eq!(implicit.hello, ClientId::Domain("realm.shop.example".to_owned()));
+        assert_eq!(
+            implicit.hello,
+            ClientId::Domain("realm.shop.example".to_owned())
+        );
 
         assert!(matches!(
-            SmtpServer::from_url("smtp://mail.example.com?tls=opportunistic").unwrap().encryption,
+            SmtpServer::from_url("smtp://mail.example.com?tls=opportunistic")
+                .unwrap()
+                .encryption,
             Encryption::Opportunistic(_)
         ));
-        assert_eq!(SmtpServer::from_url("smtp://mail.example.com").unwrap().port, 25);
+        assert_eq!(
+            SmtpServer::from_url("smtp://mail.example.com")
+                .unwrap()
+                .port,
+            25
+        );
     }
 
     #[test]
@@ -323,7 +343,9 @@ mod tests {
             "smtp://",
             "not a url",
         ] {
-            let error = SmtpServer::from_url(url).err().unwrap_or_else(|| panic!("{url} was read"));
+            let error = SmtpServer::from_url(url)
+                .err()
+                .unwrap_or_else(|| panic!("{url} was read"));
             assert!(!error.contains("secret"), "{error}");
         }
     }

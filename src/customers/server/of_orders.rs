@@ -15,9 +15,7 @@ use serde::Deserialize;
 use super::name_fields;
 use crate::{
     customers::model::name_from_email,
-    server::mongo::{
-        collections, duplicate_positions, read_as, regex_literal, update_all, Mongo,
-    },
+    server::mongo::{collections, duplicate_positions, read_as, regex_literal, update_all, Mongo},
     shared::error::AppError,
 };
 

@@ -194,8 +194,10 @@ pub async fn page(
         .into_iter()
         .map(|order| {
             // An order whose customer is gone shows without a name.
-            let (customer_name, customer_email) =
-                customers.get(&order.customer_id).cloned().unwrap_or_default();
+            let (customer_name, customer_email) = customers
+                .get(&order.customer_id)
+                .cloned()
+                .unwrap_or_default();
             OrderRow {
                 order_id: order.order_id,
                 ordered_at: display_time(order.ordered_at),
