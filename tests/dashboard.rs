@@ -348,6 +348,13 @@ async fn every_figure_and_series_matches_the_data_behind_it() {
     let rebuilt = daily::rebuild(app.mongo()).await.unwrap();
     assert_eq!(rebuilt.folded_batches, 0, "the batch was folded in before");
     assert_eq!(daily::per_day(app.mongo(), 200).await.unwrap(), kept);
+    let stored = app
+        .mongo()
+        .collection(collections::ORDERS)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(daily::total(app.mongo()).await.unwrap(), stored);
     app.stop().await;
 }
 
@@ -370,7 +377,7 @@ async fn only_the_offered_chart_spans_are_served() {
 }
 
 #[tokio::test]
-async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_forgotten() {
+async fn new_and_all_customers_match_a_direct_count_with_hours_kept_open_or_forgotten() {
     use realm::customers::server::growth;
     const HOUR: i64 = 3_600_000;
     const DAY: i64 = 24 * HOUR;
@@ -389,11 +396,13 @@ async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_f
         now,
     ];
     moments.extend((0..200).map(|i| now - (i * 6 * HOUR + i * 7_919_000) % (35 * DAY)));
-    let customers: Vec<Document> = moments
+    let mut customers: Vec<Document> = moments
         .iter()
         .enumerate()
         .map(|(i, at)| doc! { "email": format!("grown{i}@example.com"), "name": format!("Grown {i}"), "tags": [], "created_at": DateTime::from_millis(*at) })
         .collect();
+    // Stored before customers had a creation time: counted in the total only.
+    customers.push(doc! { "email": "undated@example.com", "name": "Undated", "tags": [] });
     let app = TestApp::start_with_history(collections::CUSTOMERS, customers).await;
     let key = app.api_key().await;
     let mongo = app.mongo();
@@ -405,6 +414,16 @@ async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_f
             .unwrap()
     };
     let check = |at: i64| async move {
+        let all = mongo
+            .collection(collections::CUSTOMERS)
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        assert_eq!(
+            growth::total(mongo, at).await.unwrap(),
+            all,
+            "all customers"
+        );
         for days in [1, 7, 30] {
             let since = at - days * DAY;
             assert_eq!(
@@ -423,6 +442,25 @@ async fn new_customers_per_window_match_a_direct_count_with_hours_kept_open_or_f
         .unwrap();
     assert!(kept >= 29 * 24, "closed hours are kept: {kept}");
     // Read from what was kept this time.
+    check(now).await;
+    // The kept total carried forward over hours that closed since it was counted.
+    let three_days_ago = (now - 3 * DAY).div_euclid(HOUR) * HOUR;
+    let all = mongo
+        .collection(collections::CUSTOMERS)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    mongo
+        .collection(collections::CUSTOMER_COUNT)
+        .update_one(
+            doc! {},
+            doc! { "$set": {
+                "until": DateTime::from_millis(three_days_ago),
+                "customers": (all - direct(three_days_ago).await) as i64,
+            } },
+        )
+        .await
+        .unwrap();
     check(now).await;
 
     // Customers imported now land in the open hour.

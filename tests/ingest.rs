@@ -385,6 +385,12 @@ async fn the_same_message_delivered_twice_and_a_resent_batch_change_nothing() {
 
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
     assert_eq!(day_totals(&app).await, (2, 5_000));
+    assert_eq!(
+        realm::orders::server::daily::total(app.mongo())
+            .await
+            .unwrap(),
+        2
+    );
     let gus = customer(&app, "gus@example.com").await;
     assert_eq!(spend_and_orders(&gus), (5_000, 2));
 

@@ -1,6 +1,6 @@
 //! Assembling the dashboard. Every figure comes from a roll-up or an index: orders and revenue from the day
-//! totals the consumer keeps, campaign figures from the tallies on each campaign, new customers from the
-//! counts per hour the customers feature keeps. Nothing here reads all orders or all messages.
+//! totals the consumer keeps, campaign figures from the tallies on each campaign, customers and new customers
+//! from the counts per hour the customers feature keeps. Nothing here reads all orders or all messages.
 
 use time::OffsetDateTime;
 
@@ -9,7 +9,7 @@ use crate::{
         model::CampaignStatus,
         server::{self as campaigns_server, Campaigns},
     },
-    customers::server::{self as customers_server, growth},
+    customers::server::growth,
     dashboard::model::{Dashboard, PeriodFigures, FIGURE_DAYS},
     orders::server::daily,
     segments::server::Segments,
@@ -39,7 +39,7 @@ pub async fn load(mongo: &Mongo, days: u32) -> Result<Dashboard, AppError> {
         recent_campaigns,
         recent_segments,
     ) = futures::try_join!(
-        customers_server::estimated_count(mongo),
+        growth::total(mongo, now_ms),
         growth::created_since(mongo, created_since(7), now_ms),
         growth::created_since(mongo, created_since(30), now_ms),
         daily::per_day(mongo, days.max(FIGURE_DAYS)),

@@ -16,6 +16,8 @@ pub mod collections {
     pub const CUSTOMERS: &str = "customers";
     /// Customers created in each closed hour, kept by the customers' growth counter.
     pub const CUSTOMER_HOURS: &str = "customer_hours";
+    /// How many customers were created before a recent hour start, carried forward by the growth counter.
+    pub const CUSTOMER_COUNT: &str = "customer_count";
     pub const ORDERS: &str = "orders";
     /// Orders and revenue per UTC day, kept by the folder of batch totals.
     pub const ORDER_DAYS: &str = "order_days";

@@ -3,6 +3,9 @@
 //! is over. Each closed hour is counted once from the `created_at` index and kept in `customer_hours`; only the
 //! hours still open and the part of an hour a window starts in are counted when asked. A first paint then reads at
 //! most 720 small documents and counts about two hours of arrivals, however many customers there are.
+//!
+//! The total is kept the same way: the customers created before a recent hour start are counted once and carried
+//! forward hour by hour, so a total counts only the hour or two since.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -126,8 +129,70 @@ async fn closed_hours(mongo: &Mongo, from: i64, until: i64) -> Result<u64, AppEr
     Ok(kept.values().sum::<u64>() + counted.iter().sum::<u64>())
 }
 
+/// The kept count of customers created before `until` (an hour start), or without a creation time.
+#[derive(Deserialize)]
+struct CreatedBefore {
+    until: DateTime,
+    customers: i64,
+}
+
+const CREATED_BEFORE: &str = "created_before";
+
+/// How many customers there are, as of `now_ms`: the kept count of those created before the open hours, moved up
+/// to them first if hours have closed since, and the open hours counted.
+pub async fn total(mongo: &Mongo, now_ms: i64) -> Result<u64, AppError> {
+    let open_from = hour_floor(now_ms - GRACE_MS);
+    let counts = mongo.collection(collections::CUSTOMER_COUNT);
+    let kept: Option<CreatedBefore> = counts
+        .find_one(doc! { "_id": CREATED_BEFORE })
+        .await?
+        .map(|kept| read_as("count of customers", kept))
+        .transpose()?;
+    let (until, before) = match kept {
+        // Another instance whose clock is ahead may have moved it past this one's open hours.
+        Some(kept) if kept.until.timestamp_millis() >= open_from => {
+            (kept.until.timestamp_millis(), kept.customers.max(0) as u64)
+        }
+        Some(kept) => {
+            let from = kept.until.timestamp_millis();
+            let before =
+                kept.customers.max(0) as u64 + closed_hours(mongo, from, open_from).await?;
+            // Only from where it was read: an instance that moved it meanwhile counted the same hours.
+            counts
+                .update_one(
+                    doc! { "_id": CREATED_BEFORE, "until": kept.until },
+                    doc! { "$set": { "until": DateTime::from_millis(open_from), "customers": before as i64 } },
+                )
+                .await?;
+            (open_from, before)
+        }
+        None => {
+            let before = mongo
+                .collection(collections::CUSTOMERS)
+                .count_documents(doc! { "$or": [
+                    { "created_at": { "$lt": DateTime::from_millis(open_from) } },
+                    { "created_at": null },
+                ] })
+                .await?;
+            counts
+                .update_one(
+                    doc! { "_id": CREATED_BEFORE },
+                    doc! { "$setOnInsert": { "until": DateTime::from_millis(open_from), "customers": before as i64 } },
+                )
+                .upsert(true)
+                .await?;
+            (open_from, before)
+        }
+    };
+    Ok(before + count_created(mongo, until, None).await?)
+}
+
 /// Forgets every kept count; each is counted again when next needed (after customers were changed by hand).
 pub async fn forget(mongo: &Mongo) -> Result<u64, AppError> {
+    mongo
+        .collection(collections::CUSTOMER_COUNT)
+        .delete_many(doc! {})
+        .await?;
     Ok(mongo
         .collection(collections::CUSTOMER_HOURS)
         .delete_many(doc! {})
@@ -135,7 +200,8 @@ pub async fn forget(mongo: &Mongo) -> Result<u64, AppError> {
         .deleted_count)
 }
 
-/// Counts the closed hours of the last month once an hour in the background, so that first paints find them kept.
+/// Counts the closed hours of the last month and moves the total up once an hour in the background, so that first
+/// paints find them kept.
 pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
     let stop = shutdown.clone();
     tasks::every(
@@ -149,9 +215,13 @@ pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
                 let from = hour_floor(now - KEPT_DAYS * DAY_MS);
                 // A month of hours takes a while on a busy database: stopping the app does not wait for it, and what
                 // was kept so far stays right.
+                let keep = async {
+                    closed_hours(&mongo, from, hour_floor(now - GRACE_MS)).await?;
+                    total(&mongo, now).await
+                };
                 tokio::select! {
                     () = stop.cancelled() => Ok(()),
-                    counted = closed_hours(&mongo, from, hour_floor(now - GRACE_MS)) => counted.map(drop),
+                    kept = keep => kept.map(drop),
                 }
             }
         },

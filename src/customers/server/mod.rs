@@ -25,7 +25,7 @@ use crate::{
         mongo::{collections, display_time, number, parse_id, read_as, regex_literal, Mongo},
         paging,
     },
-    shared::error::AppError,
+    shared::{error::AppError, time::now_ms},
 };
 
 /// Statements per `update` command when importing.
@@ -331,7 +331,7 @@ impl Customers {
         )
         .await?;
         let matching = if filter.is_empty() {
-            self.collection.estimated_document_count().await?
+            growth::total(&self.mongo, now_ms()).await?
         } else {
             self.collection
                 .count_documents(filter)
@@ -518,14 +518,6 @@ fn import_fields(customer: &CustomerInput, now: DateTime) -> Document {
         fields.insert("order_count", doc! { "$ifNull": ["$order_count", 0_i64] });
     }
     fields
-}
-
-/// About how many customers there are (from the collection's metadata, so it costs nothing).
-pub async fn estimated_count(mongo: &Mongo) -> Result<u64, AppError> {
-    Ok(mongo
-        .collection(collections::CUSTOMERS)
-        .estimated_document_count()
-        .await?)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::{
     orders::{
         model::parse_money,
         model::{OrderPage, OrderRow},
+        server::daily,
     },
     server::{
         mongo::{bson_time, collections, display_time, number, read_as, Mongo},
@@ -153,7 +154,7 @@ fn sort_of(sort: Option<&str>) -> paging::Sort {
 }
 
 /// One page of `size` orders after the cursor `after`, or before `before`, or the first, with the matching orders
-/// counted up to [`OrderPage::MAX_COUNTED`] (all of them, from the collection's own count, when nothing filters).
+/// counted up to [`OrderPage::MAX_COUNTED`] (all of them, from the day totals, when nothing filters).
 pub async fn page(
     mongo: &Mongo,
     filter: OrderFilter,
@@ -166,7 +167,7 @@ pub async fn page(
     let orders = mongo.collection(collections::ORDERS);
     let counting = async {
         if query.is_empty() {
-            return Ok::<_, AppError>((orders.estimated_document_count().await?, false));
+            return Ok::<_, AppError>((daily::total(mongo).await?, false));
         }
         let counted = orders
             .count_documents(query.clone())
