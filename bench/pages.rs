@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     bench_database, count_segments, customer_ids, fill_created_within, launch_campaigns, ms,
-    percentile, session_cookie, setting, store_orders,
+    percentile, session_cookie, setting, store_orders, wait_until_idle,
 };
 use mongodb::bson::{doc, DateTime, Document};
 use realm::{
@@ -87,6 +87,7 @@ async fn fill(mongo: &Mongo, customers: usize, orders: usize) {
 }
 
 async fn measure(base_url: &str, runs: usize, customers: usize, orders: usize) {
+    wait_until_idle().await;
     let client = reqwest::Client::new();
     let cookie = session_cookie(&client, base_url).await;
     let get = |path: &str| {

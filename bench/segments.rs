@@ -8,54 +8,13 @@ mod common;
 
 use std::time::Instant;
 
-use common::{bench_database, fill_to, ms, percentile, session_cookie, setting};
+use common::{bench_database, fill_to, ms, percentile, segment_rules, session_cookie, setting};
 use leptos::server_fn::ServerFn;
 use realm::{
-    segments::{api::CountAudience, rules::RuleGroup, server::rule_filter},
+    segments::{api::CountAudience, server::rule_filter},
     server::mongo::collections,
 };
 use serde_json::{json, Value};
-
-fn condition(field: &str, operator: &str, value: &str) -> Value {
-    json!({ "kind": "condition", "field": field, "operator": operator, "value": value })
-}
-
-fn rules() -> Vec<(&'static str, RuleGroup)> {
-    let all = |rules: Vec<Value>| json!({ "combinator": "all", "rules": rules });
-    let cases = [
-        (
-            "total spend > 2,500",
-            all(vec![condition("total_spend", "gt", "2500")]),
-        ),
-        (
-            "city is one of Berlin, Paris",
-            all(vec![condition("city", "in_list", "Berlin, Paris")]),
-        ),
-        (
-            "tags has any of vip",
-            all(vec![condition("tags", "has_any", "vip")]),
-        ),
-        (
-            "spend > 1,000 and (orders < 3 or last order > 90 days ago) and not blocked",
-            all(vec![
-                condition("total_spend", "gt", "1000"),
-                json!({ "kind": "group", "combinator": "any", "rules": [
-                    condition("order_count", "lt", "3"),
-                    condition("last_order_at", "more_than_days_ago", "90"),
-                ] }),
-                json!({ "kind": "group", "combinator": "all", "negated": true, "rules": [condition("tags", "has_any", "blocked")] }),
-            ]),
-        ),
-        (
-            "name contains \"bench12\"",
-            all(vec![condition("name", "contains", "bench12")]),
-        ),
-    ];
-    cases
-        .into_iter()
-        .map(|(label, rule)| (label, serde_json::from_value(rule).expect("rule")))
-        .collect()
-}
 
 #[tokio::main]
 async fn main() {
@@ -74,7 +33,7 @@ async fn main() {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for size in sizes {
         fill_to(&mongo, size).await;
-        for (label, rule) in rules() {
+        for (label, rule) in segment_rules() {
             let body = json!({ "rule": rule }).to_string();
             let (mut through_app, mut raw) = (Vec::new(), Vec::new());
             let mut matching = 0;

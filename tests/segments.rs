@@ -751,3 +751,114 @@ async fn consent_conditions_count_customers_never_asked_as_subscribed() {
     refused.assert_refused("Choose subscribed");
     app.stop().await;
 }
+
+/// The live estimate of `rule`'s audience, through the server function the rule builder calls.
+async fn estimate(
+    app: &TestApp,
+    cookie: &str,
+    rule: Value,
+) -> realm::customers::model::AudienceEstimate {
+    use leptos::server_fn::ServerFn;
+    let reply = app
+        .post_server_json(
+            realm::segments::api::EstimateAudience::PATH,
+            &json!({ "rule": rule }),
+            Credentials::Cookie(cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Customers `from..to` as the app stores them (sample key included), every third having spent (i mod 1,000) * 7
+/// units.
+fn sampled_customers(range: std::ops::Range<usize>) -> Vec<mongodb::bson::Document> {
+    range
+        .map(|i| {
+            let email = format!("sampled{i}@example.com");
+            let mut customer = realm::customers::server::name_fields(&format!("Sampled {i}"), &email);
+            customer.extend(doc! { "email": email, "tags": [], "total_spend_cents": sampled_spend(i), "order_count": 0_i64 });
+            customer
+        })
+        .collect()
+}
+
+fn sampled_spend(i: usize) -> i64 {
+    if i % 3 == 0 {
+        (i % 1_000) as i64 * 700
+    } else {
+        0
+    }
+}
+
+fn spent_over(units: i64) -> Value {
+    group(
+        "all",
+        false,
+        vec![condition("total_spend", "gt", json!(units))],
+    )
+}
+
+#[tokio::test]
+async fn the_live_estimate_is_within_its_stated_margin_and_exact_when_the_sample_is_everyone() {
+    use realm::customers::{model::AudienceEstimate, server::sampling};
+    // 40,000 customers: the sample is a quarter of them. 3,000 were stored before sample keys existed.
+    const CUSTOMERS: usize = 40_000;
+    const UNKEYED: usize = 3_000;
+    let mut documents = sampled_customers(0..CUSTOMERS);
+    for customer in &mut documents[..UNKEYED] {
+        customer.remove("sample_key");
+    }
+    let app = TestApp::start_with_history(collections::CUSTOMERS, documents).await;
+    app.create_owner().await;
+    let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    // The keys missing at start are filled in behind the app; each is the hash of the customer's email.
+    assert!(
+        common::eventually(std::time::Duration::from_secs(30), || async {
+            app.documents(
+                collections::CUSTOMERS,
+                doc! { "sample_key": { "$exists": false } },
+            )
+            .await
+            .is_empty()
+        })
+        .await
+    );
+    let first = app
+        .documents(
+            collections::CUSTOMERS,
+            doc! { "email": "sampled0@example.com" },
+        )
+        .await;
+    assert_eq!(
+        first[0].get_i32("sample_key").unwrap(),
+        sampling::sample_key("sampled0@example.com")
+    );
+
+    for units in [0, 100, 3_500, 6_900, 7_000] {
+        let exact = (0..CUSTOMERS)
+            .filter(|&i| sampled_spend(i) > units * 100)
+            .count() as u64;
+        let estimated = estimate(&app, &cookie, spent_over(units)).await;
+        assert!(!estimated.exact, "{estimated:?}");
+        assert!(
+            estimated.count.abs_diff(exact) <= estimated.margin,
+            "spend over {units}: {exact} is outside {estimated:?}"
+        );
+        // Narrow enough to be worth showing: within 10 % of the customers the sample stands for.
+        assert!(estimated.margin <= CUSTOMERS as u64 / 10, "{estimated:?}");
+    }
+    app.stop().await;
+
+    // At 10,000 customers or fewer the sample is everyone, and the estimate is the count.
+    let app = TestApp::start_with_history(collections::CUSTOMERS, sampled_customers(0..500)).await;
+    app.create_owner().await;
+    let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let exact = (0..500).filter(|&i| sampled_spend(i) > 350_000).count() as u64;
+    assert_eq!(
+        estimate(&app, &cookie, spent_over(3_500)).await,
+        AudienceEstimate::exact(exact)
+    );
+    app.stop().await;
+}

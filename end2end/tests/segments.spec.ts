@@ -116,3 +116,48 @@ test('a segment without a name is refused beside the name field', async ({ page 
   await expect(page.locator('#name-error')).toHaveText('Give the segment a name.');
   await expect(page).toHaveURL(/\/segments\/new$/);
 });
+
+test('past ten thousand customers the builder shows an estimate with its margin, then the exact count', async ({ page }) => {
+  const tag = `est${Date.now()}`;
+  await page.goto('/segments/new');
+  await hydrated(page);
+  // 12,000 customers with this run's tag, in two requests of at most 10,000: more customers in all than the
+  // estimate's sample, so it samples.
+  for (const [from, to] of [[0, 10_000], [10_000, 12_000]]) {
+    const customers = Array.from({ length: to - from }, (_, i) => ({
+      name: `Sampled ${from + i}`,
+      email: `sampled${from + i}-${tag}@example.com`,
+      tags: [tag],
+    }));
+    const reply = await page.request.post('/api/customers', {
+      headers: { Origin: new URL(page.url()).origin },
+      data: { customers },
+      timeout: 60_000,
+    });
+    expect(reply.status(), await reply.text()).toBe(200);
+  }
+
+  // Every estimate the panel shows on the way to the exact count, with its margin.
+  await page.evaluate(() => {
+    const seen: Array<[string, string]> = [];
+    (window as any).estimatesSeen = seen;
+    new MutationObserver(() => {
+      const estimate = document.querySelector('[data-audience-estimate]')?.getAttribute('data-audience-estimate');
+      const margin = document.querySelector('[data-audience-margin]')?.getAttribute('data-audience-margin');
+      if (estimate && margin) seen.push([estimate, margin]);
+    }).observe(document.querySelector('aside[data-counting]')!, { subtree: true, attributes: true, childList: true });
+  });
+  const condition = page.locator('[data-condition]').first();
+  await condition.getByLabel('Field').selectOption('tags');
+  await condition.getByLabel('Value').fill(tag);
+  await expect(page.locator('[data-audience-count]')).toHaveAttribute('data-audience-count', '12000');
+  await expect(page.locator('aside[data-counting]')).toHaveAttribute('data-counting', 'false');
+
+  const seen: Array<[string, string]> = await page.evaluate(() => (window as any).estimatesSeen);
+  expect(seen.length).toBeGreaterThan(0);
+  const [estimate, margin] = seen[seen.length - 1].map(Number);
+  expect(margin).toBeGreaterThan(0);
+  expect(Math.abs(estimate - 12_000)).toBeLessThanOrEqual(margin);
+  // Once counted, the estimate and its margin give way to the count.
+  await expect(page.locator('[data-audience-margin]')).toHaveCount(0);
+});

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    customers::model::CustomerRow,
+    customers::model::{AudienceEstimate, CustomerRow},
     segments::model::{
         AudiencePreview, SegmentAnalytics, SegmentDetail, SegmentDraft, SegmentSummary,
     },
@@ -20,6 +20,18 @@ pub async fn count_audience(rule: RuleGroup) -> Result<u64, AppError> {
     require_user().await?;
     Segments::new(&expect_context::<AppState>().mongo)
         .count(&rule)
+        .await
+}
+
+/// About how many customers `rule` matches, from a fixed sample: the builder shows it while the exact count runs.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn estimate_audience(rule: RuleGroup) -> Result<AudienceEstimate, AppError> {
+    use crate::{
+        auth::server::guard::require_user, segments::server::Segments, server::state::AppState,
+    };
+    require_user().await?;
+    Segments::new(&expect_context::<AppState>().mongo)
+        .estimate(&rule)
         .await
 }
 

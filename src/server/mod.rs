@@ -162,6 +162,7 @@ async fn start_writers(
         crate::orders::server::totals::spawn(mongo.clone(), totals_due, shutdown.clone()),
         crate::segments::server::snapshots::spawn(mongo.clone(), shutdown.clone()),
         crate::customers::server::growth::spawn(mongo.clone(), shutdown.clone()),
+        crate::customers::server::sampling::spawn(mongo.clone(), shutdown.clone()),
         crate::campaigns::server::scheduler::spawn(mongo.clone(), broker.clone(), shutdown.clone()),
         crate::campaigns::server::delivery::spawn(
             mongo.clone(),

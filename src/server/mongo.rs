@@ -76,24 +76,41 @@ pub fn duplicate_positions(error: &mongodb::error::Error) -> Option<Vec<usize>> 
     }
 }
 
-/// Runs unordered `updates` on `collection` in one command, inside the session's transaction; any statement that
-/// fails fails the whole.
+/// Runs unordered `updates` (`update` command statements: `q`, `u`) on `collection` in one command, inside the
+/// session's transaction if given; any statement that fails fails the whole.
 pub async fn update_all(
     mongo: &Mongo,
-    session: &mut mongodb::ClientSession,
+    session: Option<&mut mongodb::ClientSession>,
     collection: &str,
     updates: &[Document],
 ) -> mongodb::error::Result<()> {
-    let reply = mongo
-        .database()
-        .run_command(doc! { "update": collection, "updates": updates, "ordered": false })
-        .session(&mut *session)
-        .await?;
+    let command = doc! { "update": collection, "updates": updates, "ordered": false };
+    let reply = match session {
+        Some(session) => {
+            mongo
+                .database()
+                .run_command(command)
+                .session(session)
+                .await?
+        }
+        None => mongo.database().run_command(command).await?,
+    };
     match reply.get_array("writeErrors") {
         Ok(errors) if !errors.is_empty() => Err(mongodb::error::Error::custom(format!(
             "{collection} not updated: {errors:?}"
         ))),
         _ => Ok(()),
+    }
+}
+
+/// The filter matching all of `parts`, leaving out the empty ones (which match everything): SecantusDB plans an
+/// `$and` holding `{}` as a scan of the whole collection, ignoring the indexes the other parts could use.
+pub fn all_of(parts: impl IntoIterator<Item = Document>) -> Document {
+    let mut parts: Vec<Document> = parts.into_iter().filter(|part| !part.is_empty()).collect();
+    match parts.len() {
+        0 => Document::new(),
+        1 => parts.remove(0),
+        _ => doc! { "$and": parts },
     }
 }
 
@@ -319,6 +336,14 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
             index(doc! { "keywords": 1 }, "keywords"),
         ),
         (collections::CUSTOMERS, index(doc! { "phone": 1 }, "phone")),
+        // The fixed sample live audience estimates count.
+        (
+            collections::CUSTOMERS,
+            index(
+                doc! { "sample_key": 1 },
+                crate::customers::server::sampling::SAMPLE_INDEX,
+            ),
+        ),
         (
             collections::SEGMENT_SIZES,
             unique(doc! { "segment_id": 1, "day": 1 }, "segment_day_unique"),
@@ -401,4 +426,19 @@ pub fn regex_literal(text: &str) -> String {
         out.push(c);
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_of_leaves_out_what_matches_everything() {
+        assert_eq!(all_of([doc! {}, doc! {}]), doc! {});
+        assert_eq!(all_of([doc! {}, doc! { "a": 1 }]), doc! { "a": 1 });
+        assert_eq!(
+            all_of([doc! { "a": 1 }, doc! {}, doc! { "b": 2 }]),
+            doc! { "$and": [{ "a": 1 }, { "b": 2 }] }
+        );
+    }
 }

@@ -8,7 +8,10 @@ use mongodb::{
     Collection,
 };
 
-use crate::shared::{error::AppError, time::now_ms};
+use crate::{
+    server::mongo::all_of,
+    shared::{error::AppError, time::now_ms},
+};
 
 /// The stored field a list is ordered by, and whether it runs from high to low. `_id` breaks ties in the same
 /// direction, so (field, `_id`) is a unique position to page from; an index on (field, `_id`) or (field) serves it.
@@ -102,7 +105,7 @@ pub async fn page(
         let mut within = conditions.clone();
         within.push(window);
         let rows: Vec<Document> = collection
-            .find(doc! { "$and": within })
+            .find(all_of(within))
             .sort(doc! { field: direction, "_id": direction })
             .limit(wanted)
             .await?

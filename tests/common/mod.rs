@@ -294,6 +294,27 @@ impl TestApp {
             .await
     }
 
+    /// A same-site JSON POST, as the browser calls a server function with a JSON input.
+    pub async fn post_server_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        credentials: Credentials<'_>,
+    ) -> Reply {
+        let request = credentials.apply(
+            axum::http::Request::post(path)
+                .header("host", HOST)
+                .header("origin", format!("http://{HOST}"))
+                .header("content-type", "application/json"),
+        );
+        self.send(
+            request
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn create_owner(&self) -> realm::auth::server::users::UserRecord {
         self.state
             .accounts

@@ -10,7 +10,7 @@ use mongodb::{
 use super::{customer_row, StoredCustomer};
 use crate::{
     customers::model::CustomerRow,
-    server::mongo::{collections, Mongo},
+    server::mongo::{all_of, collections, Mongo},
     shared::error::AppError,
 };
 
@@ -30,7 +30,7 @@ pub async fn contains(
     filter: Document,
 ) -> Result<bool, AppError> {
     Ok(customers(mongo)
-        .count_documents(doc! { "$and": [{ "_id": customer }, filter] })
+        .count_documents(all_of([doc! { "_id": customer }, filter]))
         .limit(1)
         .await?
         > 0)
@@ -63,7 +63,7 @@ pub async fn page(
         conditions.push(doc! { "_id": { "$gt": after } });
     }
     customers(mongo)
-        .find(doc! { "$and": conditions })
+        .find(all_of(conditions))
         .sort(doc! { "_id": 1 })
         .limit(limit)
         .await?

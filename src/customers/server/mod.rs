@@ -5,6 +5,7 @@ pub mod audience;
 pub mod growth;
 pub mod of_orders;
 pub mod rest;
+pub mod sampling;
 
 use serde::Deserialize;
 
@@ -22,7 +23,9 @@ use crate::{
     orders::model::format_cents,
     segments::{rules::Field, server::Segments},
     server::{
-        mongo::{collections, display_time, number, parse_id, read_as, regex_literal, Mongo},
+        mongo::{
+            all_of, collections, display_time, number, parse_id, read_as, regex_literal, Mongo,
+        },
         paging,
     },
     shared::{error::AppError, time::now_ms},
@@ -57,9 +60,14 @@ pub fn keywords(name: &str, email: &str) -> Vec<String> {
     words
 }
 
-/// The searchable fields of a customer with the given name and email, as stored.
+/// The searchable fields of a customer with the given name and email, as stored, and their sample key.
 pub fn name_fields(name: &str, email: &str) -> Document {
-    doc! { "name": name, "name_key": text_key(name), "keywords": keywords(name, email) }
+    doc! {
+        "name": name,
+        "name_key": text_key(name),
+        "keywords": keywords(name, email),
+        "sample_key": sampling::sample_key(email),
+    }
 }
 
 /// The field of a stored customer that a segment condition on `field` compares.
@@ -305,11 +313,7 @@ impl Customers {
                 parts.push(filter);
             }
         }
-        Ok(match parts.len() {
-            0 => doc! {},
-            1 => parts.remove(0),
-            _ => doc! { "$and": parts },
-        })
+        Ok(all_of(parts))
     }
 
     /// One page of `size` customers after the cursor `after`, or before the cursor `before`, or the first page.
@@ -443,7 +447,7 @@ pub async fn count_reachable(
 ) -> Result<u64, AppError> {
     Ok(mongo
         .collection(collections::CUSTOMERS)
-        .count_documents(doc! { "$and": [audience, reachable_on(channel)] })
+        .count_documents(all_of([audience, reachable_on(channel)]))
         .await?)
 }
 

@@ -184,7 +184,7 @@ pub async fn add_order_totals(
         })
         .collect();
     for chunk in updates.chunks(UPDATES_PER_COMMAND) {
-        update_all(mongo, session, collections::CUSTOMERS, chunk).await?;
+        update_all(mongo, Some(&mut *session), collections::CUSTOMERS, chunk).await?;
     }
     Ok(())
 }

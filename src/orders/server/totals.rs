@@ -332,7 +332,13 @@ async fn fold_once(mongo: &Mongo) -> mongodb::error::Result<FoldRound> {
         })
         .collect();
     if !day_updates.is_empty() {
-        update_all(mongo, &mut session, collections::ORDER_DAYS, &day_updates).await?;
+        update_all(
+            mongo,
+            Some(&mut session),
+            collections::ORDER_DAYS,
+            &day_updates,
+        )
+        .await?;
     }
     mongo
         .collection(collections::ORDER_BATCHES)

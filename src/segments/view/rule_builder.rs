@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    customers::model::{Consent, CustomerRow},
+    customers::model::{AudienceEstimate, Consent, CustomerRow},
     segments::{
-        api::{count_audience, sample_audience},
+        api::{count_audience, estimate_audience, sample_audience},
         rules::{
             check_condition, check_rule, Combinator, Condition, Field, FieldKind, Operator, Rule,
             RuleGroup, MAX_DEPTH,
@@ -341,12 +341,14 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
     .into_any()
 }
 
-/// The audience of `rule` while it is edited: counted after a pause in typing, with answers to older versions of
-/// the rule dropped, a spinner while counting, and a few matching customers.
+/// The audience of `rule` while it is edited: estimated from a sample after a pause in typing, then counted
+/// exactly, with answers to older versions of the rule dropped, a spinner until the exact count, and a few matching
+/// customers.
 #[component]
 pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
     let latest = StoredValue::new(0_u64);
     let counting = RwSignal::new(true);
+    let estimate = RwSignal::new(None::<AudienceEstimate>);
     let count = RwSignal::new(None::<Result<u64, AppError>>);
     let sample = RwSignal::new(Vec::<CustomerRow>::new());
     let rule_problem = RwSignal::new(false);
@@ -363,16 +365,28 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
         counting.set(true);
         spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(COUNT_DELAY_MS).await;
-            if latest.get_value() != version {
+            // Each answer is dropped if a newer version of the rule is being counted meanwhile.
+            let stale = move || latest.get_value() != version;
+            if stale() {
                 return;
             }
-            // The size first, as soon as it is counted; then a few of the customers.
-            let counted = count_audience(current.clone()).await;
-            // A newer version of the rule is being counted; this answer is stale.
-            if latest.get_value() != version {
-                return;
-            }
+            // An estimate first, from the sample; then the exact count, unless the sample was everyone.
+            let counted = match estimate_audience(current.clone()).await {
+                _ if stale() => return,
+                Ok(estimated) if estimated.exact => Ok(estimated.count),
+                Ok(estimated) => {
+                    estimate.set(Some(estimated));
+                    count.set(None);
+                    let counted = count_audience(current.clone()).await;
+                    if stale() {
+                        return;
+                    }
+                    counted
+                }
+                Err(error) => Err(error),
+            };
             let matched = counted.as_ref().is_ok_and(|n| *n > 0);
+            estimate.set(None);
             count.set(Some(counted));
             counting.set(false);
             let found = if matched {
@@ -380,7 +394,7 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
             } else {
                 Vec::new()
             };
-            if latest.get_value() == version {
+            if !stale() {
                 sample.set(found);
             }
         });
@@ -390,16 +404,25 @@ pub fn LiveAudience(rule: Memo<RuleGroup>) -> impl IntoView {
         <aside class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="audience-heading" data-counting=move || counting.get().to_string()>
             <h2 id="audience-heading" class="text-sm font-medium text-slate-600">"Audience size"</h2>
             <p class="mt-1 flex items-center gap-2 text-3xl font-semibold tabular-nums" aria-live="polite">
-                <span data-audience-count=move || count.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).map(u64::to_string))>
-                    {move || count.with(|c| match c {
-                        Some(Ok(matching)) => thousands(*matching),
+                <span
+                    data-audience-count=move || count.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).map(u64::to_string))
+                    data-audience-estimate=move || estimate.get().map(|e| e.count.to_string())
+                >
+                    {move || match (count.get(), estimate.get()) {
+                        (Some(Ok(matching)), _) => thousands(matching),
+                        (_, Some(estimated)) => format!("about {}", thousands(estimated.count)),
                         _ => "–".to_owned(),
-                    })}
+                    }}
                 </span>
                 {move || counting.get().then(|| view! {
                     <span class="inline-block h-5 w-5 animate-spin rounded-full border-2 border-indigo-200 border-t-indigo-600" role="status" aria-label="Counting"></span>
                 })}
             </p>
+            {move || estimate.get().map(|estimated| view! {
+                <p class="mt-1 text-sm text-slate-600" data-audience-margin=estimated.margin.to_string()>
+                    {format!("Estimated from a sample, ± {}. Counting exactly…", thousands(estimated.margin))}
+                </p>
+            })}
             {move || rule_problem.get().then(|| view! {
                 <p class="mt-1 text-sm text-amber-700">"Fix the conditions marked in red to count the audience."</p>
             })}
