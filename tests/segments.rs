@@ -332,6 +332,92 @@ async fn customers_are_idempotent_on_email_and_imported_history_adds_to_orders()
 }
 
 #[tokio::test]
+async fn customers_new_to_an_import_are_stored_as_its_update_would_leave_them() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let customers = json!({ "customers": [
+        { "name": "Grace Hopper", "email": "grace@example.com", "phone": "+1 202 555 0100", "city": "Arlington",
+          "tags": ["navy", "navy", "cobol"], "totalSpending": "310.50", "visits": 3,
+          "lastVisited": "2026-03-01T09:30:00Z", "email_consent": "unsubscribed", "sms_consent": "yes" },
+        { "email": "nameless@example.com" },
+        { "name": "Twice", "email": "twice@example.com", "tags": ["first"] },
+        { "name": "Twice Again", "email": "twice@example.com", "tags": ["second"] }
+    ] });
+    let first = app.post_json("/api/customers", &customers, &key).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    // The same email twice in one import: created by the first row, updated by the second.
+    assert_eq!(
+        (
+            first.json()["created"].as_u64(),
+            first.json()["updated"].as_u64()
+        ),
+        (Some(3), Some(1)),
+        "{}",
+        first.body
+    );
+    let stored = || async {
+        let mut found = app
+            .documents(collections::CUSTOMERS, doc! { "email": { "$in": ["grace@example.com", "nameless@example.com", "twice@example.com"] } })
+            .await;
+        found.sort_by_key(|customer| customer.get_str("email").unwrap().to_owned());
+        found
+    };
+    let inserted = stored().await;
+    let grace = &inserted[0];
+    assert_eq!(grace.get_array("tags").unwrap().len(), 2, "{grace}");
+    assert_eq!(
+        grace
+            .get_document("consent")
+            .unwrap()
+            .get_document("email")
+            .unwrap()
+            .get_str("state")
+            .unwrap(),
+        "unsubscribed"
+    );
+    assert_eq!(inserted[1].get_str("name").unwrap(), "nameless");
+    assert_eq!(inserted[2].get_str("name").unwrap(), "Twice Again");
+    assert_eq!(
+        inserted[2].get_array("tags").unwrap().len(),
+        2,
+        "tags add up: {}",
+        inserted[2]
+    );
+
+    // Imported again, every customer takes the update path, which leaves each one exactly as it was inserted.
+    let again = app.post_json("/api/customers", &customers, &key).await;
+    assert_eq!(
+        (
+            again.json()["created"].as_u64(),
+            again.json()["updated"].as_u64()
+        ),
+        (Some(0), Some(4)),
+        "{}",
+        again.body
+    );
+    let updated = stored().await;
+    let tags = |customer: &mongodb::bson::Document| {
+        let mut tags: Vec<String> = customer
+            .get_array("tags")
+            .unwrap()
+            .iter()
+            .map(|tag| tag.as_str().unwrap().to_owned())
+            .collect();
+        tags.sort();
+        tags
+    };
+    for (before, after) in inserted.iter().zip(&updated) {
+        let (mut before, mut after) = (before.clone(), after.clone());
+        // A set union keeps no order.
+        assert_eq!(tags(&before), tags(&after));
+        before.remove("tags");
+        after.remove("tags");
+        assert_eq!(before, after);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_customer_list_pages_by_position_without_gaps_or_repeats() {
     let app = TestApp::start().await;
     let key = app.api_key().await;
