@@ -307,6 +307,34 @@ async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
 }
 
 #[tokio::test]
+async fn a_campaign_whose_tally_a_crash_left_short_is_completed_by_the_recovery() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let id = sending_campaign(&app, &key, 10, 100).await;
+    wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
+    // As if the app had stopped between recording outcomes and counting them: every recipient has an outcome,
+    // but the tally the workers complete a campaign by is short.
+    let oid = mongodb::bson::oid::ObjectId::parse_str(&id).unwrap();
+    app.mongo()
+        .collection(collections::CAMPAIGNS)
+        .update_one(
+            doc! { "_id": oid },
+            doc! { "$set": { "status": "sending", "processed": 3_i64 }, "$unset": { "completed_at": "" } },
+        )
+        .await
+        .unwrap();
+    realm::campaigns::server::scheduler::recover(
+        app.mongo(),
+        &app.state.broker,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stats(&app, &key, &id).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn people_cannot_complete_fail_or_launch_a_campaign_themselves() {
     use leptos::server_fn::ServerFn;
     let app = TestApp::start().await;

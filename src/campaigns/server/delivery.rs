@@ -307,7 +307,39 @@ async fn run_job(
         // Stopping mid-job: the job goes back on the queue for the recipients it did not reach.
         return Err(AppError::Unavailable("the app is stopping".to_owned()));
     }
-    complete_if_done(mongo, campaign).await
+    complete_if_counted(mongo, campaign).await
+}
+
+/// Completes the campaign if its tally says every recipient has an outcome, confirmed by [`complete_if_done`].
+/// Each job ends here: reading the tally costs one document, where looking for open recipients reads every one
+/// still open, which made a campaign's jobs cost in proportion to its size, and the campaign in its square. A
+/// tally left short by a crash between an outcome and its count is caught by the scheduler's recovery, which
+/// asks [`complete_if_done`] itself.
+async fn complete_if_counted(mongo: &Mongo, campaign: ObjectId) -> Result<(), AppError> {
+    #[derive(Deserialize)]
+    struct Tally {
+        audience: Option<i64>,
+        #[serde(default)]
+        processed: i64,
+        #[serde(default)]
+        settled_at_launch: i64,
+    }
+    let Some(tally) = mongo
+        .collection(collections::CAMPAIGNS)
+        .find_one(doc! { "_id": campaign })
+        .projection(doc! { "audience": 1, "processed": 1, "settled_at_launch": 1 })
+        .await?
+    else {
+        return Ok(());
+    };
+    let tally: Tally = read_as("campaign tally", tally)?;
+    match tally.audience {
+        // The audience is counted once it is frozen; until then the launch completes the campaign if it can.
+        Some(audience) if tally.processed + tally.settled_at_launch >= audience => {
+            complete_if_done(mongo, campaign).await
+        }
+        _ => Ok(()),
+    }
 }
 
 struct Sender<'a> {

@@ -365,6 +365,9 @@ pub async fn recover(
         if reset.modified_count > 0 {
             tracing::info!(campaign = %id, recipients = reset.modified_count, "requeueing recipients of a lost worker");
             publish_pending(mongo, broker, id).await?;
+        } else {
+            // Workers complete a campaign by its tally; one left short by a crash is completed here.
+            super::delivery::complete_if_done(mongo, id).await?;
         }
     }
     Ok(())
