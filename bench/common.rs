@@ -189,6 +189,34 @@ pub async fn session_cookie(client: &reqwest::Client, base_url: &str) -> String 
     cookie.split(';').next().unwrap_or_default().to_owned()
 }
 
+/// Calls the server function at `path` with a JSON input, as the signed-in browser does, and answers its JSON reply.
+pub async fn call_server_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    base_url: &str,
+    cookie: &str,
+    path: &str,
+    body: String,
+) -> T {
+    let response = client
+        .post(format!("{base_url}{path}"))
+        .header("cookie", cookie)
+        .header("origin", base_url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("{path}: {error}"));
+    assert!(
+        response.status().is_success(),
+        "{path}: {:?}",
+        response.text().await
+    );
+    response
+        .json()
+        .await
+        .unwrap_or_else(|error| panic!("{path} answered: {error}"))
+}
+
 /// CPU time (user + system) a process has used so far, from `/proc/PID/stat`; `None` when the process is not
 /// on this machine or not named.
 pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {

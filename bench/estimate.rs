@@ -9,8 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    bench_database, condition, ms, percentile, segment_rules, session_cookie, setting,
-    wait_until_idle,
+    bench_database, call_server_json, condition, ms, percentile, segment_rules, session_cookie,
+    setting, wait_until_idle,
 };
 use leptos::server_fn::ServerFn;
 use realm::{
@@ -66,21 +66,14 @@ async fn main() {
         // Two warm-up rounds are not counted.
         for round in 0..runs + 2 {
             let started = Instant::now();
-            let response = client
-                .post(format!("{base_url}{}", EstimateAudience::PATH))
-                .header("cookie", &cookie)
-                .header("origin", &base_url)
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .expect("estimate");
-            assert!(
-                response.status().is_success(),
-                "{:?}",
-                response.text().await
-            );
-            let estimate: AudienceEstimate = response.json().await.expect("estimate JSON");
+            let estimate: AudienceEstimate = call_server_json(
+                &client,
+                &base_url,
+                &cookie,
+                EstimateAudience::PATH,
+                body.clone(),
+            )
+            .await;
             if round >= 2 {
                 times.push(started.elapsed());
             }

@@ -40,3 +40,13 @@ start_release_realm() {
   BENCH_BROKER_PID="$(pgrep -f "beam.smp.* -s rabbit boot" | head -n 1 || true)"
   export BENCH_BROKER_PID
 }
+
+# The data set of bench/pages.sh and bench/estimate.sh (1,000,000 customers created in the last 30 days, 1,000,000
+# orders) in BENCH_DATABASE (default realm_bench_pages), built when missing or a day old. It goes in before the app
+# starts, as the app's hourly counts of new customers expect customers to arrive as time passes.
+fill_page_data() {
+  export BENCH_DATABASE="${BENCH_DATABASE:-realm_bench_pages}"
+  ensure_mongodb
+  export_leptos_env
+  REALM_MONGODB_DB="$BENCH_DATABASE" BENCH_PHASE=fill cargo bench --bench pages --no-default-features --features ssr
+}

@@ -5,10 +5,6 @@
 # Meant for the SecantusDB Rust build: REALM_MONGODB_URI=mongodb://127.0.0.1:27018 bench/pages.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-export BENCH_DATABASE="${BENCH_DATABASE:-realm_bench_pages}"
-ensure_mongodb
-export_leptos_env
-# The data set is in place before the app starts, as its hourly counts of new customers expect.
-REALM_MONGODB_DB="$BENCH_DATABASE" BENCH_PHASE=fill cargo bench --bench pages --no-default-features --features ssr
+fill_page_data
 start_release_realm
 BENCH_PHASE=measure cargo bench --bench pages --no-default-features --features ssr 2>/dev/null

@@ -8,7 +8,10 @@ mod common;
 
 use std::time::Instant;
 
-use common::{bench_database, fill_to, ms, percentile, segment_rules, session_cookie, setting};
+use common::{
+    bench_database, call_server_json, fill_to, ms, percentile, segment_rules, session_cookie,
+    setting,
+};
 use leptos::server_fn::ServerFn;
 use realm::{
     segments::{api::CountAudience, server::rule_filter},
@@ -40,21 +43,14 @@ async fn main() {
             // The first two rounds warm caches on both paths and are not counted; the paths then alternate.
             for round in 0..runs + 2 {
                 let started = Instant::now();
-                let response = client
-                    .post(format!("{base_url}{}", CountAudience::PATH))
-                    .header("cookie", &cookie)
-                    .header("origin", &base_url)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .expect("preview");
-                assert!(
-                    response.status().is_success(),
-                    "{:?}",
-                    response.text().await
-                );
-                let counted: Value = response.json().await.expect("count JSON");
+                let counted: Value = call_server_json(
+                    &client,
+                    &base_url,
+                    &cookie,
+                    CountAudience::PATH,
+                    body.clone(),
+                )
+                .await;
                 let app_time = started.elapsed();
 
                 let filter = rule_filter(&rule).expect("rule");
