@@ -225,7 +225,7 @@ impl Customers {
             if !new.is_empty() {
                 let documents: Vec<Document> = new
                     .iter()
-                    .map(|customer| new_customer(customer, now))
+                    .map(|customer| imported_customer(customer, now))
                     .collect();
                 let taken = match self.collection.insert_many(&documents).ordered(false).await {
                     Ok(_) => Vec::new(),
@@ -506,14 +506,11 @@ pub async fn count_reachable(
         .await?)
 }
 
-/// A customer first stored by an import, whole: what the `$set` stage of [`import_fields`] makes of no customer.
-fn new_customer(customer: &CustomerInput, now: DateTime) -> Document {
-    let name = customer
-        .name
-        .as_deref()
-        .unwrap_or_else(|| name_from_email(&customer.email));
-    let mut document = name_fields(name, &customer.email);
-    document.insert("email", &customer.email);
+/// A customer first stored by an import, whole: what the `$set` stage of [`import_fields`] makes of no customer,
+/// on top of what a customer first met in an order starts with.
+fn imported_customer(customer: &CustomerInput, now: DateTime) -> Document {
+    let mut document = of_orders::new_customer(&customer.email, customer.name.as_deref());
+    document.insert("created_at", now);
     if let Some(phone) = &customer.phone {
         document.insert("phone", phone);
     }
@@ -528,22 +525,15 @@ fn new_customer(customer: &CustomerInput, now: DateTime) -> Document {
         }
     }
     document.insert("tags", tags);
-    document.insert("created_at", now);
-    match customer.history {
-        Some(history) => {
-            document.insert("total_spend_cents", history.spend_cents);
-            document.insert("order_count", history.visits as i64);
-            document.insert(
-                "imported",
-                doc! { "spend_cents": history.spend_cents, "visits": history.visits as i64 },
-            );
-            if let Some(ms) = history.last_visit_ms {
-                document.insert("last_order_at", DateTime::from_millis(ms));
-            }
-        }
-        None => {
-            document.insert("total_spend_cents", 0_i64);
-            document.insert("order_count", 0_i64);
+    if let Some(history) = customer.history {
+        document.insert("total_spend_cents", history.spend_cents);
+        document.insert("order_count", history.visits as i64);
+        document.insert(
+            "imported",
+            doc! { "spend_cents": history.spend_cents, "visits": history.visits as i64 },
+        );
+        if let Some(ms) = history.last_visit_ms {
+            document.insert("last_order_at", DateTime::from_millis(ms));
         }
     }
     let mut consent = Document::new();

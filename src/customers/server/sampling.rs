@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    customers::{model::AudienceEstimate, server::growth},
+    customers::{
+        model::AudienceEstimate,
+        server::{audience, growth},
+    },
     server::{
         mongo::{all_of, collections, update_all, Mongo},
         tasks,
@@ -58,7 +61,7 @@ pub async fn estimate(mongo: &Mongo, filter: Document) -> Result<AudienceEstimat
     let keys = sample_keys_for(total);
     if keys == SAMPLE_KEYS {
         return Ok(AudienceEstimate::exact(
-            customers.count_documents(filter).await?,
+            audience::count(mongo, filter).await?,
         ));
     }
     let in_sample = doc! { "sample_key": { "$lt": keys } };
@@ -68,7 +71,7 @@ pub async fn estimate(mongo: &Mongo, filter: Document) -> Result<AudienceEstimat
     let (sampled, matched) = futures::try_join!(
         customers.count_documents(in_sample.clone()).into_future(),
         customers
-            .count_documents(all_of([in_sample.clone(), filter]))
+            .count_documents(all_of([in_sample, filter]))
             .into_future(),
     )?;
     Ok(AudienceEstimate::scaled(matched, sampled, total))
@@ -78,33 +81,33 @@ pub async fn estimate(mongo: &Mongo, filter: Document) -> Result<AudienceEstimat
 /// run in the background at start; the estimate stays right while it does, on a smaller sample.
 pub async fn fill_missing(mongo: &Mongo) -> Result<u64, AppError> {
     let customers = mongo.collection(collections::CUSTOMERS);
-    let mut unkeyed = customers
+    let unkeyed = customers
         .find(doc! { "sample_key": { "$exists": false } })
         .projection(doc! { "email": 1 })
         .batch_size(FILL_BATCH as u32)
         .await?;
+    let mut batches = unkeyed.try_chunks(FILL_BATCH);
     let mut filled = 0;
-    let mut batch = Vec::with_capacity(FILL_BATCH);
-    loop {
-        let next = unkeyed.try_next().await?;
-        if let Some(customer) = &next {
-            if let (Ok(id), Ok(email)) = (customer.get_object_id("_id"), customer.get_str("email"))
-            {
-                batch.push(doc! {
+    while let Some(batch) = batches.try_next().await.map_err(|error| error.1)? {
+        let updates: Vec<Document> = batch
+            .iter()
+            .filter_map(|customer| {
+                let (id, email) = (
+                    customer.get_object_id("_id").ok()?,
+                    customer.get_str("email").ok()?,
+                );
+                Some(doc! {
                     "q": { "_id": id, "sample_key": { "$exists": false } },
                     "u": { "$set": { "sample_key": sample_key(email) } },
-                });
-            }
-        }
-        if batch.len() == FILL_BATCH || (next.is_none() && !batch.is_empty()) {
-            update_all(mongo, None, collections::CUSTOMERS, &batch).await?;
-            filled += batch.len() as u64;
-            batch.clear();
-        }
-        if next.is_none() {
-            return Ok(filled);
+                })
+            })
+            .collect();
+        if !updates.is_empty() {
+            update_all(mongo, None, collections::CUSTOMERS, &updates).await?;
+            filled += updates.len() as u64;
         }
     }
+    Ok(filled)
 }
 
 /// Fills in missing sample keys at start and once a day after (customers written into the database by hand).
