@@ -332,6 +332,43 @@ async fn customers_are_idempotent_on_email_and_imported_history_adds_to_orders()
 }
 
 #[tokio::test]
+async fn a_customer_named_in_two_chunks_of_one_import_ends_with_the_later_entry() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    // 2,500 rows are written in three chunks; the first and the last name the same email.
+    let mut rows: Vec<serde_json::Value> = (0..2_499)
+        .map(|n| json!({ "name": format!("Row {n}"), "email": format!("row-{n}@example.com") }))
+        .collect();
+    rows[0] = json!({ "name": "Earlier Entry", "email": "both@example.com", "city": "Lyon" });
+    rows.push(json!({ "name": "Later Entry", "email": "both@example.com" }));
+    let reply = app
+        .post_json("/api/customers", &json!({ "customers": rows }), &key)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        (
+            reply.json()["created"].as_u64(),
+            reply.json()["updated"].as_u64()
+        ),
+        (Some(2_499), Some(1)),
+        "{}",
+        reply.body
+    );
+    let both = app
+        .documents(collections::CUSTOMERS, doc! { "email": "both@example.com" })
+        .await;
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0].get_str("name").unwrap(), "Later Entry");
+    assert_eq!(
+        both[0].get_str("city").unwrap(),
+        "Lyon",
+        "what the later entry leaves out stays: {}",
+        both[0]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn customers_new_to_an_import_are_stored_as_its_update_would_leave_them() {
     let app = TestApp::start().await;
     let key = app.api_key().await;

@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use mongodb::{
-    bson::{doc, oid::ObjectId, DateTime, Document},
+    bson::{doc, oid::ObjectId, Bson, DateTime, Document},
     Collection,
 };
 use serde::Deserialize;
@@ -254,39 +254,30 @@ async fn run_job(
             std::future::ready(())
         });
     let recording = async {
-        let (mut outcomes, mut given_back) = (Vec::new(), Vec::new());
+        let mut outcomes: Vec<Outcome> = Vec::new();
         let mut retry_later = false;
         let mut written_at = tokio::time::Instant::now();
         while let Some(sent) = received.recv().await {
             match sent {
                 Ok(sent) => {
-                    for outcome in sent {
-                        match outcome {
-                            Outcome::Settled(update) => outcomes.push(update),
-                            Outcome::GivenBack(update) => {
-                                given_back.push(update);
-                                retry_later = true;
-                            }
-                        }
-                    }
+                    retry_later |= sent
+                        .iter()
+                        .any(|outcome| matches!(outcome.verdict, Verdict::GivenBack(_)));
+                    outcomes.extend(sent);
                 }
                 Err(error) => {
                     stop.cancel();
-                    record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
-                    give_back(mongo, std::mem::take(&mut given_back)).await?;
+                    record_outcomes(mongo, campaign, claim, std::mem::take(&mut outcomes)).await?;
                     return Err(error);
                 }
             }
-            if outcomes.len() + given_back.len() >= RECORD_EVERY
-                || written_at.elapsed() >= Duration::from_millis(500)
+            if outcomes.len() >= RECORD_EVERY || written_at.elapsed() >= Duration::from_millis(500)
             {
-                record_outcomes(mongo, campaign, std::mem::take(&mut outcomes)).await?;
-                give_back(mongo, std::mem::take(&mut given_back)).await?;
+                record_outcomes(mongo, campaign, claim, std::mem::take(&mut outcomes)).await?;
                 written_at = tokio::time::Instant::now();
             }
         }
-        record_outcomes(mongo, campaign, outcomes).await?;
-        give_back(mongo, given_back).await?;
+        record_outcomes(mongo, campaign, claim, outcomes).await?;
         Ok(retry_later)
     };
     let work = futures::future::join(sending, recording);
@@ -357,12 +348,22 @@ struct Sender<'a> {
 /// provider throttling), before they are failed with the last reason.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(3_600);
 
-/// The update that records one send.
-enum Outcome {
-    /// Sent or failed for good: the recipient counts towards the campaign's progress.
-    Settled(Document),
-    /// Every attempt failed transiently: the recipient waits for the job's next turn.
-    GivenBack(Document),
+/// What became of one recipient's send.
+struct Outcome {
+    id: ObjectId,
+    /// Attempts made in this turn, the first one included.
+    attempts: i64,
+    at: DateTime,
+    verdict: Verdict,
+}
+
+enum Verdict {
+    /// Handed over: the vendor's id for the message.
+    Sent(String),
+    /// Failed for good, and why. Counts towards the campaign's progress, like a send.
+    Failed(String),
+    /// Every attempt failed transiently, the last for this reason: the recipient waits for the job's next turn.
+    GivenBack(String),
 }
 
 impl Sender<'_> {
@@ -466,50 +467,118 @@ impl Sender<'_> {
         (answer, attempts)
     }
 
-    /// The update that records the vendor's answer for one recipient.
+    /// What the vendor's answer means for one recipient.
     fn outcome(
         &self,
         recipient: &StoredMessage,
         answer: Result<String, VendorError>,
         attempts: i64,
     ) -> Outcome {
-        let (id, now) = (recipient.id, DateTime::now());
+        let now = DateTime::now();
         let tried_since = recipient.first_attempt_at.unwrap_or(now);
         let given_up = now.timestamp_millis() - tried_since.timestamp_millis()
             >= GIVE_UP_AFTER.as_millis() as i64;
-        let (set, settled) = match answer {
-            Ok(vendor_id) => (
-                doc! { "status": MessageStatus::Sent, "vendor_message_id": vendor_id, "sent_at": now },
-                true,
-            ),
-            Err(VendorError::Transient(reason)) if !given_up => (
-                doc! { "status": MessageStatus::Pending, "last_error": reason },
-                false,
-            ),
-            Err(error) => (
-                doc! { "status": MessageStatus::Failed, "failure_reason": error.to_string(), "failed_at": now },
-                true,
-            ),
+        let verdict = match answer {
+            Ok(vendor_id) => Verdict::Sent(vendor_id),
+            Err(VendorError::Transient(reason)) if !given_up => Verdict::GivenBack(reason),
+            Err(error) => Verdict::Failed(error.to_string()),
         };
-        let update = doc! {
-            "q": { "_id": id, "claim": self.claim },
-            "u": { "$set": set, "$unset": { "claim": "" }, "$inc": { "attempts": attempts }, "$min": { "first_attempt_at": now } },
-        };
-        if settled {
-            Outcome::Settled(update)
-        } else {
-            Outcome::GivenBack(update)
+        Outcome {
+            id: recipient.id,
+            attempts,
+            at: now,
+            verdict,
         }
     }
 }
 
+/// Messages one recording statement covers. Each message picks its own values out of the statement's lists, a
+/// search that grows with the list, so that lists of a few dozen cost least per message.
+const RECORD_STATEMENT: usize = 50;
+
+/// The statements that record `outcomes` of this job's claim, one per kind of verdict and up to
+/// [`RECORD_STATEMENT`] messages: a statement per message cost the database several times as much.
+fn outcome_statements(claim: ObjectId, outcomes: &[&Outcome]) -> Vec<Document> {
+    let mut by_kind: [Vec<&Outcome>; 3] = Default::default();
+    for outcome in outcomes {
+        let kind = match outcome.verdict {
+            Verdict::Sent(_) => 0,
+            Verdict::Failed(_) => 1,
+            Verdict::GivenBack(_) => 2,
+        };
+        by_kind[kind].push(outcome);
+    }
+    by_kind
+        .iter()
+        .flat_map(|outcomes| outcomes.chunks(RECORD_STATEMENT))
+        .map(|outcomes| {
+            let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
+            // Each message's own value, found by the message's place in `ids`.
+            let own = |values: Vec<Bson>| {
+                doc! { "$arrayElemAt": [
+                    { "$literal": values },
+                    { "$indexOfArray": [ { "$literal": &ids }, "$_id" ] },
+                ] }
+            };
+            let texts = own(outcomes
+                .iter()
+                .map(|outcome| match &outcome.verdict {
+                    Verdict::Sent(text) | Verdict::Failed(text) | Verdict::GivenBack(text) => {
+                        Bson::String(text.clone())
+                    }
+                })
+                .collect());
+            let times = own(outcomes
+                .iter()
+                .map(|outcome| Bson::DateTime(outcome.at))
+                .collect());
+            let attempts = own(outcomes
+                .iter()
+                .map(|outcome| Bson::Int64(outcome.attempts))
+                .collect());
+            let mut set = doc! {
+                "attempts": { "$add": [ { "$ifNull": [ "$attempts", 0_i64 ] }, attempts ] },
+                "first_attempt_at": { "$min": [ "$first_attempt_at", times.clone() ] },
+            };
+            match outcomes[0].verdict {
+                Verdict::Sent(_) => {
+                    set.insert("status", MessageStatus::Sent);
+                    set.insert("vendor_message_id", texts);
+                    set.insert("sent_at", times);
+                }
+                Verdict::Failed(_) => {
+                    set.insert("status", MessageStatus::Failed);
+                    set.insert("failure_reason", texts);
+                    set.insert("failed_at", times);
+                }
+                Verdict::GivenBack(_) => {
+                    set.insert("status", MessageStatus::Pending);
+                    set.insert("last_error", texts);
+                }
+            }
+            doc! {
+                "q": { "_id": { "$in": &ids }, "claim": claim },
+                "u": [ { "$set": set }, { "$unset": "claim" } ],
+                "multi": true,
+            }
+        })
+        .collect()
+}
+
+/// Records outcomes; those that settled a recipient still claimed by this job count towards the campaign's
+/// progress. Recipients given back do not: they wait for another turn.
 async fn record_outcomes(
     mongo: &Mongo,
     campaign: ObjectId,
-    outcomes: Vec<Document>,
+    claim: ObjectId,
+    outcomes: Vec<Outcome>,
 ) -> Result<(), AppError> {
-    // Only outcomes that changed a recipient still claimed by this job count as processed.
-    let count = super::update_communications(mongo, outcomes).await? as i64;
+    let (given_back, settled): (Vec<&Outcome>, Vec<&Outcome>) = outcomes
+        .iter()
+        .partition(|outcome| matches!(outcome.verdict, Verdict::GivenBack(_)));
+    super::update_communications(mongo, outcome_statements(claim, &given_back)).await?;
+    let count =
+        super::update_communications(mongo, outcome_statements(claim, &settled)).await? as i64;
     if count == 0 {
         return Ok(());
     }
@@ -521,12 +590,6 @@ async fn record_outcomes(
         )
         .await?;
     Ok(())
-}
-
-/// Puts recipients whose attempts all failed transiently back in the queue's hands; they do not count as
-/// processed.
-async fn give_back(mongo: &Mongo, updates: Vec<Document>) -> Result<(), AppError> {
-    super::update_communications(mongo, updates).await.map(drop)
 }
 
 /// Completes a sending campaign once every recipient has an outcome.
@@ -557,4 +620,60 @@ pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), A
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(verdict: Verdict) -> Outcome {
+        Outcome {
+            id: ObjectId::new(),
+            attempts: 1,
+            at: DateTime::now(),
+            verdict,
+        }
+    }
+
+    #[test]
+    fn outcomes_are_recorded_a_statement_per_kind_and_few_dozen_messages() {
+        let claim = ObjectId::new();
+        let outcomes: Vec<Outcome> = (0..120)
+            .map(|n| outcome(Verdict::Sent(format!("vendor-{n}"))))
+            .chain([outcome(Verdict::Failed(
+                "mailbox does not exist".to_owned(),
+            ))])
+            .chain([outcome(Verdict::GivenBack("provider timed out".to_owned()))])
+            .collect();
+        let statements = outcome_statements(claim, &outcomes.iter().collect::<Vec<_>>());
+        let sizes: Vec<usize> = statements
+            .iter()
+            .map(|statement| {
+                let query = statement.get_document("q").unwrap();
+                assert_eq!(query.get_object_id("claim").unwrap(), claim);
+                query
+                    .get_document("_id")
+                    .unwrap()
+                    .get_array("$in")
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        assert_eq!(sizes, vec![50, 50, 20, 1, 1]);
+        let status = |statement: &Document| {
+            statement.get_array("u").unwrap()[0]
+                .as_document()
+                .unwrap()
+                .get_document("$set")
+                .unwrap()
+                .get_str("status")
+                .unwrap()
+                .to_owned()
+        };
+        let statuses: Vec<String> = statements.iter().map(status).collect();
+        assert_eq!(
+            statuses,
+            ["sent", "sent", "sent", "failed", "pending"].map(str::to_owned)
+        );
+    }
 }

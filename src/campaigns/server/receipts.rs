@@ -81,22 +81,44 @@ pub fn observed_now(communication: ObjectId, events: &[ReceiptEvent]) -> Vec<Rec
         .collect()
 }
 
+/// Applies receipts in one command. Receipts of one event at one time (a vendor's batch, reported together) share a
+/// statement over all their messages, which costs the database a fraction of one statement per message; a receipt
+/// whose message id is not an id changes nothing.
 pub async fn apply(
     mongo: &crate::server::mongo::Mongo,
     receipts: &[Receipt],
 ) -> Result<u64, AppError> {
-    let updates: Vec<Document> = receipts
-        .iter()
-        .filter_map(|receipt| {
-            let id = ObjectId::parse_str(&receipt.message_id).ok()?;
-            let field = event_field(receipt.event);
-            Some(doc! {
-                "q": { "_id": id, field: null },
-                "u": { "$set": { field: DateTime::from_millis(receipt.at_ms) } },
-            })
+    let updates: Vec<Document> = grouped(receipts)
+        .into_iter()
+        .map(|((event, at_ms), ids)| {
+            let field = event_field(event);
+            doc! {
+                "q": { "_id": { "$in": ids }, field: null },
+                "u": { "$set": { field: DateTime::from_millis(at_ms) } },
+                "multi": true,
+            }
         })
         .collect();
     super::update_communications(mongo, updates).await
+}
+
+/// The messages of the receipts, by event and time, in the order each pair first comes.
+fn grouped(receipts: &[Receipt]) -> Vec<((ReceiptEvent, i64), Vec<ObjectId>)> {
+    let mut groups: Vec<((ReceiptEvent, i64), Vec<ObjectId>)> = Vec::new();
+    let mut index: std::collections::HashMap<(ReceiptEvent, i64), usize> =
+        std::collections::HashMap::new();
+    for receipt in receipts {
+        let Ok(id) = ObjectId::parse_str(&receipt.message_id) else {
+            continue;
+        };
+        let key = (receipt.event, receipt.at_ms);
+        let at = *index.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(id);
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -114,5 +136,34 @@ mod tests {
         assert!(!from_the_vendor(&with("s3cre"), "s3cret"));
         assert!(!from_the_vendor(&with("s3cret!"), "s3cret"));
         assert!(!from_the_vendor(&HeaderMap::new(), "s3cret"));
+    }
+
+    #[test]
+    fn receipts_of_one_event_at_one_time_share_a_statement() {
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        let receipt = |id: &ObjectId, event, at_ms| Receipt {
+            receipt_id: ObjectId::new().to_hex(),
+            message_id: id.to_hex(),
+            event,
+            at_ms,
+        };
+        let receipts = [
+            receipt(&a, ReceiptEvent::Delivered, 10),
+            receipt(&b, ReceiptEvent::Delivered, 10),
+            receipt(&a, ReceiptEvent::Opened, 10),
+            receipt(&b, ReceiptEvent::Delivered, 11),
+            Receipt {
+                message_id: "not an id".to_owned(),
+                ..receipt(&a, ReceiptEvent::Clicked, 10)
+            },
+        ];
+        assert_eq!(
+            grouped(&receipts),
+            vec![
+                ((ReceiptEvent::Delivered, 10), vec![a, b]),
+                ((ReceiptEvent::Opened, 10), vec![a]),
+                ((ReceiptEvent::Delivered, 11), vec![b]),
+            ]
+        );
     }
 }

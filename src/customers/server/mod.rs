@@ -214,31 +214,62 @@ impl Customers {
     /// same import twice gives the same totals, and orders stored in between stay counted.
     pub async fn import(&self, customers: &[CustomerInput]) -> Result<ImportOutcome, AppError> {
         let mut outcome = ImportOutcome::default();
-        for chunk in customers.chunks(IMPORT_CHUNK) {
-            let now = DateTime::now();
-            // Customers not stored yet are inserted whole, which costs the database a fraction of an upsert each;
-            // the stored ones, and any that another import stores meanwhile, are updated in place.
-            let known = self.known_emails(chunk).await?;
-            let (mut stored, new): (Vec<&CustomerInput>, Vec<&CustomerInput>) = chunk
+        let mut chunks = customers.chunks(IMPORT_CHUNK);
+        let Some(mut chunk) = chunks.next() else {
+            return Ok(outcome);
+        };
+        let mut known = self.known_emails(chunk).await?;
+        loop {
+            // The next chunk's stored emails are looked up while this one is written. Writes stay one chunk after
+            // another, so a customer named twice ends with the later entry: a lookup that ran before the earlier
+            // chunk's insert sees the email as new, and the insert's duplicate key sends it to the update.
+            let next = chunks.next();
+            let lookup = async {
+                match next {
+                    Some(next) => self.known_emails(next).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (written, next_known) =
+                futures::future::try_join(self.write_chunk(chunk, &known), lookup).await?;
+            outcome.created += written.created;
+            outcome.updated += written.updated;
+            match (next, next_known) {
+                (Some(next), Some(next_known)) => (chunk, known) = (next, next_known),
+                _ => return Ok(outcome),
+            }
+        }
+    }
+
+    /// Writes one chunk of an import, given which of its emails were stored when it was looked up.
+    async fn write_chunk(
+        &self,
+        chunk: &[CustomerInput],
+        known: &HashSet<String>,
+    ) -> Result<ImportOutcome, AppError> {
+        let mut outcome = ImportOutcome::default();
+        let now = DateTime::now();
+        // Customers not stored yet are inserted whole, which costs the database a fraction of an upsert each; the
+        // stored ones, and any that another import stores meanwhile, are updated in place.
+        let (mut stored, new): (Vec<&CustomerInput>, Vec<&CustomerInput>) = chunk
+            .iter()
+            .partition(|customer| known.contains(&customer.email));
+        if !new.is_empty() {
+            let documents: Vec<Document> = new
                 .iter()
-                .partition(|customer| known.contains(&customer.email));
-            if !new.is_empty() {
-                let documents: Vec<Document> = new
-                    .iter()
-                    .map(|customer| imported_customer(customer, now))
-                    .collect();
-                let taken = match self.collection.insert_many(&documents).ordered(false).await {
-                    Ok(_) => Vec::new(),
-                    Err(error) => duplicate_positions(&error).ok_or(error)?,
-                };
-                outcome.created += (new.len() - taken.len()) as u64;
-                stored.extend(taken.into_iter().map(|position| new[position]));
-            }
-            if !stored.is_empty() {
-                let updated = self.update_stored(&stored, now).await?;
-                outcome.created += updated.created;
-                outcome.updated += updated.updated;
-            }
+                .map(|customer| imported_customer(customer, now))
+                .collect();
+            let taken = match self.collection.insert_many(&documents).ordered(false).await {
+                Ok(_) => Vec::new(),
+                Err(error) => duplicate_positions(&error).ok_or(error)?,
+            };
+            outcome.created += (new.len() - taken.len()) as u64;
+            stored.extend(taken.into_iter().map(|position| new[position]));
+        }
+        if !stored.is_empty() {
+            let updated = self.update_stored(&stored, now).await?;
+            outcome.created += updated.created;
+            outcome.updated += updated.updated;
         }
         Ok(outcome)
     }
