@@ -29,7 +29,7 @@ start_release_realm() {
   export REALM_EMAIL_TRANSPORT="${REALM_EMAIL_TRANSPORT:-simulated}"
   target/release/realm &
   REALM_PID=$!
-  trap 'kill $REALM_PID 2>/dev/null; wait $REALM_PID 2>/dev/null' EXIT
+  trap 'kill $REALM_PID 2>/dev/null || true; wait $REALM_PID 2>/dev/null || true' EXIT
   for _ in $(seq 100); do curl -fs http://127.0.0.1:3200/readyz >/dev/null && break; sleep 0.2; done
   curl -fs http://127.0.0.1:3200/readyz >/dev/null || fail "Realm did not become ready"
   export BENCH_BASE_URL=http://127.0.0.1:3200

@@ -357,6 +357,16 @@ struct Outcome {
     verdict: Verdict,
 }
 
+impl Outcome {
+    fn status(&self) -> MessageStatus {
+        match self.verdict {
+            Verdict::Sent(_) => MessageStatus::Sent,
+            Verdict::Failed(_) => MessageStatus::Failed,
+            Verdict::GivenBack(_) => MessageStatus::Pending,
+        }
+    }
+}
+
 enum Verdict {
     /// Handed over: the vendor's id for the message.
     Sent(String),
@@ -364,6 +374,15 @@ enum Verdict {
     Failed(String),
     /// Every attempt failed transiently, the last for this reason: the recipient waits for the job's next turn.
     GivenBack(String),
+}
+
+impl Verdict {
+    /// The vendor's id, or the reason for a failure.
+    fn text(&self) -> &str {
+        match self {
+            Verdict::Sent(text) | Verdict::Failed(text) | Verdict::GivenBack(text) => text,
+        }
+    }
 }
 
 impl Sender<'_> {
@@ -493,24 +512,14 @@ impl Sender<'_> {
 }
 
 /// Messages one recording statement covers. Each message picks its own values out of the statement's lists, a
-/// search that grows with the list, so that lists of a few dozen cost least per message.
-const RECORD_STATEMENT: usize = 50;
+/// search that grows with the list: a hundred cost about as little per message as fewer, five hundred more.
+const RECORD_STATEMENT: usize = 100;
 
-/// The statements that record `outcomes` of this job's claim, one per kind of verdict and up to
-/// [`RECORD_STATEMENT`] messages: a statement per message cost the database several times as much.
+/// The statements that record `outcomes` of this job's claim, one per [`RECORD_STATEMENT`] messages whatever their
+/// verdicts: a statement per message cost the database several times as much.
 fn outcome_statements(claim: ObjectId, outcomes: &[&Outcome]) -> Vec<Document> {
-    let mut by_kind: [Vec<&Outcome>; 3] = Default::default();
-    for outcome in outcomes {
-        let kind = match outcome.verdict {
-            Verdict::Sent(_) => 0,
-            Verdict::Failed(_) => 1,
-            Verdict::GivenBack(_) => 2,
-        };
-        by_kind[kind].push(outcome);
-    }
-    by_kind
-        .iter()
-        .flat_map(|outcomes| outcomes.chunks(RECORD_STATEMENT))
+    outcomes
+        .chunks(RECORD_STATEMENT)
         .map(|outcomes| {
             let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
             // Each message's own value, found by the message's place in `ids`.
@@ -520,41 +529,49 @@ fn outcome_statements(claim: ObjectId, outcomes: &[&Outcome]) -> Vec<Document> {
                     { "$indexOfArray": [ { "$literal": &ids }, "$_id" ] },
                 ] }
             };
-            let texts = own(outcomes
-                .iter()
-                .map(|outcome| match &outcome.verdict {
-                    Verdict::Sent(text) | Verdict::Failed(text) | Verdict::GivenBack(text) => {
-                        Bson::String(text.clone())
-                    }
-                })
-                .collect());
-            let times = own(outcomes
+            let times: Vec<Bson> = outcomes
                 .iter()
                 .map(|outcome| Bson::DateTime(outcome.at))
-                .collect());
-            let attempts = own(outcomes
+                .collect();
+            let attempts = outcomes
                 .iter()
                 .map(|outcome| Bson::Int64(outcome.attempts))
-                .collect());
+                .collect();
+            let statuses = outcomes
+                .iter()
+                .map(|outcome| Bson::from(outcome.status()))
+                .collect();
             let mut set = doc! {
-                "attempts": { "$add": [ { "$ifNull": [ "$attempts", 0_i64 ] }, attempts ] },
-                "first_attempt_at": { "$min": [ "$first_attempt_at", times.clone() ] },
+                "status": own(statuses),
+                "attempts": { "$add": [ { "$ifNull": [ "$attempts", 0_i64 ] }, own(attempts) ] },
+                "first_attempt_at": { "$min": [ "$first_attempt_at", own(times.clone()) ] },
             };
-            match outcomes[0].verdict {
-                Verdict::Sent(_) => {
-                    set.insert("status", MessageStatus::Sent);
-                    set.insert("vendor_message_id", texts);
-                    set.insert("sent_at", times);
+            // Fields of one verdict: set on the messages with that verdict, left alone on the others.
+            let fields: [(&str, fn(&Verdict) -> bool, bool); 5] = [
+                (
+                    "vendor_message_id",
+                    |v| matches!(v, Verdict::Sent(_)),
+                    false,
+                ),
+                ("sent_at", |v| matches!(v, Verdict::Sent(_)), true),
+                ("failure_reason", |v| matches!(v, Verdict::Failed(_)), false),
+                ("failed_at", |v| matches!(v, Verdict::Failed(_)), true),
+                ("last_error", |v| matches!(v, Verdict::GivenBack(_)), false),
+            ];
+            for (field, has, is_time) in fields {
+                if !outcomes.iter().any(|outcome| has(&outcome.verdict)) {
+                    continue;
                 }
-                Verdict::Failed(_) => {
-                    set.insert("status", MessageStatus::Failed);
-                    set.insert("failure_reason", texts);
-                    set.insert("failed_at", times);
-                }
-                Verdict::GivenBack(_) => {
-                    set.insert("status", MessageStatus::Pending);
-                    set.insert("last_error", texts);
-                }
+                let values = outcomes
+                    .iter()
+                    .zip(&times)
+                    .map(|(outcome, time)| match (has(&outcome.verdict), is_time) {
+                        (false, _) => Bson::Null,
+                        (true, true) => time.clone(),
+                        (true, false) => Bson::String(outcome.verdict.text().to_owned()),
+                    })
+                    .collect();
+                set.insert(field, doc! { "$ifNull": [ own(values), "$$REMOVE" ] });
             }
             doc! {
                 "q": { "_id": { "$in": &ids }, "claim": claim },
@@ -636,14 +653,13 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_are_recorded_a_statement_per_kind_and_few_dozen_messages() {
+    fn outcomes_are_recorded_a_statement_per_hundred_messages_each_with_its_own_fields() {
         let claim = ObjectId::new();
         let outcomes: Vec<Outcome> = (0..120)
             .map(|n| outcome(Verdict::Sent(format!("vendor-{n}"))))
             .chain([outcome(Verdict::Failed(
                 "mailbox does not exist".to_owned(),
             ))])
-            .chain([outcome(Verdict::GivenBack("provider timed out".to_owned()))])
             .collect();
         let statements = outcome_statements(claim, &outcomes.iter().collect::<Vec<_>>());
         let sizes: Vec<usize> = statements
@@ -659,21 +675,22 @@ mod tests {
                     .len()
             })
             .collect();
-        assert_eq!(sizes, vec![50, 50, 20, 1, 1]);
-        let status = |statement: &Document| {
-            statement.get_array("u").unwrap()[0]
+        assert_eq!(sizes, vec![100, 21]);
+        let set = |statement: &Document| {
+            let fields: Vec<String> = statement.get_array("u").unwrap()[0]
                 .as_document()
                 .unwrap()
                 .get_document("$set")
                 .unwrap()
-                .get_str("status")
-                .unwrap()
-                .to_owned()
+                .keys()
+                .cloned()
+                .collect();
+            fields
         };
-        let statuses: Vec<String> = statements.iter().map(status).collect();
-        assert_eq!(
-            statuses,
-            ["sent", "sent", "sent", "failed", "pending"].map(str::to_owned)
-        );
+        // Only sends in the first statement; the second also fails one, and neither gives any back.
+        assert!(set(&statements[0]).contains(&"vendor_message_id".to_owned()));
+        assert!(!set(&statements[0]).contains(&"failure_reason".to_owned()));
+        assert!(set(&statements[1]).contains(&"failure_reason".to_owned()));
+        assert!(!set(&statements[1]).contains(&"last_error".to_owned()));
     }
 }
