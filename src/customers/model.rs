@@ -485,6 +485,14 @@ pub struct ImportOutcome {
     pub updated: u64,
 }
 
+/// The outcomes of an import's parts add up to the import's.
+impl std::ops::AddAssign for ImportOutcome {
+    fn add_assign(&mut self, part: Self) {
+        self.created += part.created;
+        self.updated += part.updated;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

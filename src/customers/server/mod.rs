@@ -232,8 +232,7 @@ impl Customers {
             };
             let (written, next_known) =
                 futures::future::try_join(self.write_chunk(chunk, &known), lookup).await?;
-            outcome.created += written.created;
-            outcome.updated += written.updated;
+            outcome += written;
             match (next, next_known) {
                 (Some(next), Some(next_known)) => (chunk, known) = (next, next_known),
                 _ => return Ok(outcome),
@@ -267,9 +266,7 @@ impl Customers {
             stored.extend(taken.into_iter().map(|position| new[position]));
         }
         if !stored.is_empty() {
-            let updated = self.update_stored(&stored, now).await?;
-            outcome.created += updated.created;
-            outcome.updated += updated.updated;
+            outcome += self.update_stored(&stored, now).await?;
         }
         Ok(outcome)
     }
