@@ -57,7 +57,7 @@ async fn main() {
     let rules = rules();
     for (label, rule) in &rules {
         let exact = customers
-            .count_documents(rule_filter(rule).expect("rule"))
+            .count_documents(rule_filter(&mongo, rule, None).await.expect("rule"))
             .await
             .expect("exact count");
         let body = json!({ "rule": rule }).to_string();

@@ -53,7 +53,7 @@ async fn main() {
                 .await;
                 let app_time = started.elapsed();
 
-                let filter = rule_filter(&rule).expect("rule");
+                let filter = rule_filter(&mongo, &rule, None).await.expect("rule");
                 let started = Instant::now();
                 let count = customers.count_documents(filter).await.expect("count");
                 let raw_time = started.elapsed();

@@ -161,3 +161,90 @@ test('past ten thousand customers the builder shows an estimate with its margin,
   // Once counted, the estimate and its margin give way to the count.
   await expect(page.locator('[data-audience-margin]')).toHaveCount(0);
 });
+
+test('a segment on what was bought and when is built with a nested any group, counted live, saved, and sent a campaign', async ({ page }) => {
+  const tag = `buy${Date.now()}`;
+  const sku = `SKU-${tag}`;
+  await page.goto('/segments/new');
+  await hydrated(page);
+  const origin = new URL(page.url()).origin;
+  const order = (who: string, n: number, daysBack: number, amount: string) => ({
+    order_id: `${tag}-${who}-${n}`,
+    customer_email: `${who}-${tag}@example.com`,
+    customer_name: `${who[0].toUpperCase()}${who.slice(1)} ${tag}`,
+    amount,
+    date: daysAgo(daysBack),
+    items: [{ sku, name: 'Blue Mug', quantity: 1, unit_price: amount }],
+  });
+  const sent = await page.request.post('/api/orders', {
+    headers: { Origin: origin },
+    data: {
+      orders: [
+        order('alex', 1, 3, '30.00'), // two orders in 60 days: in
+        order('alex', 2, 20, '40.00'),
+        order('blair', 1, 10, '150.00'), // one order, but 150 spent: in
+        order('cory', 1, 5, '20.00'), // one order, 20 spent: out
+        order('drew', 1, 45, '500.00'), // bought the mug 45 days ago: out
+      ],
+    },
+  });
+  expect(sent.status(), await sent.text()).toBe(202);
+  // Wait until the batch is stored and its totals are folded into the customers.
+  const statusUrl = (await sent.json()).status_url;
+  await expect
+    .poll(async () => (await (await page.request.get(statusUrl)).json()).totals_applied_at ?? null, { timeout: 30_000 })
+    .not.toBeNull();
+
+  await page.getByLabel('Name').fill(`Mug buyers ${tag}`);
+  const conditions = page.locator('[data-condition]');
+  const audience = page.locator('[data-audience-count]');
+  // Bought the SKU in the last 30 days.
+  await conditions.nth(0).getByLabel('Field').selectOption('bought_sku');
+  await conditions.nth(0).getByLabel('Value').fill(sku);
+  await conditions.nth(0).getByLabel('Window', { exact: true }).selectOption('last_days');
+  await conditions.nth(0).getByLabel('Window days').fill('30');
+  await expect(audience).toHaveAttribute('data-audience-count', '3'); // all but Drew
+  // AND (ordered at least 2 times in the last 60 days OR spent at least 100)
+  await page.getByRole('button', { name: 'Add group' }).last().click();
+  const group = page.locator('[data-group][data-depth="1"]');
+  await group.getByLabel('Combine').selectOption('any');
+  await conditions.nth(1).getByLabel('Field').selectOption('orders');
+  await expect(conditions.nth(1).getByLabel('Operator')).toHaveValue('gte');
+  await conditions.nth(1).getByLabel('Value').fill('2');
+  await conditions.nth(1).getByLabel('Window', { exact: true }).selectOption('last_days');
+  await conditions.nth(1).getByLabel('Window days').fill('0');
+  await expect(conditions.nth(1).locator('[data-condition-problem]')).toHaveText('Window: enter a number of days from 1 to 36500.');
+  await conditions.nth(1).getByLabel('Window days').fill('60');
+  await group.getByRole('button', { name: 'Add condition' }).click();
+  await conditions.nth(2).getByLabel('Field').selectOption('spent');
+  await conditions.nth(2).getByLabel('Value').fill('100');
+  await expect(page.locator('[data-rule-summary]')).toHaveText(
+    `bought SKU “${sku}” in the last 30 days and (ordered at least 2 times in the last 60 days or spent at least 100)`,
+  );
+  await expect(audience).toHaveAttribute('data-audience-count', '2');
+  await expect(page.locator('[data-audience-sample] li')).toHaveCount(2);
+  await expect(page.locator('aside[data-counting]')).toHaveAttribute('data-counting', 'false');
+
+  await page.getByRole('button', { name: 'Save segment' }).click();
+  await expect(page).toHaveURL(/\/segments\/[0-9a-f]{24}$/);
+  await expect(page.locator('[data-segment-size]')).toHaveText('2');
+  const segmentId = page.url().split('/').pop()!;
+
+  // A campaign sent to it reaches exactly those two.
+  await page.goto('/campaigns/new');
+  await hydrated(page);
+  await page.getByLabel('Campaign name').fill(`Mug follow-up ${tag}`);
+  await page.getByLabel('Segment', { exact: true }).selectOption(segmentId);
+  await expect(page.locator('[data-segment-live-size]')).toHaveText('2 customers in this segment now.');
+  await page.getByLabel('Message', { exact: true }).fill('Hi {{first_name}}, how is the mug?');
+  await page.getByLabel('Send now').check();
+  await page.getByRole('button', { name: 'Save and send now' }).click();
+  await expect(page).toHaveURL(/\/campaigns\/[0-9a-f]{24}$/);
+  await hydrated(page);
+  await expect(page.locator('[data-campaign-status]')).toHaveText('completed', { timeout: 30_000 });
+  await expect(page.locator('[data-stat="Audience"]')).toHaveText('2');
+  const recipients = page.getByRole('table', { name: 'Recipients' });
+  await expect(recipients.locator('tbody tr')).toHaveCount(2);
+  await expect(recipients).toContainText('Hi Alex, how is the mug?');
+  await expect(recipients).toContainText('Hi Blair, how is the mug?');
+});

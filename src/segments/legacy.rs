@@ -79,10 +79,9 @@ pub fn translate(
             }
         };
         let condition = Rule::Condition(Condition {
-            field,
             operator,
             value,
-            value_to: String::new(),
+            ..Condition::new(field)
         });
         rules.push(if negated {
             Rule::Group(RuleGroup {

@@ -70,6 +70,95 @@ pub struct Condition {
         skip_serializing_if = "String::is_empty"
     )]
     pub value_to: String,
+    /// When an order condition looks; other conditions have none.
+    #[serde(default, skip_serializing_if = "Window::is_ever")]
+    pub window: Window,
+    /// The least quantity a product condition asks for, as typed; empty is any quantity.
+    #[serde(
+        default,
+        deserialize_with = "value_text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub min_quantity: String,
+}
+
+/// The time window of an order condition, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    #[serde(default)]
+    pub kind: WindowKind,
+    /// `last_days`: how many days back from the moment the segment is used.
+    #[serde(
+        default,
+        deserialize_with = "value_text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub days: String,
+    /// `between`: the first and the last day (or instant), both included.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to: String,
+}
+
+impl Window {
+    pub fn is_ever(&self) -> bool {
+        *self == Window::default()
+    }
+
+    pub fn last_days(days: u32) -> Self {
+        Self {
+            kind: WindowKind::LastDays,
+            days: days.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The window in words, to follow a condition: "in the last 30 days"; empty for ever.
+    pub fn summary(&self) -> String {
+        match self.kind {
+            WindowKind::Ever => String::new(),
+            WindowKind::LastDays => format!(" in the last {} days", self.days.trim()),
+            WindowKind::Between => {
+                format!(" between {} and {}", self.from.trim(), self.to.trim())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    #[default]
+    Ever,
+    /// The last N days up to the moment the segment is used.
+    LastDays,
+    /// Between two dates, both included.
+    Between,
+}
+
+impl WindowKind {
+    pub const ALL: [WindowKind; 3] = [WindowKind::Ever, WindowKind::LastDays, WindowKind::Between];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            WindowKind::Ever => "ever",
+            WindowKind::LastDays => "last_days",
+            WindowKind::Between => "between",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WindowKind::Ever => "ever",
+            WindowKind::LastDays => "in the last … days",
+            WindowKind::Between => "between two dates",
+        }
+    }
 }
 
 /// Accepts a JSON string, number or list of strings (joined with commas) for a condition value, so API clients may
@@ -103,6 +192,24 @@ pub enum FieldKind {
     Tags,
     /// A customer's consent to a channel: one of [`Consent`]'s states.
     Consent,
+    /// How many orders a customer placed in a window.
+    OrdersIn,
+    /// How much a customer's orders in a window add up to.
+    SpendIn,
+    /// A line item's SKU, compared exactly.
+    Sku,
+    /// A line item's product name, compared without case.
+    ProductName,
+}
+
+impl FieldKind {
+    /// Whether conditions on the field look at orders in a time window.
+    pub fn windowed(self) -> bool {
+        matches!(
+            self,
+            FieldKind::OrdersIn | FieldKind::SpendIn | FieldKind::Sku | FieldKind::ProductName
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -120,10 +227,18 @@ pub enum Field {
     Tags,
     EmailConsent,
     SmsConsent,
+    /// Orders placed in the condition's window.
+    Orders,
+    /// Amount spent in the condition's window.
+    Spent,
+    /// Bought a product, by its SKU, in the window.
+    BoughtSku,
+    /// Bought a product, by its name, in the window.
+    BoughtProduct,
 }
 
 impl Field {
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 16] = [
         Field::TotalSpend,
         Field::OrderCount,
         Field::AverageOrderValue,
@@ -136,6 +251,10 @@ impl Field {
         Field::Tags,
         Field::EmailConsent,
         Field::SmsConsent,
+        Field::Orders,
+        Field::Spent,
+        Field::BoughtSku,
+        Field::BoughtProduct,
     ];
 
     pub fn kind(self) -> FieldKind {
@@ -146,6 +265,10 @@ impl Field {
             Field::Name | Field::Email | Field::City => FieldKind::Text,
             Field::Tags => FieldKind::Tags,
             Field::EmailConsent | Field::SmsConsent => FieldKind::Consent,
+            Field::Orders => FieldKind::OrdersIn,
+            Field::Spent => FieldKind::SpendIn,
+            Field::BoughtSku => FieldKind::Sku,
+            Field::BoughtProduct => FieldKind::ProductName,
         }
     }
 
@@ -163,6 +286,10 @@ impl Field {
             Field::Tags => "Tags",
             Field::EmailConsent => "Email consent",
             Field::SmsConsent => "SMS consent",
+            Field::Orders => "Orders placed",
+            Field::Spent => "Amount spent",
+            Field::BoughtSku => "Bought SKU",
+            Field::BoughtProduct => "Bought product named",
         }
     }
 
@@ -181,6 +308,10 @@ impl Field {
             Field::Tags => "tags",
             Field::EmailConsent => "email_consent",
             Field::SmsConsent => "sms_consent",
+            Field::Orders => "orders",
+            Field::Spent => "spent",
+            Field::BoughtSku => "bought_sku",
+            Field::BoughtProduct => "bought_product",
         }
     }
 
@@ -206,6 +337,22 @@ impl Field {
             FieldKind::Text => &[Eq, Ne, Contains, StartsWith, EndsWith, InList],
             FieldKind::Tags => &[HasAny, HasAll, HasNone],
             FieldKind::Consent => &[Eq, Ne],
+            FieldKind::OrdersIn => &[Gte, Lte, Eq, Between, Never],
+            FieldKind::SpendIn => &[Gte, Lte, Eq, Between],
+            FieldKind::Sku => &[Eq, InList],
+            FieldKind::ProductName => &[Eq, Contains, StartsWith, EndsWith],
+        }
+    }
+
+    /// The operator as the builder offers it for this field: counts in a window read "at least 2", not "≥ 2".
+    pub fn operator_label(self, operator: Operator) -> &'static str {
+        match (self.kind(), operator) {
+            (FieldKind::OrdersIn | FieldKind::SpendIn, Operator::Gte) => "at least",
+            (FieldKind::OrdersIn | FieldKind::SpendIn, Operator::Lte) => "at most",
+            (FieldKind::OrdersIn | FieldKind::SpendIn, Operator::Eq) => "exactly",
+            (FieldKind::OrdersIn, Operator::Never) => "none",
+            (FieldKind::Sku | FieldKind::ProductName, Operator::Eq) => "is",
+            _ => operator.label(),
         }
     }
 
@@ -217,6 +364,9 @@ impl Field {
             FieldKind::Text => Operator::Contains,
             FieldKind::Tags => Operator::HasAny,
             FieldKind::Consent => Operator::Eq,
+            FieldKind::OrdersIn | FieldKind::SpendIn => Operator::Gte,
+            FieldKind::Sku => Operator::Eq,
+            FieldKind::ProductName => Operator::Contains,
         }
     }
 }
@@ -435,6 +585,54 @@ pub enum Criterion {
     Tags(TagTest),
     /// The channel's consent is (`true`) or is not (`false`) this state.
     Consent(Channel, bool, Consent),
+    /// How many orders, or how much in cents, a customer placed in a window.
+    Ordered(Measure, NumberTest, Period),
+    /// Bought at least `min_quantity` of a product in a window, all orders of the window together.
+    Bought {
+        product: ProductTest,
+        min_quantity: u32,
+        period: Period,
+    },
+}
+
+/// A checked window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    Ever,
+    /// The last N days up to the moment the segment is used.
+    LastDays(u32),
+    Within(Span),
+}
+
+/// What an order condition adds up over its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    Orders,
+    SpendCents,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProductTest {
+    /// Any of these SKUs, exactly as stored.
+    Sku(Vec<String>),
+    /// A name, compared without case.
+    Name(TextTest),
+}
+
+impl NumberTest {
+    /// Whether `value` passes: a windowed condition that holds for 0 also holds for customers without orders in
+    /// the window.
+    pub fn holds(&self, value: i64) -> bool {
+        match *self {
+            NumberTest::Eq(v) => value == v,
+            NumberTest::Ne(v) => value != v,
+            NumberTest::Gt(v) => value > v,
+            NumberTest::Gte(v) => value >= v,
+            NumberTest::Lt(v) => value < v,
+            NumberTest::Lte(v) => value <= v,
+            NumberTest::Between(low, high) => (low..=high).contains(&value),
+        }
+    }
 }
 
 /// A checked group: only groups with conditions remain (see [`check_rule`]).
@@ -524,6 +722,7 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
         operator,
         value,
         value_to,
+        ..
     } = condition;
     let (field, operator) = (*field, *operator);
     if !field.operators().contains(&operator) {
@@ -549,7 +748,57 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
     if operator.arity() == 2 && value_to.is_empty() {
         return Err("Enter both ends of the range.".to_owned());
     }
+    if !field.kind().windowed() && !condition.window.is_ever() {
+        return Err(format!("{} takes no time window.", field.label()));
+    }
+    if !matches!(field.kind(), FieldKind::Sku | FieldKind::ProductName)
+        && !condition.min_quantity.trim().is_empty()
+    {
+        return Err(format!("{} takes no quantity.", field.label()));
+    }
     match field.kind() {
+        FieldKind::OrdersIn | FieldKind::SpendIn => {
+            let period = read_window(&condition.window)?;
+            let read = |text: &str| read_number(field, text);
+            let test = match operator {
+                Operator::Gte => NumberTest::Gte(read(value)?),
+                Operator::Lte => NumberTest::Lte(read(value)?),
+                Operator::Eq => NumberTest::Eq(read(value)?),
+                Operator::Between => {
+                    let (low, high) = (read(value)?, read(value_to)?);
+                    NumberTest::Between(low.min(high), low.max(high))
+                }
+                Operator::Never => NumberTest::Eq(0),
+                _ => unreachable!("operators are checked against the field above"),
+            };
+            let measure = if field.kind() == FieldKind::OrdersIn {
+                Measure::Orders
+            } else {
+                Measure::SpendCents
+            };
+            Ok(Criterion::Ordered(measure, test, period))
+        }
+        FieldKind::Sku | FieldKind::ProductName => {
+            let period = read_window(&condition.window)?;
+            let min_quantity = read_quantity(&condition.min_quantity)?;
+            let product = if field.kind() == FieldKind::Sku {
+                ProductTest::Sku(read_list_with(value, read_sku)?)
+            } else {
+                let text = read_text(value)?;
+                ProductTest::Name(match operator {
+                    Operator::Eq => TextTest::Eq(text),
+                    Operator::Contains => TextTest::Contains(text),
+                    Operator::StartsWith => TextTest::StartsWith(text),
+                    Operator::EndsWith => TextTest::EndsWith(text),
+                    _ => unreachable!("operators are checked against the field above"),
+                })
+            };
+            Ok(Criterion::Bought {
+                product,
+                min_quantity,
+                period,
+            })
+        }
         FieldKind::Money | FieldKind::Count => {
             let read = |text: &str| read_number(field, text);
             let test = match operator {
@@ -637,7 +886,7 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
 }
 
 fn read_number(field: Field, text: &str) -> Result<i64, String> {
-    if field.kind() == FieldKind::Count {
+    if matches!(field.kind(), FieldKind::Count | FieldKind::OrdersIn) {
         return text.parse::<u32>().map(i64::from).map_err(|_| {
             format!(
                 "{}: enter a whole number of 0 or more, e.g. 3.",
@@ -681,6 +930,51 @@ fn read_days(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A window's days or dates; a range typed the wrong way round means the same range.
+fn read_window(window: &Window) -> Result<Period, String> {
+    match window.kind {
+        WindowKind::Ever => Ok(Period::Ever),
+        WindowKind::LastDays => read_days(window.days.trim())
+            .map(Period::LastDays)
+            .map_err(|_| format!("Window: enter a number of days from 1 to {MAX_DAYS}.")),
+        WindowKind::Between => {
+            let (from, to) = (window.from.trim(), window.to.trim());
+            if from.is_empty() || to.is_empty() || too_long(from) || too_long(to) {
+                return Err("Window: enter both dates.".to_owned());
+            }
+            let (first, second) = (read_moment(from)?, read_moment(to)?);
+            Ok(Period::Within(Span {
+                start_ms: first.start_ms.min(second.start_ms),
+                end_ms: first.end_ms.max(second.end_ms),
+            }))
+        }
+    }
+}
+
+/// Most units of a product a condition may ask for.
+pub const MAX_QUANTITY: u32 = 1_000_000;
+
+fn read_quantity(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(1);
+    }
+    match text.parse::<u32>() {
+        Ok(quantity) if (1..=MAX_QUANTITY).contains(&quantity) => Ok(quantity),
+        _ => Err(format!(
+            "Quantity: enter a whole number from 1 to {MAX_QUANTITY}, or leave it empty for any."
+        )),
+    }
+}
+
+/// SKUs are codes: compared exactly as typed, without surrounding spaces.
+fn read_sku(text: &str) -> Result<String, String> {
+    if text.chars().count() > MAX_TEXT_LENGTH {
+        return Err(format!("Use at most {MAX_TEXT_LENGTH} characters."));
+    }
+    Ok(text.to_owned())
+}
+
 fn read_text(text: &str) -> Result<String, String> {
     if text.chars().count() > MAX_TEXT_LENGTH {
         return Err(format!("Use at most {MAX_TEXT_LENGTH} characters."));
@@ -689,13 +983,20 @@ fn read_text(text: &str) -> Result<String, String> {
 }
 
 fn read_list(text: &str) -> Result<Vec<String>, String> {
+    read_list_with(text, read_text)
+}
+
+fn read_list_with(
+    text: &str,
+    read: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
     let mut items: Vec<String> = Vec::new();
     for item in text
         .split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
     {
-        let item = read_text(item)?;
+        let item = read(item)?;
         if !items.contains(&item) {
             items.push(item);
         }
@@ -772,11 +1073,16 @@ impl Condition {
             operator: field.default_operator(),
             value: String::new(),
             value_to: String::new(),
+            window: Window::default(),
+            min_quantity: String::new(),
         }
     }
 
     pub fn summary(&self) -> String {
         let (field, operator) = (self.field.label(), self.operator);
+        if self.field.kind().windowed() {
+            return self.order_summary();
+        }
         match operator {
             Operator::Never => format!("{field} never"),
             Operator::Between => format!(
@@ -794,6 +1100,39 @@ impl Condition {
             _ => format!("{field} {} {}", operator.label(), self.value.trim()),
         }
     }
+
+    /// An order condition in words: "ordered at least 2 times in the last 30 days".
+    fn order_summary(&self) -> String {
+        let (value, value_to) = (self.value.trim(), self.value_to.trim());
+        let window = self.window.summary();
+        let amount = |unit: &dyn Fn(&str) -> String| match self.operator {
+            Operator::Between => format!("between {} and {}", value, unit(value_to)),
+            operator => format!("{} {}", self.field.operator_label(operator), unit(value)),
+        };
+        let quantity = match self.min_quantity.trim() {
+            "" | "1" => String::new(),
+            quantity => format!(" at least {quantity} of"),
+        };
+        match self.field {
+            Field::Orders if self.operator == Operator::Never => format!("has not ordered{window}"),
+            Field::Orders => format!(
+                "ordered {}{window}",
+                amount(&|n| format!("{n} {}", if n == "1" { "time" } else { "times" }))
+            ),
+            Field::Spent => format!("spent {}{window}", amount(&|n| n.to_owned())),
+            Field::BoughtSku if self.operator == Operator::InList => {
+                format!("bought{quantity} one of SKUs {value}{window}")
+            }
+            Field::BoughtSku => format!("bought{quantity} SKU “{value}”{window}"),
+            _ => format!(
+                "bought{quantity} a product whose name {} “{value}”{window}",
+                match self.operator {
+                    Operator::Eq => "is",
+                    operator => operator.label(),
+                }
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -803,10 +1142,9 @@ mod tests {
 
     fn condition(field: Field, operator: Operator, value: &str) -> Condition {
         Condition {
-            field,
             operator,
             value: value.to_owned(),
-            value_to: String::new(),
+            ..Condition::new(field)
         }
     }
 
@@ -1160,5 +1498,203 @@ mod tests {
         assert!(
             check_condition(&condition(Field::EmailConsent, Operator::Contains, "sub")).is_err()
         );
+    }
+
+    fn windowed(field: Field, operator: Operator, value: &str, window: Window) -> Condition {
+        Condition {
+            window,
+            ..condition(field, operator, value)
+        }
+    }
+
+    #[test]
+    fn order_conditions_take_a_window_of_days_dates_or_ever() {
+        let last_30 = windowed(Field::Orders, Operator::Gte, "2", Window::last_days(30));
+        assert_eq!(
+            check_condition(&last_30),
+            Ok(Criterion::Ordered(
+                Measure::Orders,
+                NumberTest::Gte(2),
+                Period::LastDays(30)
+            ))
+        );
+        let march = Window {
+            kind: WindowKind::Between,
+            from: "2026-03-31".into(),
+            to: "2026-03-01".into(),
+            ..Window::default()
+        };
+        assert_eq!(
+            check_condition(&windowed(Field::Spent, Operator::Lte, "200.50", march)),
+            Ok(Criterion::Ordered(
+                Measure::SpendCents,
+                NumberTest::Lte(20_050),
+                Period::Within(Span {
+                    start_ms: 1_772_323_200_000,
+                    end_ms: 1_772_323_200_000 + 31 * DAY_MS,
+                })
+            )),
+            "dates the wrong way round mean the same window, both days included"
+        );
+        assert_eq!(
+            check_condition(&condition(Field::Orders, Operator::Never, "")),
+            Ok(Criterion::Ordered(
+                Measure::Orders,
+                NumberTest::Eq(0),
+                Period::Ever
+            ))
+        );
+        let no_days = windowed(Field::Orders, Operator::Gte, "1", Window::last_days(0));
+        assert!(check_condition(&no_days)
+            .unwrap_err()
+            .starts_with("Window:"));
+        let half_range = Window {
+            kind: WindowKind::Between,
+            from: "2026-03-01".into(),
+            ..Window::default()
+        };
+        assert!(
+            check_condition(&windowed(Field::Orders, Operator::Gte, "1", half_range))
+                .unwrap_err()
+                .contains("both dates")
+        );
+        assert!(check_condition(&windowed(
+            Field::Orders,
+            Operator::Gte,
+            "1.5",
+            Window::default()
+        ))
+        .unwrap_err()
+        .contains("whole number"));
+    }
+
+    #[test]
+    fn only_order_conditions_take_a_window_and_only_products_a_quantity() {
+        let spend_in_window = windowed(Field::TotalSpend, Operator::Gt, "1", Window::last_days(7));
+        assert!(check_condition(&spend_in_window)
+            .unwrap_err()
+            .contains("no time window"));
+        let counted = Condition {
+            min_quantity: "2".into(),
+            ..condition(Field::Orders, Operator::Gte, "1")
+        };
+        assert!(check_condition(&counted)
+            .unwrap_err()
+            .contains("no quantity"));
+        assert!(check_condition(&condition(Field::Orders, Operator::Gt, "1")).is_err());
+    }
+
+    #[test]
+    fn products_are_found_by_exact_sku_or_by_name_without_case() {
+        let skus = Condition {
+            min_quantity: "3".into(),
+            ..windowed(
+                Field::BoughtSku,
+                Operator::InList,
+                "MUG-Blue, mug-blue, MUG-Blue",
+                Window::last_days(30),
+            )
+        };
+        assert_eq!(
+            check_condition(&skus),
+            Ok(Criterion::Bought {
+                product: ProductTest::Sku(vec!["MUG-Blue".into(), "mug-blue".into()]),
+                min_quantity: 3,
+                period: Period::LastDays(30),
+            })
+        );
+        assert_eq!(
+            check_condition(&condition(
+                Field::BoughtProduct,
+                Operator::Contains,
+                "Blue Mug"
+            )),
+            Ok(Criterion::Bought {
+                product: ProductTest::Name(TextTest::Contains("blue mug".into())),
+                min_quantity: 1,
+                period: Period::Ever,
+            })
+        );
+        let none = Condition {
+            min_quantity: "0".into(),
+            ..condition(Field::BoughtSku, Operator::Eq, "MUG")
+        };
+        assert!(check_condition(&none).unwrap_err().starts_with("Quantity:"));
+        assert!(check_condition(&condition(Field::BoughtSku, Operator::Contains, "MUG")).is_err());
+    }
+
+    #[test]
+    fn order_conditions_read_naturally_in_the_summary() {
+        let summary = |condition: Condition| condition.summary();
+        assert_eq!(
+            summary(windowed(
+                Field::Orders,
+                Operator::Gte,
+                "2",
+                Window::last_days(30)
+            )),
+            "ordered at least 2 times in the last 30 days"
+        );
+        assert_eq!(
+            summary(windowed(
+                Field::Orders,
+                Operator::Eq,
+                "1",
+                Window::default()
+            )),
+            "ordered exactly 1 time"
+        );
+        assert_eq!(
+            summary(windowed(
+                Field::Orders,
+                Operator::Never,
+                "",
+                Window::last_days(60)
+            )),
+            "has not ordered in the last 60 days"
+        );
+        let between = Window {
+            kind: WindowKind::Between,
+            from: "2026-01-01".into(),
+            to: "2026-03-31".into(),
+            ..Window::default()
+        };
+        assert_eq!(
+            summary(windowed(Field::Spent, Operator::Gte, "200", between)),
+            "spent at least 200 between 2026-01-01 and 2026-03-31"
+        );
+        assert_eq!(
+            summary(Condition {
+                min_quantity: "2".into(),
+                ..windowed(
+                    Field::BoughtSku,
+                    Operator::Eq,
+                    "MUG-BLUE",
+                    Window::last_days(30)
+                )
+            }),
+            "bought at least 2 of SKU “MUG-BLUE” in the last 30 days"
+        );
+        assert_eq!(
+            summary(condition(
+                Field::BoughtProduct,
+                Operator::StartsWith,
+                "Blue"
+            )),
+            "bought a product whose name starts with “Blue”"
+        );
+    }
+
+    #[test]
+    fn an_order_window_comes_and_goes_through_the_api() {
+        let condition: Condition = serde_json::from_str(
+            r#"{"field": "orders", "operator": "gte", "value": 2, "window": {"kind": "last_days", "days": 30}}"#,
+        )
+        .unwrap();
+        assert_eq!(condition.window, Window::last_days(30));
+        let stored = serde_json::to_value(&condition).unwrap();
+        assert_eq!(stored["window"]["days"], "30");
+        let plain = serde_json::to_value(Condition::new(Field::City)).unwrap();
+        assert!(plain.get("window").is_none() && plain.get("min_quantity").is_none());
     }
 }

@@ -285,6 +285,14 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
             collections::ORDERS,
             index(doc! { "ordered_at": -1 }, "ordered_at"),
         ),
+        // Segment conditions on what was bought, by SKU, in a window.
+        (
+            collections::ORDERS,
+            index(
+                doc! { "items.sku": 1, "ordered_at": -1 },
+                "items_sku_ordered_at",
+            ),
+        ),
         (
             collections::ORDER_BATCHES,
             index(doc! { "received_at": -1 }, "received_at"),

@@ -90,6 +90,11 @@ pub fn field_path(field: Field) -> &'static str {
         Field::Tags => "tags",
         Field::EmailConsent => "consent.email.state",
         Field::SmsConsent => "consent.sms.state",
+        // Over all time, the totals answer; in a window, the orders do.
+        Field::Orders => "order_count",
+        Field::Spent => "total_spend_cents",
+        // Looked up in the orders, which answer customer ids.
+        Field::BoughtSku | Field::BoughtProduct => "_id",
     }
 }
 

@@ -2,6 +2,7 @@
 //! process.
 
 pub mod batches;
+pub mod behaviour;
 pub mod consumer;
 pub mod daily;
 pub mod history;

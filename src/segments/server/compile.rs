@@ -1,26 +1,164 @@
 //! Turning a checked segment rule into a MongoDB filter on the customers collection. Every field a condition can
 //! name has an index (see `mongo::required_indexes`); text conditions compare the lower-cased copies of name and
 //! city. Relative dates are resolved against `now`, so the same rule gives the members of the moment it runs.
+//!
+//! Order conditions with a window look at the orders: [`resolve`] asks the orders feature for the customers each
+//! one stands for, and [`compile`] puts those in the filter as `_id` lists, in the order it meets them. Those
+//! that the customers' own totals answer (a window of ever, or having ordered in the last N days) need no orders.
 
-use mongodb::bson::{doc, Bson, DateTime, Document};
+use futures::future::try_join_all;
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
 use crate::shared::time::DAY_MS;
 use crate::{
     customers::server::field_path,
+    orders::server::behaviour::{self, OrderWindow},
     segments::rules::{
-        CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Field, NumberTest, TagTest,
-        TextTest,
+        CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Field, Measure, NumberTest,
+        Period, TagTest, TextTest,
     },
-    server::mongo::regex_literal,
+    server::mongo::{regex_literal, Mongo},
+    shared::error::AppError,
 };
 
-pub fn compile(group: &CheckedGroup, now: DateTime) -> Document {
+/// Finds, for each condition of `group` that looks at orders, the customers it stands for: as `_id` filters in the
+/// order [`compile`] meets the conditions. `customer` narrows every lookup to that one customer.
+pub async fn resolve(
+    mongo: &Mongo,
+    group: &CheckedGroup,
+    now: DateTime,
+    customer: Option<ObjectId>,
+) -> Result<Vec<Document>, AppError> {
+    let mut lookups = Vec::new();
+    order_lookups(group, now, &mut lookups);
+    try_join_all(lookups.into_iter().map(|criterion| async move {
+        let window = |period: Period| {
+            let (start, end) = period_bounds(period, now);
+            OrderWindow {
+                start,
+                end,
+                customer,
+            }
+        };
+        match criterion {
+            Criterion::Ordered(measure, test, period) => {
+                // A test that holds for 0 also holds for every customer without orders in the window: those are
+                // everyone but the customers whose window fails it.
+                let failing = test.holds(0);
+                let ids = behaviour::customers_by_total(
+                    mongo,
+                    *measure,
+                    window(*period),
+                    number_condition(test),
+                    failing,
+                )
+                .await?;
+                Ok(members(ids, !failing))
+            }
+            Criterion::Bought {
+                product,
+                min_quantity,
+                period,
+            } => {
+                let ids =
+                    behaviour::customers_who_bought(mongo, product, *min_quantity, window(*period))
+                        .await?;
+                Ok(members(ids, true))
+            }
+            _ => unreachable!("only conditions on orders are looked up"),
+        }
+    }))
+    .await
+}
+
+fn members(ids: Vec<ObjectId>, included: bool) -> Document {
+    if included {
+        doc! { "_id": { "$in": ids } }
+    } else {
+        doc! { "_id": { "$nin": ids } }
+    }
+}
+
+/// The conditions of `group` that need a lookup in the orders, depth first, as [`compile`] meets them.
+fn order_lookups<'a>(group: &'a CheckedGroup, now: DateTime, found: &mut Vec<&'a Criterion>) {
+    for part in &group.parts {
+        match part {
+            CheckedRule::Criterion(criterion) => {
+                if needs_orders(criterion, now) {
+                    found.push(criterion);
+                }
+            }
+            CheckedRule::Group(inner) => order_lookups(inner, now, found),
+        }
+    }
+}
+
+fn needs_orders(criterion: &Criterion, now: DateTime) -> bool {
+    match criterion {
+        Criterion::Ordered(..) => from_totals(criterion, now).is_none(),
+        Criterion::Bought { .. } => true,
+        _ => false,
+    }
+}
+
+/// An order condition the customer's totals answer: over all time, or whether they ordered in the last N days.
+fn from_totals(criterion: &Criterion, now: DateTime) -> Option<Document> {
+    let Criterion::Ordered(measure, test, period) = criterion else {
+        return None;
+    };
+    match (measure, period) {
+        (Measure::Orders, Period::Ever) => Some(criterion_filter(
+            &Criterion::Number(Field::OrderCount, test.clone()),
+            now,
+            &mut std::iter::empty(),
+        )),
+        (Measure::SpendCents, Period::Ever) => Some(criterion_filter(
+            &Criterion::Number(Field::TotalSpend, test.clone()),
+            now,
+            &mut std::iter::empty(),
+        )),
+        (Measure::Orders, Period::LastDays(days)) => {
+            let since = days_before(now, *days);
+            let ordered = doc! { field_path(Field::LastOrderAt): { "$gte": since } };
+            match *test {
+                NumberTest::Gte(1) | NumberTest::Gt(0) => Some(ordered),
+                NumberTest::Eq(0) | NumberTest::Lte(0) | NumberTest::Lt(1) => {
+                    Some(doc! { "$nor": [ordered] })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn days_before(now: DateTime, days: u32) -> DateTime {
+    DateTime::from_millis(now.timestamp_millis() - i64::from(days) * DAY_MS)
+}
+
+fn period_bounds(period: Period, now: DateTime) -> (Option<DateTime>, Option<DateTime>) {
+    match period {
+        Period::Ever => (None, None),
+        Period::LastDays(days) => (Some(days_before(now, days)), None),
+        Period::Within(span) => (
+            Some(DateTime::from_millis(span.start_ms)),
+            Some(DateTime::from_millis(span.end_ms)),
+        ),
+    }
+}
+
+/// The rule as a customers filter; `resolved` holds what [`resolve`] found for its order conditions.
+pub fn compile(
+    group: &CheckedGroup,
+    now: DateTime,
+    resolved: &mut impl Iterator<Item = Document>,
+) -> Document {
     let mut parts: Vec<Document> = group
         .parts
         .iter()
         .map(|part| match part {
-            CheckedRule::Criterion(criterion) => criterion_filter(criterion, now),
-            CheckedRule::Group(inner) => compile(inner, now),
+            CheckedRule::Criterion(criterion) => criterion_filter(criterion, now, resolved),
+            CheckedRule::Group(inner) => compile(inner, now, resolved),
         })
         .collect();
     let combined = match (parts.len(), group.combinator) {
@@ -36,26 +174,35 @@ pub fn compile(group: &CheckedGroup, now: DateTime) -> Document {
     }
 }
 
-fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
+fn number_condition(test: &NumberTest) -> Bson {
+    match *test {
+        NumberTest::Eq(v) => Bson::Int64(v),
+        NumberTest::Ne(v) => doc! { "$ne": v }.into(),
+        NumberTest::Gt(v) => doc! { "$gt": v }.into(),
+        NumberTest::Gte(v) => doc! { "$gte": v }.into(),
+        NumberTest::Lt(v) => doc! { "$lt": v }.into(),
+        NumberTest::Lte(v) => doc! { "$lte": v }.into(),
+        NumberTest::Between(low, high) => doc! { "$gte": low, "$lte": high }.into(),
+    }
+}
+
+fn criterion_filter(
+    criterion: &Criterion,
+    now: DateTime,
+    resolved: &mut impl Iterator<Item = Document>,
+) -> Document {
     match criterion {
+        Criterion::Ordered(..) | Criterion::Bought { .. } => from_totals(criterion, now)
+            .unwrap_or_else(|| {
+                resolved
+                    .next()
+                    .expect("resolve looks up every order condition compile meets")
+            }),
         Criterion::Number(Field::AverageOrderValue, test) => average_order_value(test),
-        Criterion::Number(field, test) => {
-            let condition = match *test {
-                NumberTest::Eq(v) => Bson::Int64(v),
-                NumberTest::Ne(v) => doc! { "$ne": v }.into(),
-                NumberTest::Gt(v) => doc! { "$gt": v }.into(),
-                NumberTest::Gte(v) => doc! { "$gte": v }.into(),
-                NumberTest::Lt(v) => doc! { "$lt": v }.into(),
-                NumberTest::Lte(v) => doc! { "$lte": v }.into(),
-                NumberTest::Between(low, high) => doc! { "$gte": low, "$lte": high }.into(),
-            };
-            doc! { field_path(*field): condition }
-        }
+        Criterion::Number(field, test) => doc! { field_path(*field): number_condition(test) },
         Criterion::Date(field, test) => {
             let at = DateTime::from_millis;
-            let days_ago = |days: u32| {
-                DateTime::from_millis(now.timestamp_millis() - i64::from(days) * DAY_MS)
-            };
+            let days_ago = |days: u32| days_before(now, days);
             let condition: Bson = match *test {
                 DateTest::Before(ms) => doc! { "$lt": at(ms) }.into(),
                 DateTest::NotBefore(ms) => doc! { "$gte": at(ms) }.into(),
@@ -140,19 +287,18 @@ mod tests {
 
     fn condition(field: Field, operator: Operator, value: &str) -> Rule {
         Rule::Condition(Condition {
-            field,
             operator,
             value: value.to_owned(),
-            value_to: String::new(),
+            ..Condition::new(field)
         })
     }
 
     fn between(field: Field, low: &str, high: &str) -> Rule {
         Rule::Condition(Condition {
-            field,
             operator: Operator::Between,
             value: low.to_owned(),
             value_to: high.to_owned(),
+            ..Condition::new(field)
         })
     }
 
@@ -168,6 +314,7 @@ mod tests {
         compile(
             &check_rule(&group(Combinator::All, false, vec![rule])).unwrap(),
             now(),
+            &mut std::iter::empty(),
         )
     }
 
@@ -350,7 +497,7 @@ mod tests {
         );
         let ninety_days_ago = DateTime::from_millis(NOW_MS - 90 * DAY_MS);
         assert_eq!(
-            compile(&check_rule(&rule).unwrap(), now()),
+            compile(&check_rule(&rule).unwrap(), now(), &mut std::iter::empty()),
             doc! { "$and": [
                 { "total_spend_cents": { "$gt": 1_000_000_i64 } },
                 { "$or": [{ "order_count": { "$lt": 3_i64 } }, { "last_order_at": { "$lt": ninety_days_ago } }] },
@@ -364,7 +511,8 @@ mod tests {
         assert_eq!(
             compile(
                 &check_rule(&group(Combinator::Any, true, vec![])).unwrap(),
-                now()
+                now(),
+                &mut std::iter::empty()
             ),
             doc! {}
         );
@@ -373,6 +521,13 @@ mod tests {
             false,
             vec![Rule::Group(group(Combinator::All, false, vec![]))],
         );
-        assert_eq!(compile(&check_rule(&with_empty).unwrap(), now()), doc! {});
+        assert_eq!(
+            compile(
+                &check_rule(&with_empty).unwrap(),
+                now(),
+                &mut std::iter::empty()
+            ),
+            doc! {}
+        );
     }
 }

@@ -38,10 +38,17 @@ const SPEND_BANDS: [i64; 6] = [0, 50, 100, 500, 1_000, 5_000];
 /// Order-count bands: 0, 1, 2, 3–5, 6–10, more.
 const ORDER_BANDS: [i64; 6] = [0, 1, 2, 3, 6, 11];
 
-/// The filter a rule stands for now, or the problems that keep it from being used.
-pub fn rule_filter(rule: &RuleGroup) -> Result<Document, AppError> {
+/// The filter a rule stands for now, or the problems that keep it from being used. With `customer`, the filter
+/// is right for that customer only: its order conditions look at their orders alone.
+pub async fn rule_filter(
+    mongo: &Mongo,
+    rule: &RuleGroup,
+    customer: Option<ObjectId>,
+) -> Result<Document, AppError> {
     let checked = check_rule(rule).map_err(AppError::InvalidRule)?;
-    Ok(compile::compile(&checked, DateTime::now()))
+    let now = DateTime::now();
+    let resolved = compile::resolve(mongo, &checked, now, customer).await?;
+    Ok(compile::compile(&checked, now, &mut resolved.into_iter()))
 }
 
 /// A segment as stored.
@@ -66,8 +73,8 @@ impl StoredSegment {
         read_as("segment", document)
     }
 
-    fn filter(&self) -> Result<Document, AppError> {
-        rule_filter(&self.rule)
+    async fn filter(&self, mongo: &Mongo) -> Result<Document, AppError> {
+        rule_filter(mongo, &self.rule, None).await
     }
 
     fn summary(&self) -> SegmentSummary {
@@ -133,7 +140,7 @@ impl Segments {
 
     /// The customer filter of a saved segment, as of now.
     pub async fn filter_of(&self, id: &str) -> Result<Document, AppError> {
-        self.find(id).await?.filter()
+        self.find(id).await?.filter(&self.mongo).await
     }
 
     pub async fn preview(
@@ -147,17 +154,22 @@ impl Segments {
     }
 
     pub async fn count(&self, rule: &RuleGroup) -> Result<u64, AppError> {
-        audience::count(&self.mongo, rule_filter(rule)?).await
+        audience::count(&self.mongo, rule_filter(&self.mongo, rule, None).await?).await
     }
 
     /// About how many customers `rule` matches, from the customers' fixed sample: answered in the same time at any
     /// number of customers, for the builder to show while the exact count runs.
     pub async fn estimate(&self, rule: &RuleGroup) -> Result<AudienceEstimate, AppError> {
-        sampling::estimate(&self.mongo, rule_filter(rule)?).await
+        sampling::estimate(&self.mongo, rule_filter(&self.mongo, rule, None).await?).await
     }
 
     pub async fn sample(&self, rule: &RuleGroup, size: i64) -> Result<Vec<CustomerRow>, AppError> {
-        audience::sample(&self.mongo, rule_filter(rule)?, size).await
+        audience::sample(
+            &self.mongo,
+            rule_filter(&self.mongo, rule, None).await?,
+            size,
+        )
+        .await
     }
 
     /// Saves a new segment and counts it; answers its id and size.
@@ -167,7 +179,7 @@ impl Segments {
         created_by: &str,
     ) -> Result<(String, u64), AppError> {
         let draft = draft.cleaned()?;
-        let filter = rule_filter(&draft.rule)?;
+        let filter = rule_filter(&self.mongo, &draft.rule, None).await?;
         let now = DateTime::now();
         let rule = bson::to_document(&draft.rule)
             .map_err(|e| AppError::Unavailable(format!("cannot store the rule: {e}")))?;
@@ -195,7 +207,7 @@ impl Segments {
     pub async fn update(&self, id: &str, draft: SegmentDraft) -> Result<u64, AppError> {
         let oid = parse_id(id, "segment")?;
         let draft = draft.cleaned()?;
-        let filter = rule_filter(&draft.rule)?;
+        let filter = rule_filter(&self.mongo, &draft.rule, None).await?;
         let rule = bson::to_document(&draft.rule)
             .map_err(|e| AppError::Unavailable(format!("cannot store the rule: {e}")))?;
         let result = self
@@ -324,7 +336,7 @@ impl Segments {
             let Ok(segment) = StoredSegment::read(segment) else {
                 continue;
             };
-            let Ok(filter) = segment.filter() else {
+            let Ok(filter) = segment.filter(&self.mongo).await else {
                 continue;
             };
             self.record_size(segment.id, audience::count(&self.mongo, filter).await?)
@@ -337,16 +349,17 @@ impl Segments {
     /// The segments a customer belongs to now, by id and name.
     pub async fn containing(&self, customer: ObjectId) -> Result<Vec<(String, String)>, AppError> {
         let segments = self.all(doc! { "name": 1 }, MAX_LISTED).await?;
-        let checks = segments.into_iter().filter_map(|segment| {
-            let filter = segment.filter().ok()?;
-            Some((segment.id.to_hex(), segment.name, filter))
-        });
-        let member_of: Vec<Option<(String, String)>> = stream::iter(checks)
-            .map(|(id, name, filter)| async move {
+        let member_of: Vec<Option<(String, String)>> = stream::iter(segments)
+            .map(|segment| async move {
+                // A segment whose rule no longer checks has no members.
+                let Ok(filter) = rule_filter(&self.mongo, &segment.rule, Some(customer)).await
+                else {
+                    return Ok(None);
+                };
                 Ok::<_, AppError>(
                     audience::contains(&self.mongo, customer, filter)
                         .await?
-                        .then_some((id, name)),
+                        .then_some((segment.id.to_hex(), segment.name)),
                 )
             })
             .buffered(8)
@@ -367,7 +380,7 @@ impl Segments {
 
     pub async fn analytics(&self, id: &str) -> Result<SegmentAnalytics, AppError> {
         let segment = self.find(id).await?;
-        let (oid, filter) = (segment.id, segment.filter()?);
+        let (oid, filter) = (segment.id, segment.filter(&self.mongo).await?);
         let spend_bounds: Vec<i64> = SPEND_BANDS.iter().map(|units| units * 100).collect();
         let facets = audience::profile(&self.mongo, filter, &spend_bounds, &ORDER_BANDS).await?;
         let first_of = |key: &str| {

@@ -15,7 +15,7 @@ use crate::{
         api::{count_audience, estimate_audience, sample_audience},
         rules::{
             check_condition, check_rule, Combinator, Condition, Field, FieldKind, Operator, Rule,
-            RuleGroup, MAX_DEPTH,
+            RuleGroup, Window, WindowKind, MAX_DEPTH,
         },
     },
     shared::{error::AppError, ui::form::SECONDARY_BUTTON_CLASS},
@@ -36,6 +36,44 @@ pub struct ConditionNode {
     operator: RwSignal<Operator>,
     value: RwSignal<String>,
     value_to: RwSignal<String>,
+    window: WindowNode,
+    min_quantity: RwSignal<String>,
+}
+
+/// An order condition's window, one signal per input.
+#[derive(Clone, Copy)]
+struct WindowNode {
+    kind: RwSignal<WindowKind>,
+    days: RwSignal<String>,
+    from: RwSignal<String>,
+    to: RwSignal<String>,
+}
+
+impl WindowNode {
+    fn new(window: &Window) -> Self {
+        Self {
+            kind: RwSignal::new(window.kind),
+            days: RwSignal::new(window.days.clone()),
+            from: RwSignal::new(window.from.clone()),
+            to: RwSignal::new(window.to.clone()),
+        }
+    }
+
+    fn snapshot(&self) -> Window {
+        Window {
+            kind: self.kind.get(),
+            days: self.days.get(),
+            from: self.from.get(),
+            to: self.to.get(),
+        }
+    }
+
+    fn reset(&self) {
+        self.kind.set(WindowKind::Ever);
+        for text in [self.days, self.from, self.to] {
+            text.set(String::new());
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -58,6 +96,8 @@ impl ConditionNode {
             operator: RwSignal::new(condition.operator),
             value: RwSignal::new(condition.value.clone()),
             value_to: RwSignal::new(condition.value_to.clone()),
+            window: WindowNode::new(&condition.window),
+            min_quantity: RwSignal::new(condition.min_quantity.clone()),
         }
     }
 
@@ -67,6 +107,8 @@ impl ConditionNode {
             operator: self.operator.get(),
             value: self.value.get(),
             value_to: self.value_to.get(),
+            window: self.window.snapshot(),
+            min_quantity: self.min_quantity.get(),
         }
     }
 }
@@ -149,8 +191,10 @@ enum ValueShape {
 fn value_shape(field: Field, operator: Operator) -> ValueShape {
     match (field.kind(), operator) {
         (_, Operator::Never) => ValueShape::Nothing,
-        (FieldKind::Money, _) => ValueShape::Money,
-        (FieldKind::Count, _) => ValueShape::Count,
+        (FieldKind::Money | FieldKind::SpendIn, _) => ValueShape::Money,
+        (FieldKind::Count | FieldKind::OrdersIn, _) => ValueShape::Count,
+        (FieldKind::Sku, Operator::InList) => ValueShape::List,
+        (FieldKind::Sku | FieldKind::ProductName, _) => ValueShape::Text,
         (FieldKind::Date, Operator::WithinDays | Operator::MoreThanDaysAgo) => ValueShape::Days,
         (FieldKind::Date, _) => ValueShape::Date,
         (FieldKind::Text, Operator::InList) | (FieldKind::Tags, _) => ValueShape::List,
@@ -238,6 +282,8 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
         operator,
         value,
         value_to,
+        window,
+        min_quantity,
     } = condition;
     let problem = Memo::new(move |_| check_condition(&condition.snapshot()).err());
     let shape = Memo::new(move |_| value_shape(field.get(), operator.get()));
@@ -291,6 +337,13 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
                         if !chosen.operators().contains(&operator.get_untracked()) {
                             operator.set(chosen.default_operator());
                         }
+                        // Only order conditions have a window, and only product conditions a quantity.
+                        if !chosen.kind().windowed() {
+                            window.reset();
+                        }
+                        if !matches!(chosen.kind(), FieldKind::Sku | FieldKind::ProductName) {
+                            min_quantity.set(String::new());
+                        }
                         field.set(chosen);
                     }
                 >
@@ -312,7 +365,7 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
                             .get()
                             .operators()
                             .iter()
-                            .map(|o| view! { <option value=o.key() selected=*o == current>{o.label()}</option> })
+                            .map(|o| view! { <option value=o.key() selected=*o == current>{field.get().operator_label(*o)}</option> })
                             .collect_view()
                     }}
                 </select>
@@ -331,12 +384,74 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
                     }.into_any(),
                     _ => value_input(value, "Value").into_any(),
                 }}
+                {move || matches!(field.get().kind(), FieldKind::Sku | FieldKind::ProductName).then(|| view! {
+                    <label class="flex items-center gap-1 text-sm text-slate-600">
+                        "quantity at least"
+                        <input
+                            type="number"
+                            inputmode="numeric"
+                            min="1"
+                            placeholder="any"
+                            aria-label="Least quantity"
+                            class="w-20 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm"
+                            prop:value=move || min_quantity.get()
+                            on:input=move |event| min_quantity.set(event_target_value(&event))
+                        />
+                    </label>
+                })}
+                {move || field.get().kind().windowed().then(|| window_view(window, problem))}
                 <button type="button" class="ml-auto text-sm text-red-700 underline" on:click=move |_| remove.run(())>
                     "Remove condition"
                 </button>
             </div>
             <p class="mt-1 text-sm text-red-700" aria-live="polite" data-condition-problem>{move || problem.get()}</p>
         </div>
+    }
+    .into_any()
+}
+
+/// When an order condition looks: ever, the last N days, or between two dates.
+fn window_view(window: WindowNode, problem: Memo<Option<String>>) -> AnyView {
+    let input_class = "rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm aria-[invalid=true]:border-red-500";
+    let text_input = move |target: RwSignal<String>, kind: &'static str, label: &'static str| {
+        view! {
+            <input
+                type=kind
+                min=(kind == "number").then_some("1")
+                aria-label=label
+                aria-invalid=move || problem.get().is_some().to_string()
+                class=input_class
+                class:w-20=kind == "number"
+                prop:value=move || target.get()
+                on:input=move |event| target.set(event_target_value(&event))
+            />
+        }
+    };
+    view! {
+        <select
+            aria-label="Window"
+            class="rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm"
+            prop:value=move || window.kind.get().key()
+            on:change=move |event| {
+                if let Some(kind) = WindowKind::from_key(&event_target_value(&event)) {
+                    window.kind.set(kind);
+                }
+            }
+        >
+            {WindowKind::ALL.into_iter().map(|kind| view! { <option value=kind.key()>{kind.label()}</option> }).collect_view()}
+        </select>
+        {move || match window.kind.get() {
+            WindowKind::Ever => ().into_any(),
+            WindowKind::LastDays => view! {
+                {text_input(window.days, "number", "Window days")}
+                <span class="text-sm text-slate-600">"days"</span>
+            }.into_any(),
+            WindowKind::Between => view! {
+                {text_input(window.from, "date", "Window from")}
+                <span class="text-sm text-slate-600">"and"</span>
+                {text_input(window.to, "date", "Window to")}
+            }.into_any(),
+        }}
     }
     .into_any()
 }

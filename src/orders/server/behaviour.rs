@@ -1,0 +1,174 @@
+//! Which customers ordered what, and when: what segments' order conditions ask of the orders. Each question reads
+//! only the orders of its window (through the `ordered_at` index) or of its products (through `items.sku` with
+//! `ordered_at`), never every order, and answers customer ids for the segment to compile into its filter.
+
+use futures::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+
+use crate::{
+    segments::rules::{Measure, ProductTest, TextTest},
+    server::mongo::{collections, regex_literal, Mongo},
+    shared::error::AppError,
+};
+
+/// Orders placed in `[start, end)`; an open end is unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderWindow {
+    pub start: Option<DateTime>,
+    pub end: Option<DateTime>,
+    /// Only this customer's orders (checking whether one customer belongs to a segment).
+    pub customer: Option<ObjectId>,
+}
+
+impl OrderWindow {
+    fn filter(&self) -> Document {
+        let mut filter = Document::new();
+        let mut placed = Document::new();
+        if let Some(start) = self.start {
+            placed.insert("$gte", start);
+        }
+        if let Some(end) = self.end {
+            placed.insert("$lt", end);
+        }
+        if let Some(customer) = self.customer {
+            filter.insert("customer_id", customer);
+        }
+        if !placed.is_empty() {
+            filter.insert("ordered_at", placed);
+        }
+        filter
+    }
+}
+
+/// The customers with orders in `window` whose count or spend there, added up, meets `condition` (a query
+/// condition on the sum, e.g. `{ "$gte": 2 }`), or, with `failing`, does not meet it.
+pub async fn customers_by_total(
+    mongo: &Mongo,
+    measure: Measure,
+    window: OrderWindow,
+    condition: Bson,
+    failing: bool,
+) -> Result<Vec<ObjectId>, AppError> {
+    let summed: Bson = match measure {
+        Measure::Orders => 1.into(),
+        Measure::SpendCents => "$amount_cents".into(),
+    };
+    let passes = doc! { "total": condition };
+    let pipeline = [
+        doc! { "$match": window.filter() },
+        doc! { "$group": { "_id": "$customer_id", "total": { "$sum": summed } } },
+        doc! { "$match": if failing { doc! { "$nor": [passes] } } else { passes } },
+        doc! { "$project": { "_id": 1 } },
+    ];
+    ids_of(mongo, pipeline).await
+}
+
+/// The customers who bought the product in `window`, at least `min_quantity` of it over all those orders together.
+pub async fn customers_who_bought(
+    mongo: &Mongo,
+    product: &ProductTest,
+    min_quantity: u32,
+    window: OrderWindow,
+) -> Result<Vec<ObjectId>, AppError> {
+    let item = item_filter(product);
+    let mut matched = window.filter();
+    matched.insert("items", doc! { "$elemMatch": item.clone() });
+    let pipeline = if min_quantity <= 1 {
+        vec![
+            doc! { "$match": matched },
+            doc! { "$group": { "_id": "$customer_id" } },
+        ]
+    } else {
+        let item_fields: Document = item
+            .into_iter()
+            .map(|(key, value)| (format!("items.{key}"), value))
+            .collect();
+        vec![
+            doc! { "$match": matched },
+            doc! { "$project": { "customer_id": 1, "items": 1 } },
+            doc! { "$unwind": "$items" },
+            doc! { "$match": item_fields },
+            doc! { "$group": { "_id": "$customer_id", "quantity": { "$sum": "$items.quantity" } } },
+            doc! { "$match": { "quantity": { "$gte": i64::from(min_quantity) } } },
+            doc! { "$project": { "_id": 1 } },
+        ]
+    };
+    ids_of(mongo, pipeline).await
+}
+
+/// A line item's test: SKUs exactly (through the index), names without case.
+fn item_filter(product: &ProductTest) -> Document {
+    match product {
+        ProductTest::Sku(skus) => doc! { "sku": { "$in": skus } },
+        ProductTest::Name(test) => {
+            let pattern = match test {
+                TextTest::Eq(text) => format!("^{}$", regex_literal(text)),
+                TextTest::StartsWith(text) => format!("^{}", regex_literal(text)),
+                TextTest::EndsWith(text) => format!("{}$", regex_literal(text)),
+                TextTest::Contains(text) => regex_literal(text),
+                TextTest::Ne(text) => format!("^(?!{}$)", regex_literal(text)),
+                TextTest::InList(names) => format!(
+                    "^({})$",
+                    names
+                        .iter()
+                        .map(|name| regex_literal(name))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                ),
+            };
+            doc! { "name": { "$regex": pattern, "$options": "i" } }
+        }
+    }
+}
+
+async fn ids_of(
+    mongo: &Mongo,
+    pipeline: impl IntoIterator<Item = Document>,
+) -> Result<Vec<ObjectId>, AppError> {
+    mongo
+        .collection(collections::ORDERS)
+        .aggregate(pipeline)
+        .await?
+        .try_filter_map(|found| async move { Ok(found.get_object_id("_id").ok()) })
+        .try_collect()
+        .await
+        .map_err(AppError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_reads_its_orders_by_date_and_customer() {
+        let (start, end) = (DateTime::from_millis(10), DateTime::from_millis(20));
+        let customer = ObjectId::new();
+        assert_eq!(OrderWindow::default().filter(), doc! {});
+        assert_eq!(
+            OrderWindow {
+                start: Some(start),
+                end: Some(end),
+                customer: Some(customer),
+            }
+            .filter(),
+            doc! { "customer_id": customer, "ordered_at": { "$gte": start, "$lt": end } }
+        );
+    }
+
+    #[test]
+    fn product_names_compare_without_case_and_escape_patterns() {
+        let name = |test| item_filter(&ProductTest::Name(test));
+        assert_eq!(
+            name(TextTest::Eq("blue mug".into())),
+            doc! { "name": { "$regex": "^blue mug$", "$options": "i" } }
+        );
+        assert_eq!(
+            name(TextTest::Contains("mug (xl)".into())),
+            doc! { "name": { "$regex": "mug \\(xl\\)", "$options": "i" } }
+        );
+        assert_eq!(
+            item_filter(&ProductTest::Sku(vec!["MUG-1".into(), "mug-1".into()])),
+            doc! { "sku": { "$in": ["MUG-1", "mug-1"] } }
+        );
+    }
+}

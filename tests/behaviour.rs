@@ -1,0 +1,435 @@
+//! Segments on what customers bought and when: order conditions with windows, through the REST API, against a real
+//! MongoDB-compatible server. Every count is checked against one worked out here over the same seeded orders.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Credentials, TestApp};
+use mongodb::bson::doc;
+use realm::server::mongo::collections;
+use serde_json::{json, Value};
+
+const DAY_MS: i64 = 86_400_000;
+const MINUTE_MS: i64 = 60_000;
+
+/// A seeded line item, as this test knows it.
+#[derive(Clone, Debug)]
+struct Item {
+    sku: &'static str,
+    name: &'static str,
+    quantity: i64,
+}
+
+/// A seeded order, as this test knows it independently of the app.
+#[derive(Clone, Debug)]
+struct Order {
+    id: String,
+    email: String,
+    at_ms: i64,
+    cents: i64,
+    /// None: the order gives only an item count.
+    items: Option<Vec<Item>>,
+}
+
+impl Order {
+    fn json(&self) -> Value {
+        let at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.at_ms) * 1_000_000)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let items = match &self.items {
+            Some(items) => json!(items
+                .iter()
+                .map(|item| json!({
+                    "sku": item.sku, "name": item.name, "quantity": item.quantity, "unit_price": "1.00"
+                }))
+                .collect::<Vec<_>>()),
+            None => json!(2),
+        };
+        json!({
+            "order_id": self.id, "customer_email": self.email, "date": at, "items": items,
+            "amount": format!("{}.{:02}", self.cents / 100, self.cents % 100),
+        })
+    }
+
+    fn quantity_of(&self, sku: &str) -> i64 {
+        self.items
+            .iter()
+            .flatten()
+            .filter(|item| item.sku == sku)
+            .map(|item| item.quantity)
+            .sum()
+    }
+}
+
+const PRODUCTS: [(&str, &str); 4] = [
+    ("MUG-BLUE", "Blue Mug"),
+    ("MUG-RED", "Red mug"),
+    ("TEA-1", "Green Tea"),
+    ("CUP", "Teacup"),
+];
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Deterministic, varied orders over the last 120 days for 30 customers, some with line items and some with an
+/// item count only, plus orders placed just inside and just outside a 30-day window, and a customer whose two
+/// orders reach a quantity of exactly 3.
+fn seeded_orders(now: i64) -> Vec<Order> {
+    let mut state: u64 = 0xbe4a_710e;
+    let mut next = move |bound: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % bound
+    };
+    let mut orders = Vec::new();
+    for customer in 0..30 {
+        for n in 0..next(6) {
+            let items = (next(4) > 0).then(|| {
+                (0..1 + next(2))
+                    .map(|_| {
+                        let (sku, name) = PRODUCTS[next(4) as usize];
+                        Item {
+                            sku,
+                            name,
+                            quantity: 1 + next(3) as i64,
+                        }
+                    })
+                    .collect()
+            });
+            orders.push(Order {
+                id: format!("B-{customer}-{n}"),
+                email: format!("buyer{customer}@example.com"),
+                at_ms: now - next(120) as i64 * DAY_MS - next(600) as i64 * MINUTE_MS - MINUTE_MS,
+                cents: 100 + next(30_000) as i64,
+                items,
+            });
+        }
+    }
+    let blue = |quantity| {
+        Some(vec![Item {
+            sku: "MUG-BLUE",
+            name: "Blue Mug",
+            quantity,
+        }])
+    };
+    // Ten minutes inside and outside the window's edge: the test counts well within ten minutes.
+    orders.push(Order {
+        id: "EDGE-IN".into(),
+        email: "edge-in@example.com".into(),
+        at_ms: now - 30 * DAY_MS + 10 * MINUTE_MS,
+        cents: 5_000,
+        items: blue(3),
+    });
+    orders.push(Order {
+        id: "EDGE-OUT".into(),
+        email: "edge-out@example.com".into(),
+        at_ms: now - 30 * DAY_MS - 10 * MINUTE_MS,
+        cents: 5_000,
+        items: blue(5),
+    });
+    for (n, quantity) in [1, 2].into_iter().enumerate() {
+        orders.push(Order {
+            id: format!("EXACT-{n}"),
+            email: "exactly-three@example.com".into(),
+            at_ms: now - (n as i64 + 1) * DAY_MS,
+            cents: 1_000,
+            items: blue(quantity),
+        });
+    }
+    orders
+}
+
+/// Every seeded customer's orders, with customers who never ordered.
+fn customers(orders: &[Order], idle: &[&str]) -> Vec<(String, Vec<Order>)> {
+    let mut by_email: Vec<(String, Vec<Order>)> = Vec::new();
+    for order in orders {
+        match by_email.iter_mut().find(|(email, _)| *email == order.email) {
+            Some((_, theirs)) => theirs.push(order.clone()),
+            None => by_email.push((order.email.clone(), vec![order.clone()])),
+        }
+    }
+    by_email.extend(idle.iter().map(|email| (email.to_string(), Vec::new())));
+    by_email
+}
+
+fn condition(field: &str, operator: &str, value: Value, window: Value) -> Value {
+    json!({ "kind": "condition", "field": field, "operator": operator, "value": value, "window": window })
+}
+
+fn last_days(days: i64) -> Value {
+    json!({ "kind": "last_days", "days": days })
+}
+
+fn date_of(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.date().to_string()
+}
+
+async fn preview_count(app: &TestApp, key: &str, rule: &Value) -> u64 {
+    let reply = app
+        .post_json("/api/segments/preview", &json!({ "rule": rule }), key)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{rule}: {}", reply.body);
+    reply.json()["count"].as_u64().unwrap()
+}
+
+async fn send_orders(app: &TestApp, key: &str, orders: &[Order]) -> Value {
+    let body = json!({ "orders": orders.iter().map(Order::json).collect::<Vec<_>>() });
+    let accepted = app.post_json("/api/orders", &body, key).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    app.finished_batch(accepted.json()["status_url"].as_str().unwrap(), key)
+        .await
+}
+
+#[tokio::test]
+async fn order_conditions_count_what_was_bought_in_their_window() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let now = now_ms();
+    let orders = seeded_orders(now);
+    let idle = ["idle1@example.com", "idle2@example.com"];
+    let people = json!({ "customers": idle.iter().map(|email| json!({ "name": "Idle", "email": email })).collect::<Vec<_>>() });
+    assert_eq!(
+        app.post_json("/api/customers", &people, &key).await.status,
+        StatusCode::OK
+    );
+    let batch = send_orders(&app, &key, &orders).await;
+    assert_eq!(batch["stored"], orders.len(), "{batch}");
+    let customers = customers(&orders, &idle);
+
+    let in_days = |order: &Order, days: i64| order.at_ms >= now - days * DAY_MS;
+    let expect = |test: &dyn Fn(&[Order]) -> bool| {
+        customers.iter().filter(|(_, theirs)| test(theirs)).count() as u64
+    };
+    let count_in = |theirs: &[Order], days: i64| theirs.iter().filter(|o| in_days(o, days)).count();
+    let spent_in = |theirs: &[Order], days: i64| -> i64 {
+        theirs
+            .iter()
+            .filter(|o| in_days(o, days))
+            .map(|o| o.cents)
+            .sum()
+    };
+    let bought_in = |theirs: &[Order], sku: &str, days: i64| -> i64 {
+        theirs
+            .iter()
+            .filter(|o| in_days(o, days))
+            .map(|o| o.quantity_of(sku))
+            .sum()
+    };
+    // A window of whole days, both included: from 50 to 20 days ago.
+    let (from_ms, to_ms) = (now - 50 * DAY_MS, now - 20 * DAY_MS);
+    let (from, to) = (date_of(from_ms), date_of(to_ms));
+    let first_day = from_ms.div_euclid(DAY_MS) * DAY_MS;
+    let after_last_day = to_ms.div_euclid(DAY_MS) * DAY_MS + DAY_MS;
+    let between = json!({ "kind": "between", "from": from, "to": to });
+
+    let cases: Vec<(&str, Value, u64)> = vec![
+        (
+            "at least 2 orders in the last 30 days",
+            condition("orders", "gte", json!(2), last_days(30)),
+            expect(&|o| count_in(o, 30) >= 2),
+        ),
+        (
+            "no order in the last 30 days",
+            condition("orders", "never", json!(""), last_days(30)),
+            expect(&|o| count_in(o, 30) == 0),
+        ),
+        (
+            "at most 1 order in the last 60 days, customers without any included",
+            condition("orders", "lte", json!(1), last_days(60)),
+            expect(&|o| count_in(o, 60) <= 1),
+        ),
+        (
+            "exactly 1 order between two dates",
+            condition("orders", "eq", json!(1), between.clone()),
+            expect(&|o| {
+                o.iter()
+                    .filter(|o| (first_day..after_last_day).contains(&o.at_ms))
+                    .count()
+                    == 1
+            }),
+        ),
+        (
+            "at least 3 orders ever",
+            condition("orders", "gte", json!(3), json!({ "kind": "ever" })),
+            expect(&|o| o.len() >= 3),
+        ),
+        (
+            "spent at least 200 in the last 90 days",
+            condition("spent", "gte", json!("200"), last_days(90)),
+            expect(&|o| spent_in(o, 90) >= 20_000),
+        ),
+        (
+            "spent between 0 and 150 in the last 30 days",
+            json!({ "kind": "condition", "field": "spent", "operator": "between", "value": "0", "value_to": "150", "window": last_days(30) }),
+            expect(&|o| (0..=15_000).contains(&spent_in(o, 30))),
+        ),
+        (
+            "bought at least 3 blue mugs in the last 30 days",
+            json!({ "kind": "condition", "field": "bought_sku", "operator": "eq", "value": "MUG-BLUE",
+                    "min_quantity": 3, "window": last_days(30) }),
+            expect(&|o| bought_in(o, "MUG-BLUE", 30) >= 3),
+        ),
+        (
+            "bought a blue mug or tea, ever",
+            condition(
+                "bought_sku",
+                "in_list",
+                json!(["MUG-BLUE", "TEA-1"]),
+                json!({ "kind": "ever" }),
+            ),
+            expect(&|o| {
+                o.iter()
+                    .any(|o| o.quantity_of("MUG-BLUE") + o.quantity_of("TEA-1") > 0)
+            }),
+        ),
+        (
+            "bought something named like a mug in the last 60 days, whatever its case",
+            condition("bought_product", "contains", json!("MUG"), last_days(60)),
+            expect(&|o| {
+                o.iter().any(|o| {
+                    in_days(o, 60) && o.quantity_of("MUG-BLUE") + o.quantity_of("MUG-RED") > 0
+                })
+            }),
+        ),
+        (
+            "a blue mug in the last 30 days and (2 orders in 60 days or not 100 spent in 90)",
+            json!({ "kind": "group", "combinator": "all", "rules": [
+                condition("bought_sku", "eq", json!("MUG-BLUE"), last_days(30)),
+                { "kind": "group", "combinator": "any", "rules": [
+                    condition("orders", "gte", json!(2), last_days(60)),
+                    { "kind": "group", "combinator": "all", "negated": true, "rules": [
+                        condition("spent", "gte", json!(100), last_days(90)),
+                    ] },
+                ] },
+            ] }),
+            expect(&|o| {
+                bought_in(o, "MUG-BLUE", 30) > 0
+                    && (count_in(o, 60) >= 2 || spent_in(o, 90) < 10_000)
+            }),
+        ),
+    ];
+    for (label, rule, expected) in &cases {
+        let rule = json!({ "combinator": "all", "rules": [rule] });
+        assert_eq!(preview_count(&app, &key, &rule).await, *expected, "{label}");
+    }
+    // The seed is varied enough for the counts to tell the operators apart.
+    let distinct: std::collections::HashSet<u64> = cases.iter().map(|case| case.2).collect();
+    assert!(distinct.len() >= 6, "{cases:?}");
+
+    // The edges of the window and of the quantity, seen in a saved segment's members: inside by ten minutes
+    // counts, outside does not; three units over two orders meet a minimum of three.
+    let three_blue = json!({ "combinator": "all", "rules": [cases[7].1] });
+    let created = app
+        .post_json(
+            "/api/segments",
+            &json!({ "name": "Blue mug fans", "rule": three_blue }),
+            &key,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let segment = created.json()["id"].as_str().unwrap().to_owned();
+    let members = app
+        .get(
+            &format!("/api/segments/{segment}/members"),
+            Credentials::Bearer(&key),
+        )
+        .await
+        .json();
+    let emails: Vec<&str> = members["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|customer| customer["email"].as_str())
+        .collect();
+    assert_eq!(emails.len() as u64, cases[7].2, "{members}");
+    assert!(emails.contains(&"edge-in@example.com"), "{emails:?}");
+    assert!(emails.contains(&"exactly-three@example.com"), "{emails:?}");
+    assert!(!emails.contains(&"edge-out@example.com"), "{emails:?}");
+
+    // Sent again, as a client retrying and as RabbitMQ redelivering: nothing is counted twice.
+    let again = send_orders(&app, &key, &orders).await;
+    assert_eq!(again["duplicates"], orders.len(), "{again}");
+    for (label, rule, expected) in &cases {
+        let rule = json!({ "combinator": "all", "rules": [rule] });
+        assert_eq!(
+            preview_count(&app, &key, &rule).await,
+            *expected,
+            "{label}, after the orders were sent again"
+        );
+    }
+
+    // A customer's page says which segments they are in, looking at their orders alone.
+    let customer_id = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.documents(collections::CUSTOMERS, doc! { "email": email })
+                .await
+                .remove(0)
+                .get_object_id("_id")
+                .unwrap()
+                .to_hex()
+        }
+    };
+    let segments_of = |email: &'static str| {
+        let (app, key) = (&app, &key);
+        async move {
+            let id = customer_id(email).await;
+            app.get(&format!("/api/customers/{id}"), Credentials::Bearer(key))
+                .await
+                .json()["segments"]
+                .to_string()
+        }
+    };
+    assert!(segments_of("exactly-three@example.com")
+        .await
+        .contains("Blue mug fans"));
+    assert!(!segments_of("edge-out@example.com")
+        .await
+        .contains("Blue mug fans"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn order_conditions_with_a_bad_window_or_quantity_are_refused_by_field() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    let refused = |rule: Value| {
+        let (app, key) = (&app, &key);
+        async move {
+            let reply = app
+                .post_json(
+                    "/api/segments/preview",
+                    &json!({ "rule": { "combinator": "all", "rules": [rule] } }),
+                    key,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+            reply.body
+        }
+    };
+    assert!(refused(condition("orders", "gte", json!(1), last_days(0)))
+        .await
+        .contains("Window"));
+    assert!(refused(condition(
+        "spent",
+        "gte",
+        json!(1),
+        json!({ "kind": "between", "from": "2026-01-01" })
+    ))
+    .await
+    .contains("both dates"));
+    assert!(refused(json!({ "kind": "condition", "field": "bought_sku", "operator": "eq", "value": "X", "min_quantity": "-1" }))
+        .await
+        .contains("Quantity"));
+    assert!(
+        refused(condition("total_spend", "gt", json!(1), last_days(30)))
+            .await
+            .contains("no time window")
+    );
+    app.stop().await;
+}
