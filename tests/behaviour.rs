@@ -3,9 +3,14 @@
 
 mod common;
 
+use std::{collections::HashMap, collections::HashSet, time::Duration};
+
 use axum::http::StatusCode;
-use common::{Credentials, TestApp};
-use mongodb::bson::doc;
+use common::{
+    campaigns::{create_from, everyone_segment, seed_customers, send_now, wait_for_status},
+    Credentials, TestApp,
+};
+use mongodb::bson::{doc, oid::ObjectId, Document};
 use realm::server::mongo::collections;
 use serde_json::{json, Value};
 
@@ -431,5 +436,166 @@ async fn order_conditions_with_a_bad_window_or_quantity_are_refused_by_field() {
             .await
             .contains("no time window")
     );
+    app.stop().await;
+}
+
+/// Receipts for messages, as the vendor posts them.
+async fn post_receipts(app: &TestApp, receipts: Vec<Value>) {
+    let request = axum::http::Request::post("/api/receipts")
+        .header("host", common::HOST)
+        .header("content-type", "application/json")
+        .header(
+            "x-realm-receipts-token",
+            app.state.receipts_token.to_string(),
+        )
+        .body(axum::body::Body::from(
+            json!({ "receipts": receipts }).to_string(),
+        ))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn engagement_conditions_count_who_was_sent_opened_and_clicked_what() {
+    // Opens and clicks come only from the receipts this test posts.
+    let mut config = common::isolated_config();
+    config.vendor.open_percent = 0;
+    config.vendor.click_percent = 0;
+    let app = TestApp::start_with(config).await;
+    let key = app.api_key().await;
+    seed_customers(&app, &key, 8).await;
+    let segment = everyone_segment(&app, &key).await;
+    let mut campaigns = HashMap::new();
+    for name in ["Autumn news", "Winter news"] {
+        let id = create_from(
+            &app,
+            &key,
+            &json!({ "name": name, "segment_id": segment, "channel": "email", "subject": "Hi",
+                     "message": "Hello {{name}}", "rate_per_second": 100 }),
+        )
+        .await;
+        send_now(&app, &key, &id).await;
+        wait_for_status(&app, &key, &id, "completed", Duration::from_secs(30)).await;
+        campaigns.insert(ObjectId::parse_str(&id).unwrap(), name);
+    }
+    let sent: Vec<Document> = app
+        .documents(
+            collections::COMMUNICATIONS,
+            doc! { "sent_at": { "$type": "date" } },
+        )
+        .await;
+    let of = |name: &str| -> Vec<&Document> {
+        sent.iter()
+            .filter(|message| campaigns[&message.get_object_id("campaign_id").unwrap()] == name)
+            .collect()
+    };
+    let (autumn, winter) = (of("Autumn news"), of("Winter news"));
+    assert!(autumn.len() >= 4 && winter.len() >= 2, "{sent:?}");
+    // Three of autumn's recipients open it lately, one of them clicks; one of winter's opened it 90 days ago.
+    let now = now_ms();
+    let receipt = |message: &Document, event: &str, at_ms: i64| {
+        let id = message.get_object_id("_id").unwrap().to_hex();
+        json!({ "receipt_id": format!("{event}-{id}"), "message_id": id, "event": event, "at_ms": at_ms })
+    };
+    post_receipts(
+        &app,
+        vec![
+            receipt(autumn[0], "opened", now - DAY_MS),
+            receipt(autumn[1], "opened", now - 2 * DAY_MS),
+            receipt(autumn[2], "opened", now - 3 * DAY_MS),
+            receipt(autumn[0], "clicked", now - DAY_MS),
+            receipt(winter[0], "opened", now - 90 * DAY_MS),
+        ],
+    )
+    .await;
+
+    // The expected answers, from the messages as stored.
+    let messages = app.documents(collections::COMMUNICATIONS, doc! {}).await;
+    let customers_where = |test: &dyn Fn(&Document) -> bool| -> HashSet<ObjectId> {
+        messages
+            .iter()
+            .filter(|message| test(message))
+            .map(|message| message.get_object_id("customer_id").unwrap())
+            .collect()
+    };
+    let named = |message: &Document, name: &str| {
+        campaigns[&message.get_object_id("campaign_id").unwrap()] == name
+    };
+    let at_or_after = |message: &Document, field: &str, since: i64| {
+        message
+            .get_datetime(field)
+            .is_ok_and(|at| at.timestamp_millis() >= since)
+    };
+    let everyone = 8_u64;
+    let opened_autumn =
+        customers_where(&|m| named(m, "Autumn news") && m.get_datetime("opened_at").is_ok());
+    let clicked_autumn =
+        customers_where(&|m| named(m, "Autumn news") && m.get_datetime("clicked_at").is_ok());
+    let sent_winter =
+        customers_where(&|m| named(m, "Winter news") && m.get_datetime("sent_at").is_ok());
+    let opened_60 = customers_where(&|m| at_or_after(m, "opened_at", now - 60 * DAY_MS));
+    let opened_120 = customers_where(&|m| at_or_after(m, "opened_at", now - 120 * DAY_MS));
+    let one = |field: &str, operator: &str, value: Value| json!({ "kind": "condition", "field": field, "operator": operator, "value": value });
+    let not = |rule: Value| json!({ "kind": "group", "combinator": "all", "negated": true, "rules": [rule] });
+    let cases: Vec<(&str, Vec<Value>, u64)> = vec![
+        (
+            "opened autumn",
+            vec![one("opened_campaign", "eq", json!("Autumn news"))],
+            opened_autumn.len() as u64,
+        ),
+        (
+            "clicked in autumn",
+            vec![one("clicked_campaign", "eq", json!("Autumn news"))],
+            clicked_autumn.len() as u64,
+        ),
+        (
+            "opened autumn but did not click",
+            vec![
+                one("opened_campaign", "eq", json!("Autumn news")),
+                not(one("clicked_campaign", "eq", json!("Autumn news"))),
+            ],
+            opened_autumn.difference(&clicked_autumn).count() as u64,
+        ),
+        (
+            "was sent winter",
+            vec![one("was_sent_campaign", "eq", json!("Winter news"))],
+            sent_winter.len() as u64,
+        ),
+        (
+            "opened anything in the last 60 days",
+            vec![one("opened_any", "within_days", json!(60))],
+            opened_60.len() as u64,
+        ),
+        (
+            "opened anything in the last 120 days",
+            vec![one("opened_any", "within_days", json!(120))],
+            opened_120.len() as u64,
+        ),
+        (
+            "has not opened anything in 60 days",
+            vec![not(one("opened_any", "within_days", json!(60)))],
+            everyone - opened_60.len() as u64,
+        ),
+        (
+            "opened a campaign no one sent",
+            vec![one("opened_campaign", "eq", json!("Spring news"))],
+            0,
+        ),
+    ];
+    assert_eq!(
+        (
+            opened_autumn.len(),
+            clicked_autumn.len(),
+            opened_60.len(),
+            opened_120.len()
+        ),
+        (3, 1, 3, 4),
+        "the receipts were applied as posted"
+    );
+    for (label, rules, expected) in &cases {
+        let rule = json!({ "combinator": "all", "rules": rules });
+        assert_eq!(preview_count(&app, &key, &rule).await, *expected, "{label}");
+    }
     app.stop().await;
 }

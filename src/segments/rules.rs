@@ -200,6 +200,10 @@ pub enum FieldKind {
     Sku,
     /// A line item's product name, compared without case.
     ProductName,
+    /// A campaign, by its name, that sent, was opened or was clicked.
+    Campaign,
+    /// Any message opened or clicked in the last N days.
+    Engaged,
 }
 
 impl FieldKind {
@@ -235,10 +239,20 @@ pub enum Field {
     BoughtSku,
     /// Bought a product, by its name, in the window.
     BoughtProduct,
+    /// Was sent a message of the named campaign.
+    CampaignSent,
+    /// Opened a message of the named campaign.
+    CampaignOpened,
+    /// Clicked a link in a message of the named campaign.
+    CampaignClicked,
+    /// Opened any message in the last N days.
+    OpenedAny,
+    /// Clicked a link in any message in the last N days.
+    ClickedAny,
 }
 
 impl Field {
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; 21] = [
         Field::TotalSpend,
         Field::OrderCount,
         Field::AverageOrderValue,
@@ -255,6 +269,11 @@ impl Field {
         Field::Spent,
         Field::BoughtSku,
         Field::BoughtProduct,
+        Field::CampaignSent,
+        Field::CampaignOpened,
+        Field::CampaignClicked,
+        Field::OpenedAny,
+        Field::ClickedAny,
     ];
 
     pub fn kind(self) -> FieldKind {
@@ -269,6 +288,10 @@ impl Field {
             Field::Spent => FieldKind::SpendIn,
             Field::BoughtSku => FieldKind::Sku,
             Field::BoughtProduct => FieldKind::ProductName,
+            Field::CampaignSent | Field::CampaignOpened | Field::CampaignClicked => {
+                FieldKind::Campaign
+            }
+            Field::OpenedAny | Field::ClickedAny => FieldKind::Engaged,
         }
     }
 
@@ -290,6 +313,11 @@ impl Field {
             Field::Spent => "Amount spent",
             Field::BoughtSku => "Bought SKU",
             Field::BoughtProduct => "Bought product named",
+            Field::CampaignSent => "Was sent campaign",
+            Field::CampaignOpened => "Opened campaign",
+            Field::CampaignClicked => "Clicked in campaign",
+            Field::OpenedAny => "Opened any message",
+            Field::ClickedAny => "Clicked in any message",
         }
     }
 
@@ -312,6 +340,11 @@ impl Field {
             Field::Spent => "spent",
             Field::BoughtSku => "bought_sku",
             Field::BoughtProduct => "bought_product",
+            Field::CampaignSent => "was_sent_campaign",
+            Field::CampaignOpened => "opened_campaign",
+            Field::CampaignClicked => "clicked_campaign",
+            Field::OpenedAny => "opened_any",
+            Field::ClickedAny => "clicked_any",
         }
     }
 
@@ -341,6 +374,8 @@ impl Field {
             FieldKind::SpendIn => &[Gte, Lte, Eq, Between],
             FieldKind::Sku => &[Eq, InList],
             FieldKind::ProductName => &[Eq, Contains, StartsWith, EndsWith],
+            FieldKind::Campaign => &[Eq],
+            FieldKind::Engaged => &[WithinDays],
         }
     }
 
@@ -352,6 +387,7 @@ impl Field {
             (FieldKind::OrdersIn | FieldKind::SpendIn, Operator::Eq) => "exactly",
             (FieldKind::OrdersIn, Operator::Never) => "none",
             (FieldKind::Sku | FieldKind::ProductName, Operator::Eq) => "is",
+            (FieldKind::Campaign, Operator::Eq) => "named",
             _ => operator.label(),
         }
     }
@@ -367,6 +403,8 @@ impl Field {
             FieldKind::OrdersIn | FieldKind::SpendIn => Operator::Gte,
             FieldKind::Sku => Operator::Eq,
             FieldKind::ProductName => Operator::Contains,
+            FieldKind::Campaign => Operator::Eq,
+            FieldKind::Engaged => Operator::WithinDays,
         }
     }
 }
@@ -593,6 +631,25 @@ pub enum Criterion {
         min_quantity: u32,
         period: Period,
     },
+    /// Was sent, opened or clicked a message: of the campaigns of a name, or of any in the last N days.
+    Engaged(Engagement, Engaged),
+}
+
+/// What a customer did with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Engagement {
+    Sent,
+    Opened,
+    Clicked,
+}
+
+/// Which messages an engagement condition looks at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Engaged {
+    /// Those of the campaigns with this name (exactly as shown in the campaign list).
+    Campaign(String),
+    /// Any, in the last N days up to the moment the segment is used.
+    WithinDays(u32),
 }
 
 /// A checked window.
@@ -757,6 +814,31 @@ pub fn check_condition(condition: &Condition) -> Result<Criterion, String> {
         return Err(format!("{} takes no quantity.", field.label()));
     }
     match field.kind() {
+        FieldKind::Campaign => {
+            let engagement = match field {
+                Field::CampaignSent => Engagement::Sent,
+                Field::CampaignOpened => Engagement::Opened,
+                _ => Engagement::Clicked,
+            };
+            if value.chars().count() > MAX_TEXT_LENGTH {
+                return Err(format!("Use at most {MAX_TEXT_LENGTH} characters."));
+            }
+            Ok(Criterion::Engaged(
+                engagement,
+                Engaged::Campaign(value.to_owned()),
+            ))
+        }
+        FieldKind::Engaged => {
+            let engagement = if field == Field::OpenedAny {
+                Engagement::Opened
+            } else {
+                Engagement::Clicked
+            };
+            Ok(Criterion::Engaged(
+                engagement,
+                Engaged::WithinDays(read_days(value)?),
+            ))
+        }
         FieldKind::OrdersIn | FieldKind::SpendIn => {
             let period = read_window(&condition.window)?;
             let read = |text: &str| read_number(field, text);
@@ -1082,6 +1164,15 @@ impl Condition {
         let (field, operator) = (self.field.label(), self.operator);
         if self.field.kind().windowed() {
             return self.order_summary();
+        }
+        let value = self.value.trim();
+        match self.field {
+            Field::CampaignSent => return format!("was sent campaign “{value}”"),
+            Field::CampaignOpened => return format!("opened campaign “{value}”"),
+            Field::CampaignClicked => return format!("clicked in campaign “{value}”"),
+            Field::OpenedAny => return format!("opened any message in the last {value} days"),
+            Field::ClickedAny => return format!("clicked in any message in the last {value} days"),
+            _ => {}
         }
         match operator {
             Operator::Never => format!("{field} never"),
@@ -1696,5 +1787,40 @@ mod tests {
         assert_eq!(stored["window"]["days"], "30");
         let plain = serde_json::to_value(Condition::new(Field::City)).unwrap();
         assert!(plain.get("window").is_none() && plain.get("min_quantity").is_none());
+    }
+
+    #[test]
+    fn engagement_conditions_name_a_campaign_or_a_number_of_days() {
+        assert_eq!(
+            check_condition(&condition(
+                Field::CampaignOpened,
+                Operator::Eq,
+                " November news "
+            )),
+            Ok(Criterion::Engaged(
+                Engagement::Opened,
+                Engaged::Campaign("November news".into())
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::ClickedAny, Operator::WithinDays, "60")),
+            Ok(Criterion::Engaged(
+                Engagement::Clicked,
+                Engaged::WithinDays(60)
+            ))
+        );
+        assert_eq!(
+            check_condition(&condition(Field::CampaignSent, Operator::Eq, "")),
+            Err("Enter a value.".into())
+        );
+        assert!(check_condition(&condition(Field::OpenedAny, Operator::WithinDays, "0")).is_err());
+        assert_eq!(
+            condition(Field::CampaignOpened, Operator::Eq, "November news").summary(),
+            "opened campaign “November news”"
+        );
+        assert_eq!(
+            condition(Field::OpenedAny, Operator::WithinDays, "60").summary(),
+            "opened any message in the last 60 days"
+        );
     }
 }

@@ -251,6 +251,19 @@ fn index(keys: Document, name: &str) -> IndexModel {
         .build()
 }
 
+/// An index of only the documents that have the field: most messages are never opened or clicked.
+fn sparse(keys: Document, name: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .sparse(true)
+                .build(),
+        )
+        .build()
+}
+
 /// The indexes the app keeps on one collection, e.g. for a benchmark that writes the same documents elsewhere.
 pub fn indexes_of(collection: &str) -> Vec<IndexModel> {
     required_indexes()
@@ -380,6 +393,15 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (
             collections::COMMUNICATIONS,
             index(doc! { "campaign_id": 1, "status": 1 }, "campaign_status"),
+        ),
+        // Segment conditions on who opened or clicked any message lately.
+        (
+            collections::COMMUNICATIONS,
+            sparse(doc! { "opened_at": -1 }, "opened_at"),
+        ),
+        (
+            collections::COMMUNICATIONS,
+            sparse(doc! { "clicked_at": -1 }, "clicked_at"),
         ),
         // A campaign with a frequency cap asks which of each thousand recipients were sent a message lately.
         (

@@ -2,6 +2,7 @@
 //! campaigns, the delivery workers, the vendor and its receipts.
 
 pub mod delivery;
+pub mod engagement;
 pub mod events;
 pub mod figures;
 pub mod mail;

@@ -93,8 +93,14 @@ pub fn field_path(field: Field) -> &'static str {
         // Over all time, the totals answer; in a window, the orders do.
         Field::Orders => "order_count",
         Field::Spent => "total_spend_cents",
-        // Looked up in the orders, which answer customer ids.
-        Field::BoughtSku | Field::BoughtProduct => "_id",
+        // Looked up in the orders or the messages, which answer customer ids.
+        Field::BoughtSku
+        | Field::BoughtProduct
+        | Field::CampaignSent
+        | Field::CampaignOpened
+        | Field::CampaignClicked
+        | Field::OpenedAny
+        | Field::ClickedAny => "_id",
     }
 }
 

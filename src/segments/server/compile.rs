@@ -2,8 +2,8 @@
 //! name has an index (see `mongo::required_indexes`); text conditions compare the lower-cased copies of name and
 //! city. Relative dates are resolved against `now`, so the same rule gives the members of the moment it runs.
 //!
-//! Order conditions with a window look at the orders: [`resolve`] asks the orders feature for the customers each
-//! one stands for, and [`compile`] puts those in the filter as `_id` lists, in the order it meets them. Those
+//! Order conditions with a window look at the orders, engagement conditions at the messages: [`resolve`] asks the
+//! orders and campaigns features for the customers each one stands for, and [`compile`] puts those in the filter as `_id` lists, in the order it meets them. Those
 //! that the customers' own totals answer (a window of ever, or having ordered in the last N days) need no orders.
 
 use futures::future::try_join_all;
@@ -11,17 +11,18 @@ use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
 use crate::shared::time::DAY_MS;
 use crate::{
+    campaigns::server::engagement,
     customers::server::field_path,
     orders::server::behaviour::{self, OrderWindow},
     segments::rules::{
-        CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Field, Measure, NumberTest,
-        Period, TagTest, TextTest,
+        CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Engaged, Field, Measure,
+        NumberTest, Period, TagTest, TextTest,
     },
     server::mongo::{regex_literal, Mongo},
     shared::error::AppError,
 };
 
-/// Finds, for each condition of `group` that looks at orders, the customers it stands for: as `_id` filters in the
+/// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for: as `_id` filters in the
 /// order [`compile`] meets the conditions. `customer` narrows every lookup to that one customer.
 pub async fn resolve(
     mongo: &Mongo,
@@ -65,7 +66,16 @@ pub async fn resolve(
                         .await?;
                 Ok(members(ids, true))
             }
-            _ => unreachable!("only conditions on orders are looked up"),
+            Criterion::Engaged(engagement, Engaged::Campaign(name)) => Ok(members(
+                engagement::customers_of_campaign(mongo, *engagement, name, customer).await?,
+                true,
+            )),
+            Criterion::Engaged(engagement, Engaged::WithinDays(days)) => Ok(members(
+                engagement::customers_since(mongo, *engagement, days_before(now, *days), customer)
+                    .await?,
+                true,
+            )),
+            _ => unreachable!("only conditions on orders and messages are looked up"),
         }
     }))
     .await
@@ -96,7 +106,7 @@ fn order_lookups<'a>(group: &'a CheckedGroup, now: DateTime, found: &mut Vec<&'a
 fn needs_orders(criterion: &Criterion, now: DateTime) -> bool {
     match criterion {
         Criterion::Ordered(..) => from_totals(criterion, now).is_none(),
-        Criterion::Bought { .. } => true,
+        Criterion::Bought { .. } | Criterion::Engaged(..) => true,
         _ => false,
     }
 }
@@ -192,12 +202,13 @@ fn criterion_filter(
     resolved: &mut impl Iterator<Item = Document>,
 ) -> Document {
     match criterion {
-        Criterion::Ordered(..) | Criterion::Bought { .. } => from_totals(criterion, now)
-            .unwrap_or_else(|| {
+        Criterion::Ordered(..) | Criterion::Bought { .. } | Criterion::Engaged(..) => {
+            from_totals(criterion, now).unwrap_or_else(|| {
                 resolved
                     .next()
                     .expect("resolve looks up every order condition compile meets")
-            }),
+            })
+        }
         Criterion::Number(Field::AverageOrderValue, test) => average_order_value(test),
         Criterion::Number(field, test) => doc! { field_path(*field): number_condition(test) },
         Criterion::Date(field, test) => {
@@ -528,6 +539,78 @@ mod tests {
                 &mut std::iter::empty()
             ),
             doc! {}
+        );
+    }
+
+    #[test]
+    fn looked_up_conditions_take_their_members_in_the_order_they_are_met() {
+        let window = |days: u32| crate::segments::rules::Window::last_days(days);
+        let mut bought = Condition::new(Field::BoughtSku);
+        bought.value = "MUG".into();
+        bought.window = window(30);
+        let mut twice = Condition::new(Field::Orders);
+        twice.value = "2".into();
+        twice.window = window(60);
+        let rule = group(
+            Combinator::All,
+            false,
+            vec![
+                Rule::Condition(bought),
+                Rule::Group(group(
+                    Combinator::Any,
+                    false,
+                    vec![
+                        Rule::Condition(twice),
+                        Rule::Group(group(
+                            Combinator::All,
+                            true,
+                            vec![condition(Field::OpenedAny, Operator::WithinDays, "60")],
+                        )),
+                        condition(Field::City, Operator::Eq, "Oslo"),
+                    ],
+                )),
+            ],
+        );
+        let checked = check_rule(&rule).unwrap();
+        let mut lookups = Vec::new();
+        order_lookups(&checked, now(), &mut lookups);
+        assert_eq!(lookups.len(), 3);
+        let found = (1..=3).map(|n| doc! { "looked_up": n });
+        assert_eq!(
+            compile(&checked, now(), &mut found.into_iter()),
+            doc! { "$and": [
+                { "looked_up": 1 },
+                { "$or": [
+                    { "looked_up": 2 },
+                    { "$nor": [{ "looked_up": 3 }] },
+                    { "city_key": "oslo" },
+                ] },
+            ] }
+        );
+    }
+
+    #[test]
+    fn order_conditions_the_totals_answer_need_no_lookup() {
+        let mut ever = Condition::new(Field::Spent);
+        ever.value = "100".into();
+        let mut recent = Condition::new(Field::Orders);
+        recent.value = "1".into();
+        recent.window = crate::segments::rules::Window::last_days(30);
+        let mut lapsed = Condition::new(Field::Orders);
+        lapsed.operator = Operator::Never;
+        lapsed.window = crate::segments::rules::Window::last_days(30);
+        let thirty_days_ago = DateTime::from_millis(NOW_MS - 30 * DAY_MS);
+        assert_eq!(
+            filter_of(Rule::Condition(ever)),
+            doc! { "total_spend_cents": { "$gte": 10_000_i64 } }
+        );
+        assert_eq!(
+            filter_of(Rule::Condition(recent)),
+            doc! { "last_order_at": { "$gte": thirty_days_ago } }
+        );
+        assert_eq!(
+            filter_of(Rule::Condition(lapsed)),
+            doc! { "$nor": [{ "last_order_at": { "$gte": thirty_days_ago } }] }
         );
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    campaigns::api::list_campaigns,
     customers::model::{AudienceEstimate, Consent, CustomerRow},
     segments::{
         api::{count_audience, estimate_audience, sample_audience},
@@ -186,6 +187,8 @@ enum ValueShape {
     List,
     /// One of a fixed set of values (a consent state), chosen from a list.
     Choice,
+    /// A campaign's name, typed or picked from the campaigns there are.
+    Campaign,
 }
 
 fn value_shape(field: Field, operator: Operator) -> ValueShape {
@@ -195,7 +198,9 @@ fn value_shape(field: Field, operator: Operator) -> ValueShape {
         (FieldKind::Count | FieldKind::OrdersIn, _) => ValueShape::Count,
         (FieldKind::Sku, Operator::InList) => ValueShape::List,
         (FieldKind::Sku | FieldKind::ProductName, _) => ValueShape::Text,
-        (FieldKind::Date, Operator::WithinDays | Operator::MoreThanDaysAgo) => ValueShape::Days,
+        (FieldKind::Date, Operator::WithinDays | Operator::MoreThanDaysAgo)
+        | (FieldKind::Engaged, _) => ValueShape::Days,
+        (FieldKind::Campaign, _) => ValueShape::Campaign,
         (FieldKind::Date, _) => ValueShape::Date,
         (FieldKind::Text, Operator::InList) | (FieldKind::Tags, _) => ValueShape::List,
         (FieldKind::Text, _) => ValueShape::Text,
@@ -203,10 +208,39 @@ fn value_shape(field: Field, operator: Operator) -> ValueShape {
     }
 }
 
+/// The id of the list of campaign names that campaign conditions suggest.
+const CAMPAIGN_NAMES: &str = "campaign-names";
+
 /// The rule builder for the group `root`.
 #[component]
 pub fn RuleBuilder(root: GroupNode) -> impl IntoView {
-    view! { <div data-rule-builder>{group_view(root, 0, None)}</div> }
+    // Campaign conditions name a campaign: the names there are are suggested as they are typed.
+    let campaigns = Resource::new(
+        || (),
+        |()| async {
+            let mut names: Vec<String> = list_campaigns()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|campaign| campaign.name)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        },
+    );
+    view! {
+        <div data-rule-builder>
+            {group_view(root, 0, None)}
+            <Transition fallback=|| ()>
+                <datalist id=CAMPAIGN_NAMES>
+                    {move || Suspend::new(async move {
+                        campaigns.await.into_iter().map(|name| view! { <option value=name></option> }).collect_view()
+                    })}
+                </datalist>
+            </Transition>
+        </div>
+    }
 }
 
 fn group_view(group: GroupNode, depth: usize, remove: Option<Callback<()>>) -> AnyView {
@@ -309,6 +343,7 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
             ValueShape::Days => ("number", "numeric", "days"),
             ValueShape::Date => ("date", "text", "2026-11-27"),
             ValueShape::List => ("text", "text", "comma-separated, e.g. vip, new"),
+            ValueShape::Campaign => ("text", "text", "campaign name"),
             ValueShape::Text | ValueShape::Nothing | ValueShape::Choice => ("text", "text", ""),
         };
         view! {
@@ -318,6 +353,7 @@ fn condition_view(condition: ConditionNode, remove: Callback<()>) -> AnyView {
                 min=(kind == "number").then_some("0")
                 placeholder=placeholder
                 aria-label=label
+                list=(shape.get() == ValueShape::Campaign).then_some(CAMPAIGN_NAMES)
                 aria-invalid=move || problem.get().is_some().to_string()
                 class="w-40 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm aria-[invalid=true]:border-red-500"
                 prop:value=move || target.get()
