@@ -162,12 +162,14 @@ test('past ten thousand customers the builder shows an estimate with its margin,
   await expect(page.locator('[data-audience-margin]')).toHaveCount(0);
 });
 
-test('a segment on what was bought and when is built with a nested any group, counted live, saved, and sent a campaign', async ({ page }) => {
+test('a segment on what was bought and who opened a campaign is built with a nested any group, counted live, saved, and sent a campaign', async ({ page }) => {
   const tag = `buy${Date.now()}`;
   const sku = `SKU-${tag}`;
+  const inbox = process.env.REALM_MAILDEV_URL ?? 'http://127.0.0.1:1080';
   await page.goto('/segments/new');
   await hydrated(page);
   const origin = new URL(page.url()).origin;
+  const headers = { Origin: origin };
   const order = (who: string, n: number, daysBack: number, amount: string) => ({
     order_id: `${tag}-${who}-${n}`,
     customer_email: `${who}-${tag}@example.com`,
@@ -177,13 +179,13 @@ test('a segment on what was bought and when is built with a nested any group, co
     items: [{ sku, name: 'Blue Mug', quantity: 1, unit_price: amount }],
   });
   const sent = await page.request.post('/api/orders', {
-    headers: { Origin: origin },
+    headers,
     data: {
       orders: [
         order('alex', 1, 3, '30.00'), // two orders in 60 days: in
         order('alex', 2, 20, '40.00'),
-        order('blair', 1, 10, '150.00'), // one order, but 150 spent: in
-        order('cory', 1, 5, '20.00'), // one order, 20 spent: out
+        order('blair', 1, 10, '150.00'), // one order, did not open: out
+        order('cory', 1, 5, '20.00'), // one order, opened the campaign: in
         order('drew', 1, 45, '500.00'), // bought the mug 45 days ago: out
       ],
     },
@@ -195,7 +197,35 @@ test('a segment on what was bought and when is built with a nested any group, co
     .poll(async () => (await (await page.request.get(statusUrl)).json()).totals_applied_at ?? null, { timeout: 30_000 })
     .not.toBeNull();
 
-  await page.getByLabel('Name').fill(`Mug buyers ${tag}`);
+  // Everyone who bought the mug gets a first campaign; Cory opens it from the inbox.
+  const buyers = await page.request.post('/api/segments', {
+    headers,
+    data: { name: `Mug buyers ${tag}`, rule: { combinator: 'all', rules: [{ kind: 'condition', field: 'bought_sku', operator: 'eq', value: sku }] } },
+  });
+  expect(buyers.status(), await buyers.text()).toBe(201);
+  expect((await buyers.json()).size).toBe(4);
+  const first = await page.request.post('/api/campaigns', {
+    headers,
+    data: { name: `Mug news ${tag}`, segment_id: (await buyers.json()).id, channel: 'email', subject: 'Mugs', message: 'Hi {{first_name}}', rate_per_second: 10 },
+  });
+  expect(first.status(), await first.text()).toBe(201);
+  const firstId = (await first.json()).id;
+  expect((await page.request.post(`/api/campaigns/${firstId}/send-now`, { headers })).status()).toBe(200);
+  let email: { id: string } | undefined;
+  await expect.poll(async () => {
+    const all: Array<{ id: string; to: Array<{ address: string }> }> = await (await page.request.get(`${inbox}/api/email`)).json();
+    email = all.find((message) => message.to.some((to) => to.address === `cory-${tag}@example.com`));
+    return email !== undefined;
+  }, { timeout: 30_000 }).toBe(true);
+  await page.goto(`${inbox}/api/email/${email!.id}/html`);
+  await expect(page.getByText('Hi Cory')).toBeVisible();
+  await expect
+    .poll(async () => (await (await page.request.get(`/api/campaigns/${firstId}/stats`)).json()).opened, { timeout: 15_000 })
+    .toBe(1);
+
+  await page.goto('/segments/new');
+  await hydrated(page);
+  await page.getByLabel('Name').fill(`Engaged mug buyers ${tag}`);
   const conditions = page.locator('[data-condition]');
   const audience = page.locator('[data-audience-count]');
   // Bought the SKU in the last 30 days.
@@ -204,22 +234,22 @@ test('a segment on what was bought and when is built with a nested any group, co
   await conditions.nth(0).getByLabel('Window', { exact: true }).selectOption('last_days');
   await conditions.nth(0).getByLabel('Window days').fill('30');
   await expect(audience).toHaveAttribute('data-audience-count', '3'); // all but Drew
-  // AND (ordered at least 2 times in the last 60 days OR spent at least 100)
+  // AND (opened the first campaign OR ordered at least 2 times in the last 60 days)
   await page.getByRole('button', { name: 'Add group' }).last().click();
   const group = page.locator('[data-group][data-depth="1"]');
   await group.getByLabel('Combine').selectOption('any');
-  await conditions.nth(1).getByLabel('Field').selectOption('orders');
-  await expect(conditions.nth(1).getByLabel('Operator')).toHaveValue('gte');
-  await conditions.nth(1).getByLabel('Value').fill('2');
-  await conditions.nth(1).getByLabel('Window', { exact: true }).selectOption('last_days');
-  await conditions.nth(1).getByLabel('Window days').fill('0');
-  await expect(conditions.nth(1).locator('[data-condition-problem]')).toHaveText('Window: enter a number of days from 1 to 36500.');
-  await conditions.nth(1).getByLabel('Window days').fill('60');
+  await conditions.nth(1).getByLabel('Field').selectOption('opened_campaign');
+  await conditions.nth(1).getByLabel('Value').fill(`Mug news ${tag}`);
   await group.getByRole('button', { name: 'Add condition' }).click();
-  await conditions.nth(2).getByLabel('Field').selectOption('spent');
-  await conditions.nth(2).getByLabel('Value').fill('100');
+  await conditions.nth(2).getByLabel('Field').selectOption('orders');
+  await expect(conditions.nth(2).getByLabel('Operator')).toHaveValue('gte');
+  await conditions.nth(2).getByLabel('Value').fill('2');
+  await conditions.nth(2).getByLabel('Window', { exact: true }).selectOption('last_days');
+  await conditions.nth(2).getByLabel('Window days').fill('0');
+  await expect(conditions.nth(2).locator('[data-condition-problem]')).toHaveText('Window: enter a number of days from 1 to 36500.');
+  await conditions.nth(2).getByLabel('Window days').fill('60');
   await expect(page.locator('[data-rule-summary]')).toHaveText(
-    `bought SKU “${sku}” in the last 30 days and (ordered at least 2 times in the last 60 days or spent at least 100)`,
+    `bought SKU “${sku}” in the last 30 days and (opened campaign “Mug news ${tag}” or ordered at least 2 times in the last 60 days)`,
   );
   await expect(audience).toHaveAttribute('data-audience-count', '2');
   await expect(page.locator('[data-audience-sample] li')).toHaveCount(2);
@@ -230,7 +260,7 @@ test('a segment on what was bought and when is built with a nested any group, co
   await expect(page.locator('[data-segment-size]')).toHaveText('2');
   const segmentId = page.url().split('/').pop()!;
 
-  // A campaign sent to it reaches exactly those two.
+  // A campaign sent to it reaches exactly Alex and Cory.
   await page.goto('/campaigns/new');
   await hydrated(page);
   await page.getByLabel('Campaign name').fill(`Mug follow-up ${tag}`);
@@ -246,5 +276,5 @@ test('a segment on what was bought and when is built with a nested any group, co
   const recipients = page.getByRole('table', { name: 'Recipients' });
   await expect(recipients.locator('tbody tr')).toHaveCount(2);
   await expect(recipients).toContainText('Hi Alex, how is the mug?');
-  await expect(recipients).toContainText('Hi Blair, how is the mug?');
+  await expect(recipients).toContainText('Hi Cory, how is the mug?');
 });

@@ -26,6 +26,7 @@ pub async fn customers_of_campaign(
     engagement: Engagement,
     campaign: &str,
     customer: Option<ObjectId>,
+    limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
     let campaigns: Vec<ObjectId> = mongo
         .collection(collections::CAMPAIGNS)
@@ -45,7 +46,7 @@ pub async fn customers_of_campaign(
     if let Some(customer) = customer {
         filter.insert("customer_id", customer);
     }
-    distinct_customers(mongo, filter).await
+    distinct_customers(mongo, filter, limit).await
 }
 
 /// The customers who were sent (opened, clicked) any message since `since`.
@@ -54,20 +55,27 @@ pub async fn customers_since(
     engagement: Engagement,
     since: DateTime,
     customer: Option<ObjectId>,
+    limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
     let mut filter = doc! { event_field(engagement): { "$gte": since } };
     if let Some(customer) = customer {
         filter.insert("customer_id", customer);
     }
-    distinct_customers(mongo, filter).await
+    distinct_customers(mongo, filter, limit).await
 }
 
-async fn distinct_customers(mongo: &Mongo, filter: Document) -> Result<Vec<ObjectId>, AppError> {
+/// The customers of the messages `filter` matches, at most `limit` of them.
+async fn distinct_customers(
+    mongo: &Mongo,
+    filter: Document,
+    limit: usize,
+) -> Result<Vec<ObjectId>, AppError> {
     mongo
         .collection(collections::COMMUNICATIONS)
         .aggregate([
             doc! { "$match": filter },
             doc! { "$group": { "_id": "$customer_id" } },
+            doc! { "$limit": limit as i64 },
         ])
         .await?
         .try_filter_map(|found| async move { Ok(found.get_object_id("_id").ok()) })

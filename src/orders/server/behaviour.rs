@@ -41,34 +41,37 @@ impl OrderWindow {
 }
 
 /// The customers with orders in `window` whose count or spend there, added up, meets `condition` (a query
-/// condition on the sum, e.g. `{ "$gte": 2 }`), or, with `failing`, does not meet it.
+/// condition on the sum, e.g. `{ "$gte": 2 }`), or, with `failing`, does not meet it; at most `limit` of them.
 pub async fn customers_by_total(
     mongo: &Mongo,
     measure: Measure,
     window: OrderWindow,
     condition: Bson,
     failing: bool,
+    limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
     let summed: Bson = match measure {
         Measure::Orders => 1.into(),
         Measure::SpendCents => "$amount_cents".into(),
     };
     let passes = doc! { "total": condition };
-    let pipeline = [
+    let pipeline = vec![
         doc! { "$match": window.filter() },
         doc! { "$group": { "_id": "$customer_id", "total": { "$sum": summed } } },
         doc! { "$match": if failing { doc! { "$nor": [passes] } } else { passes } },
         doc! { "$project": { "_id": 1 } },
     ];
-    ids_of(mongo, pipeline).await
+    ids_of(mongo, pipeline, limit).await
 }
 
-/// The customers who bought the product in `window`, at least `min_quantity` of it over all those orders together.
+/// The customers who bought the product in `window`, at least `min_quantity` of it over all those orders together;
+/// at most `limit` of them.
 pub async fn customers_who_bought(
     mongo: &Mongo,
     product: &ProductTest,
     min_quantity: u32,
     window: OrderWindow,
+    limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
     let item = item_filter(product);
     let mut matched = window.filter();
@@ -93,7 +96,7 @@ pub async fn customers_who_bought(
             doc! { "$project": { "_id": 1 } },
         ]
     };
-    ids_of(mongo, pipeline).await
+    ids_of(mongo, pipeline, limit).await
 }
 
 /// A line item's test: SKUs exactly (through the index), names without case.
@@ -121,10 +124,14 @@ fn item_filter(product: &ProductTest) -> Document {
     }
 }
 
+/// The `_id`s the pipeline answers, at most `limit` of them.
 async fn ids_of(
     mongo: &Mongo,
-    pipeline: impl IntoIterator<Item = Document>,
+    pipeline: Vec<Document>,
+    limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
+    let mut pipeline = pipeline;
+    pipeline.push(doc! { "$limit": limit as i64 });
     mongo
         .collection(collections::ORDERS)
         .aggregate(pipeline)

@@ -16,11 +16,15 @@ use crate::{
     orders::server::behaviour::{self, OrderWindow},
     segments::rules::{
         CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Engaged, Field, Measure,
-        NumberTest, Period, TagTest, TextTest,
+        NumberTest, Period, RuleProblem, TagTest, TextTest,
     },
     server::mongo::{regex_literal, Mongo},
-    shared::error::AppError,
+    shared::{error::AppError, money::thousands},
 };
+
+/// Most customers one looked-up condition may stand for: their ids go into the filter, which must stay well under
+/// MongoDB's 16 MB for a document (about 20 bytes an id).
+pub const MAX_LOOKED_UP: usize = 300_000;
 
 /// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for: as `_id` filters in the
 /// order [`compile`] meets the conditions. `customer` narrows every lookup to that one customer.
@@ -32,6 +36,8 @@ pub async fn resolve(
 ) -> Result<Vec<Document>, AppError> {
     let mut lookups = Vec::new();
     order_lookups(group, now, &mut lookups);
+    // One more than allowed tells a condition that stands for too many.
+    let limit = MAX_LOOKED_UP + 1;
     try_join_all(lookups.into_iter().map(|criterion| async move {
         let window = |period: Period| {
             let (start, end) = period_bounds(period, now);
@@ -52,41 +58,60 @@ pub async fn resolve(
                     window(*period),
                     number_condition(test),
                     failing,
+                    limit,
                 )
                 .await?;
-                Ok(members(ids, !failing))
+                members(ids, !failing)
             }
             Criterion::Bought {
                 product,
                 min_quantity,
                 period,
             } => {
-                let ids =
-                    behaviour::customers_who_bought(mongo, product, *min_quantity, window(*period))
-                        .await?;
-                Ok(members(ids, true))
+                let ids = behaviour::customers_who_bought(
+                    mongo,
+                    product,
+                    *min_quantity,
+                    window(*period),
+                    limit,
+                )
+                .await?;
+                members(ids, true)
             }
-            Criterion::Engaged(engagement, Engaged::Campaign(name)) => Ok(members(
-                engagement::customers_of_campaign(mongo, *engagement, name, customer).await?,
-                true,
-            )),
-            Criterion::Engaged(engagement, Engaged::WithinDays(days)) => Ok(members(
-                engagement::customers_since(mongo, *engagement, days_before(now, *days), customer)
+            Criterion::Engaged(engagement, Engaged::Campaign(name)) => members(
+                engagement::customers_of_campaign(mongo, *engagement, name, customer, limit)
                     .await?,
                 true,
-            )),
+            ),
+            Criterion::Engaged(engagement, Engaged::WithinDays(days)) => {
+                let since = days_before(now, *days);
+                members(
+                    engagement::customers_since(mongo, *engagement, since, customer, limit).await?,
+                    true,
+                )
+            }
             _ => unreachable!("only conditions on orders and messages are looked up"),
         }
     }))
     .await
 }
 
-fn members(ids: Vec<ObjectId>, included: bool) -> Document {
-    if included {
+fn members(ids: Vec<ObjectId>, included: bool) -> Result<Document, AppError> {
+    if ids.len() > MAX_LOOKED_UP {
+        return Err(AppError::InvalidRule(vec![RuleProblem {
+            path: vec![],
+            message: format!(
+                "A condition on orders or messages stands for more than {} customers, more than a rule can \
+                 carry: narrow its window or its product.",
+                thousands(MAX_LOOKED_UP as u64)
+            ),
+        }]));
+    }
+    Ok(if included {
         doc! { "_id": { "$in": ids } }
     } else {
         doc! { "_id": { "$nin": ids } }
-    }
+    })
 }
 
 /// The conditions of `group` that need a lookup in the orders, depth first, as [`compile`] meets them.
