@@ -163,6 +163,8 @@ test('past ten thousand customers the builder shows an estimate with its margin,
 });
 
 test('a segment on what was bought and who opened a campaign is built with a nested any group, counted live, saved, and sent a campaign', async ({ page }) => {
+  // Two campaigns go out and an email is read: more than the default 30 seconds.
+  test.setTimeout(120_000);
   const tag = `buy${Date.now()}`;
   const sku = `SKU-${tag}`;
   const inbox = process.env.REALM_MAILDEV_URL ?? 'http://127.0.0.1:1080';

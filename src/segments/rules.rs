@@ -240,10 +240,13 @@ pub enum Field {
     /// Bought a product, by its name, in the window.
     BoughtProduct,
     /// Was sent a message of the named campaign.
+    #[serde(rename = "was_sent_campaign")]
     CampaignSent,
     /// Opened a message of the named campaign.
+    #[serde(rename = "opened_campaign")]
     CampaignOpened,
     /// Clicked a link in a message of the named campaign.
+    #[serde(rename = "clicked_campaign")]
     CampaignClicked,
     /// Opened any message in the last N days.
     OpenedAny,
@@ -1822,5 +1825,19 @@ mod tests {
             condition(Field::OpenedAny, Operator::WithinDays, "60").summary(),
             "opened any message in the last 60 days"
         );
+    }
+
+    #[test]
+    fn every_field_and_operator_is_named_in_the_api_by_its_key() {
+        for field in Field::ALL {
+            assert_eq!(serde_json::to_value(field).unwrap(), field.key());
+            assert_eq!(Field::from_key(field.key()), Some(field));
+        }
+        for operator in Operator::ALL {
+            assert_eq!(serde_json::to_value(operator).unwrap(), operator.key());
+        }
+        for kind in WindowKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.key());
+        }
     }
 }
