@@ -6,6 +6,8 @@
 //! orders and campaigns features for the customers each one stands for, and [`compile`] puts those in the filter as `_id` lists, in the order it meets them. Those
 //! that the customers' own totals answer (a window of ever, or having ordered in the last N days) need no orders.
 
+use std::collections::HashSet;
+
 use futures::future::try_join_all;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
@@ -33,7 +35,7 @@ pub async fn resolve(
     group: &CheckedGroup,
     now: DateTime,
     customer: Option<ObjectId>,
-) -> Result<Vec<Document>, AppError> {
+) -> Result<Vec<Members>, AppError> {
     let mut lookups = Vec::new();
     order_lookups(group, now, &mut lookups);
     // One more than allowed tells a condition that stands for too many.
@@ -96,7 +98,50 @@ pub async fn resolve(
     .await
 }
 
-fn members(ids: Vec<ObjectId>, included: bool) -> Result<Document, AppError> {
+/// The customers a looked-up condition stands for: those listed, or everyone but those listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Members {
+    In(HashSet<ObjectId>),
+    NotIn(HashSet<ObjectId>),
+}
+
+impl Members {
+    /// The looked-up conditions of one group as one or two filters: in an `all` group the lists intersect, in an
+    /// `any` group they join, so that the count seeks each customer once, and only those that can match.
+    fn combine(lists: Vec<Members>, combinator: Combinator) -> Vec<Document> {
+        let (mut ins, mut not_ins) = (Vec::new(), Vec::new());
+        for list in lists {
+            match list {
+                Members::In(ids) => ins.push(ids),
+                Members::NotIn(ids) => not_ins.push(ids),
+            }
+        }
+        let fold = |sets: Vec<HashSet<ObjectId>>, join: bool| {
+            sets.into_iter()
+                .reduce(|a, b| if join { &a | &b } else { &a & &b })
+        };
+        let all = combinator == Combinator::All;
+        // All: in every list and in none of the excluded ones. Any: in some list, or out of some excluded one.
+        let (included, excluded) = (fold(ins, !all), fold(not_ins, all));
+        let filter = |key: &str, ids: HashSet<ObjectId>| {
+            let mut ids: Vec<ObjectId> = ids.into_iter().collect();
+            ids.sort();
+            doc! { "_id": { key: ids } }
+        };
+        match (included, excluded) {
+            (Some(included), Some(excluded)) if all => {
+                vec![filter("$in", &included - &excluded)]
+            }
+            (included, excluded) => included
+                .map(|ids| filter("$in", ids))
+                .into_iter()
+                .chain(excluded.map(|ids| filter("$nin", ids)))
+                .collect(),
+        }
+    }
+}
+
+fn members(ids: Vec<ObjectId>, included: bool) -> Result<Members, AppError> {
     if ids.len() > MAX_LOOKED_UP {
         return Err(AppError::InvalidRule(vec![RuleProblem {
             path: vec![],
@@ -107,10 +152,11 @@ fn members(ids: Vec<ObjectId>, included: bool) -> Result<Document, AppError> {
             ),
         }]));
     }
+    let ids = ids.into_iter().collect();
     Ok(if included {
-        doc! { "_id": { "$in": ids } }
+        Members::In(ids)
     } else {
-        doc! { "_id": { "$nin": ids } }
+        Members::NotIn(ids)
     })
 }
 
@@ -145,12 +191,10 @@ fn from_totals(criterion: &Criterion, now: DateTime) -> Option<Document> {
         (Measure::Orders, Period::Ever) => Some(criterion_filter(
             &Criterion::Number(Field::OrderCount, test.clone()),
             now,
-            &mut std::iter::empty(),
         )),
         (Measure::SpendCents, Period::Ever) => Some(criterion_filter(
             &Criterion::Number(Field::TotalSpend, test.clone()),
             now,
-            &mut std::iter::empty(),
         )),
         (Measure::Orders, Period::LastDays(days)) => {
             let since = days_before(now, *days);
@@ -182,20 +226,26 @@ fn period_bounds(period: Period, now: DateTime) -> (Option<DateTime>, Option<Dat
     }
 }
 
-/// The rule as a customers filter; `resolved` holds what [`resolve`] found for its order conditions.
+/// The rule as a customers filter; `resolved` holds what [`resolve`] found for its looked-up conditions.
 pub fn compile(
     group: &CheckedGroup,
     now: DateTime,
-    resolved: &mut impl Iterator<Item = Document>,
+    resolved: &mut impl Iterator<Item = Members>,
 ) -> Document {
-    let mut parts: Vec<Document> = group
-        .parts
-        .iter()
-        .map(|part| match part {
-            CheckedRule::Criterion(criterion) => criterion_filter(criterion, now, resolved),
-            CheckedRule::Group(inner) => compile(inner, now, resolved),
-        })
-        .collect();
+    let mut parts = Vec::new();
+    let mut lists = Vec::new();
+    for part in &group.parts {
+        match part {
+            CheckedRule::Criterion(criterion) if needs_orders(criterion, now) => lists.push(
+                resolved
+                    .next()
+                    .expect("resolve looks up every condition compile meets"),
+            ),
+            CheckedRule::Criterion(criterion) => parts.push(criterion_filter(criterion, now)),
+            CheckedRule::Group(inner) => parts.push(compile(inner, now, resolved)),
+        }
+    }
+    parts.extend(Members::combine(lists, group.combinator));
     let combined = match (parts.len(), group.combinator) {
         (0, _) => doc! {},
         (1, _) => parts.remove(0),
@@ -221,18 +271,11 @@ fn number_condition(test: &NumberTest) -> Bson {
     }
 }
 
-fn criterion_filter(
-    criterion: &Criterion,
-    now: DateTime,
-    resolved: &mut impl Iterator<Item = Document>,
-) -> Document {
+/// A condition answered by the customer's own fields.
+fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
     match criterion {
         Criterion::Ordered(..) | Criterion::Bought { .. } | Criterion::Engaged(..) => {
-            from_totals(criterion, now).unwrap_or_else(|| {
-                resolved
-                    .next()
-                    .expect("resolve looks up every order condition compile meets")
-            })
+            from_totals(criterion, now).expect("compile takes looked-up conditions from resolve")
         }
         Criterion::Number(Field::AverageOrderValue, test) => average_order_value(test),
         Criterion::Number(field, test) => doc! { field_path(*field): number_condition(test) },
@@ -600,18 +643,52 @@ mod tests {
         let mut lookups = Vec::new();
         order_lookups(&checked, now(), &mut lookups);
         assert_eq!(lookups.len(), 3);
-        let found = (1..=3).map(|n| doc! { "looked_up": n });
+        let ids: Vec<ObjectId> = (0..6).map(|_| ObjectId::new()).collect();
+        let set = |picked: &[usize]| picked.iter().map(|&i| ids[i]).collect::<HashSet<_>>();
+        let found = [
+            Members::In(set(&[0, 1, 2])),
+            Members::NotIn(set(&[1, 3])),
+            Members::In(set(&[5])),
+        ];
         assert_eq!(
             compile(&checked, now(), &mut found.into_iter()),
             doc! { "$and": [
-                { "looked_up": 1 },
                 { "$or": [
-                    { "looked_up": 2 },
-                    { "$nor": [{ "looked_up": 3 }] },
+                    { "$nor": [{ "_id": { "$in": [ids[5]] } }] },
                     { "city_key": "oslo" },
+                    { "_id": { "$nin": [ids[1], ids[3]] } },
                 ] },
+                { "_id": { "$in": [ids[0], ids[1], ids[2]] } },
             ] }
         );
+    }
+
+    #[test]
+    fn the_lists_of_a_group_intersect_under_all_and_join_under_any() {
+        let ids: Vec<ObjectId> = (0..5).map(|_| ObjectId::new()).collect();
+        let set = |picked: &[usize]| picked.iter().map(|&i| ids[i]).collect::<HashSet<_>>();
+        let lists = || {
+            vec![
+                Members::In(set(&[0, 1, 2])),
+                Members::In(set(&[1, 2, 3])),
+                Members::NotIn(set(&[2, 4])),
+                Members::NotIn(set(&[2, 3])),
+            ]
+        };
+        assert_eq!(
+            Members::combine(lists(), Combinator::All),
+            [doc! { "_id": { "$in": [ids[1]] } }],
+            "in both lists, and in neither excluded one"
+        );
+        assert_eq!(
+            Members::combine(lists(), Combinator::Any),
+            [
+                doc! { "_id": { "$in": [ids[0], ids[1], ids[2], ids[3]] } },
+                doc! { "_id": { "$nin": [ids[2]] } },
+            ],
+            "in some list, or outside some excluded one"
+        );
+        assert!(Members::combine(Vec::new(), Combinator::All).is_empty());
     }
 
     #[test]
