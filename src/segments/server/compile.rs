@@ -3,8 +3,9 @@
 //! city. Relative dates are resolved against `now`, so the same rule gives the members of the moment it runs.
 //!
 //! Order conditions with a window look at the orders, engagement conditions at the messages: [`resolve`] asks the
-//! orders and campaigns features for the customers each one stands for, and [`compile`] puts those in the filter as `_id` lists, in the order it meets them. Those
-//! that the customers' own totals answer (a window of ever, or having ordered in the last N days) need no orders.
+//! orders and campaigns features for the customers each one stands for, and [`compile`] puts those in the filter as
+//! `_id` lists, one per group. Those that the customers' own totals answer (a window of ever, or having ordered in
+//! the last N days) need no lookup.
 
 use std::collections::HashSet;
 
@@ -28,7 +29,7 @@ use crate::{
 /// MongoDB's 16 MB for a document (about 20 bytes an id).
 pub const MAX_LOOKED_UP: usize = 300_000;
 
-/// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for: as `_id` filters in the
+/// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for, in the
 /// order [`compile`] meets the conditions. `customer` narrows every lookup to that one customer.
 pub async fn resolve(
     mongo: &Mongo,
