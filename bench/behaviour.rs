@@ -18,7 +18,7 @@ use common::{
 use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    customers::model::AudienceEstimate,
+    customers::{model::AudienceEstimate, server::of_orders::OrderCustomer},
     segments::api::{CountAudience, EstimateAudience},
     server::mongo::{collections, Mongo},
 };
@@ -35,7 +35,7 @@ fn product(hash: u64) -> u64 {
     ((uniform * uniform) * PRODUCTS as f64) as u64
 }
 
-fn order(n: usize, customers: &[ObjectId], now_ms: i64) -> Document {
+fn order(n: usize, customers: &[OrderCustomer], now_ms: i64) -> Document {
     let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let lines = 1 + (hash >> 60) % 3;
     let items: Vec<Document> = (0..lines)
@@ -48,10 +48,12 @@ fn order(n: usize, customers: &[ObjectId], now_ms: i64) -> Document {
             }
         })
         .collect();
+    let customer = customers[(hash % customers.len() as u64) as usize];
     doc! {
         "order_id": format!("behaviour-{n}"),
         "batch_id": format!("behaviour-batch-{}", n / 1_000),
-        "customer_id": customers[(hash % customers.len() as u64) as usize],
+        "customer_id": customer.id,
+        "sample_bucket": customer.sample_bucket,
         "amount_cents": 500 + ((hash >> 16) % 50_000) as i64,
         "item_count": lines as i64,
         "items": items,
@@ -104,7 +106,8 @@ async fn fill(mongo: &Mongo, customers: usize, orders: usize) {
                     let hash = ((c * 10_000 + n) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let customer = ids[(hash % ids.len() as u64) as usize];
                     let mut message = doc! {
-                        "campaign_id": id, "customer_id": customer, "status": "sent",
+                        "campaign_id": id, "customer_id": customer.id, "sample_bucket": customer.sample_bucket,
+                        "status": "sent",
                         "sent_at": DateTime::from_millis(sent_ms),
                     };
                     if (hash >> 20) % 3 == 0 {

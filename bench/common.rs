@@ -10,7 +10,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use leptos::server_fn::ServerFn;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    customers::server::{name_fields, text_key},
+    customers::server::{name_fields, of_orders::OrderCustomer, text_key},
     segments::rules::RuleGroup,
     server::mongo::{collections, Mongo},
 };
@@ -332,31 +332,42 @@ impl CpuMeter {
 }
 
 /// The ids of every stored customer.
-pub async fn customer_ids(mongo: &Mongo) -> Vec<ObjectId> {
+pub async fn customer_ids(mongo: &Mongo) -> Vec<OrderCustomer> {
     mongo
         .collection(collections::CUSTOMERS)
         .find(doc! {})
-        .projection(doc! { "_id": 1 })
+        .projection(doc! { "email": 1 })
         .await
         .expect("customers")
         .try_collect::<Vec<Document>>()
         .await
         .expect("customer ids")
         .iter()
-        .filter_map(|customer| customer.get_object_id("_id").ok())
+        .filter_map(|customer| {
+            Some(OrderCustomer::new(
+                customer.get_object_id("_id").ok()?,
+                customer.get_str("email").ok()?,
+            ))
+        })
         .collect()
 }
 
 /// Stores orders number `range` (the same order for the same number), placed by the given customers over the last
 /// year.
-pub async fn store_orders(mongo: &Mongo, customers: &[ObjectId], range: std::ops::Range<usize>) {
+pub async fn store_orders(
+    mongo: &Mongo,
+    customers: &[OrderCustomer],
+    range: std::ops::Range<usize>,
+) {
     let now_ms = DateTime::now().timestamp_millis();
     insert_numbered(&mongo.collection(collections::ORDERS), range, "orders", |n| {
         let hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let customer = customers[(hash % customers.len() as u64) as usize];
         doc! {
             "order_id": format!("bench-{n}"),
             "batch_id": format!("bench-batch-{}", n / 1_000),
-            "customer_id": customers[(hash % customers.len() as u64) as usize],
+            "customer_id": customer.id,
+            "sample_bucket": customer.sample_bucket,
             "amount_cents": 500 + ((hash >> 16) % 50_000) as i64,
             "item_count": 1 + ((hash >> 8) % 5) as i64,
             "items": [],
@@ -370,7 +381,7 @@ pub async fn store_orders(mongo: &Mongo, customers: &[ObjectId], range: std::ops
 /// Completed campaigns, each with `messages` messages to the first customers.
 pub async fn launch_campaigns(
     mongo: &Mongo,
-    customers: &[ObjectId],
+    customers: &[OrderCustomer],
     campaigns: usize,
     messages: usize,
 ) {
@@ -393,7 +404,7 @@ pub async fn launch_campaigns(
             .map(|(n, customer)| {
                 let failed = n % 10 == 0;
                 let mut message = doc! {
-                    "campaign_id": id, "customer_id": customer,
+                    "campaign_id": id, "customer_id": customer.id, "sample_bucket": customer.sample_bucket,
                     "status": if failed { "failed" } else { "sent" },
                 };
                 if !failed && n % 10 != 1 {

@@ -14,7 +14,7 @@ use common::{
 };
 use leptos::server_fn::ServerFn;
 use realm::{
-    customers::model::AudienceEstimate,
+    customers::{model::AudienceEstimate, server::sampling::Among},
     segments::{api::EstimateAudience, rules::RuleGroup, server::rule_filter},
     server::mongo::collections,
 };
@@ -57,7 +57,11 @@ async fn main() {
     let rules = rules();
     for (label, rule) in &rules {
         let exact = customers
-            .count_documents(rule_filter(&mongo, rule, None).await.expect("rule"))
+            .count_documents(
+                rule_filter(&mongo, rule, Among::Everyone)
+                    .await
+                    .expect("rule"),
+            )
             .await
             .expect("exact count");
         let body = json!({ "rule": rule }).to_string();

@@ -11,7 +11,7 @@ use common::{bench_database, fill_to, owner_api_key, percentile, setting, CpuMet
 use futures::{stream, StreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use realm::{
-    customers::server::of_orders::new_customer,
+    customers::server::{of_orders::new_customer, sampling::sample_bucket},
     orders::model::{BatchAccepted, BatchStatus, BatchSummary},
     server::mongo::{bson_time, collections, indexes_of, Mongo},
 };
@@ -127,11 +127,13 @@ async fn raw_insert_many(
                             .with_hms(12, 0, 0)
                             .unwrap()
                             .assume_utc();
+                        let email = format!("bench{customer}@example.com");
                         doc! {
                             "order_id": format!("{batch_id}-{i}"), "batch_id": &batch_id,
-                            "customer_id": customer_ids[customer], "amount_cents": cents, "item_count": items as i64,
+                            "customer_id": customer_ids[customer], "sample_bucket": sample_bucket(&email),
+                            "amount_cents": cents, "item_count": items as i64,
                             "items": [], "ordered_at": bson_time(ordered_at), "stored_at": DateTime::now(),
-                            "customer_email": format!("bench{customer}@example.com"),
+                            "customer_email": email,
                         }
                     })
                     .collect();

@@ -14,6 +14,7 @@ use common::{
 };
 use leptos::server_fn::ServerFn;
 use realm::{
+    customers::server::sampling::Among,
     segments::{api::CountAudience, server::rule_filter},
     server::mongo::collections,
 };
@@ -53,7 +54,9 @@ async fn main() {
                 .await;
                 let app_time = started.elapsed();
 
-                let filter = rule_filter(&mongo, &rule, None).await.expect("rule");
+                let filter = rule_filter(&mongo, &rule, Among::Everyone)
+                    .await
+                    .expect("rule");
                 let started = Instant::now();
                 let count = customers.count_documents(filter).await.expect("count");
                 let raw_time = started.elapsed();

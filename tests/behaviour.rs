@@ -11,7 +11,10 @@ use common::{
     Credentials, TestApp,
 };
 use mongodb::bson::{doc, oid::ObjectId, Document};
-use realm::server::mongo::collections;
+use realm::{
+    customers::server::sampling::{sample_bucket, sample_key},
+    server::mongo::collections,
+};
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
@@ -492,6 +495,15 @@ async fn engagement_conditions_count_who_was_sent_opened_and_clicked_what() {
     };
     let (autumn, winter) = (of("Autumn news"), of("Winter news"));
     assert!(autumn.len() >= 4 && winter.len() >= 4, "{sent:?}");
+    // Each message carries its customer's sample bucket, for estimates.
+    for message in &sent {
+        let to = message.get_str("to").unwrap();
+        assert_eq!(
+            message.get_i32("sample_bucket"),
+            Ok(sample_bucket(to)),
+            "{message}"
+        );
+    }
     // Three of autumn's recipients open it lately, one of them clicks; another customer opened winter's 90 days ago.
     let now = now_ms();
     let customer = |message: &Document| message.get_object_id("customer_id").unwrap();
@@ -601,6 +613,238 @@ async fn engagement_conditions_count_who_was_sent_opened_and_clicked_what() {
     for (label, rules, expected) in &cases {
         let rule = json!({ "combinator": "all", "rules": rules });
         assert_eq!(preview_count(&app, &key, &rule).await, *expected, "{label}");
+    }
+    app.stop().await;
+}
+
+/// A customer of the estimate's data set: what this test knows of their orders and messages.
+struct Sampled {
+    id: ObjectId,
+    email: String,
+    /// Days ago, and whether the order had a mug (else tea).
+    orders: Vec<(i64, bool)>,
+    /// Days ago they opened the newsletter: sent to every fifth, opened by every other of those.
+    newsletter: Option<Option<i64>>,
+}
+
+fn sampled_people(count: usize) -> Vec<Sampled> {
+    (0..count)
+        .map(|i| Sampled {
+            id: ObjectId::new(),
+            email: format!("estimated{i}@example.com"),
+            orders: (0..i % 4)
+                .map(|k| (((i * 7 + k * 13) % 100) as i64, (i + k) % 3 == 0))
+                .collect(),
+            newsletter: (i % 5 == 0).then(|| (i % 2 == 0).then_some(((i * 11) % 90) as i64)),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and_waits_for_their_keys(
+) {
+    use realm::{
+        customers::{
+            model::AudienceEstimate,
+            server::sampling::{sample_keys_for, Among},
+        },
+        orders::server::behaviour::{self, OrderWindow},
+        segments::rules::Measure,
+    };
+    // 20,000 customers: the sample is half of them.
+    const CUSTOMERS: usize = 20_000;
+    let people = sampled_people(CUSTOMERS);
+    let customers: Vec<Document> = people
+        .iter()
+        .map(|person| {
+            let mut customer = realm::customers::server::name_fields("Estimated", &person.email);
+            customer.extend(doc! { "_id": person.id, "email": &person.email, "tags": [],
+            "total_spend_cents": 0_i64, "order_count": 0_i64 });
+            customer
+        })
+        .collect();
+    let app = TestApp::start_with_history(collections::CUSTOMERS, customers).await;
+    app.create_owner().await;
+    let cookie = app
+        .signed_in_cookie(common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await;
+    let now = now_ms();
+    // Half a day off each whole day, so that no order sits on a window's edge.
+    let at = |days: i64| mongodb::bson::DateTime::from_millis(now - days * DAY_MS - DAY_MS / 2);
+    // Stored as the consumer and the scheduler store them, with the customer's sample key.
+    let orders: Vec<Document> = people
+        .iter()
+        .flat_map(|person| {
+            person.orders.iter().enumerate().map(|(k, (days, mug))| {
+                let (sku, name) = if *mug { PRODUCTS[0] } else { PRODUCTS[2] };
+                doc! {
+                    "order_id": format!("{}-{k}", person.email), "batch_id": "history",
+                    "customer_id": person.id, "sample_bucket": sample_bucket(&person.email),
+                    "amount_cents": 1_000_i64, "item_count": 1_i64, "ordered_at": at(*days),
+                    "items": [{ "sku": sku, "name": name, "quantity": 1_i64, "unit_price_cents": 1_000_i64 }],
+                }
+            })
+        })
+        .collect();
+    app.insert_documents(collections::ORDERS, orders).await;
+    let newsletter = ObjectId::new();
+    app.insert_documents(
+        collections::CAMPAIGNS,
+        vec![doc! {
+            "_id": newsletter, "name": "Newsletter", "segment_id": ObjectId::new(), "status": "completed",
+            "channel": "email", "subject": "Hello", "message": "Hello", "rate_per_second": 50_i64,
+            "attribution_days": 7_i64, "created_by": "test", "launched_at": at(100),
+            "audience": 0_i64, "processed": 0_i64, "history": [],
+        }],
+    )
+    .await;
+    let messages: Vec<Document> = people
+        .iter()
+        .filter_map(|person| {
+            let opened = person.newsletter?;
+            let mut message = doc! {
+                "campaign_id": newsletter, "customer_id": person.id, "sample_bucket": sample_bucket(&person.email),
+                "to": &person.email, "status": "sent", "sent_at": at(100),
+            };
+            if let Some(days) = opened {
+                message.insert("opened_at", at(days));
+            }
+            Some(message)
+        })
+        .collect();
+    app.insert_documents(collections::COMMUNICATIONS, messages)
+        .await;
+
+    let keys = sample_keys_for(CUSTOMERS as u64);
+    let in_sample = |person: &&Sampled| sample_key(&person.email) < keys;
+    let sampled = people.iter().filter(in_sample).count() as u64;
+    let orders_in =
+        |person: &Sampled, days: i64| person.orders.iter().filter(|o| o.0 < days).count();
+    let mug_in = |person: &Sampled, days: i64| person.orders.iter().any(|o| o.0 < days && o.1);
+    let opened_in =
+        |person: &Sampled, days: i64| person.newsletter.flatten().is_some_and(|d| d < days);
+    let one = |field: &str, operator: &str, value: Value| json!({ "kind": "condition", "field": field, "operator": operator, "value": value });
+    let rules: Vec<(&str, Value, Box<dyn Fn(&Sampled) -> bool>)> = vec![
+        (
+            "2 orders in 30 days, a mug in 90 and opened anything in 60",
+            json!({ "combinator": "all", "rules": [
+                condition("orders", "gte", json!(2), last_days(30)),
+                condition("bought_sku", "eq", json!("MUG-BLUE"), last_days(90)),
+                one("opened_any", "within_days", json!(60)),
+            ] }),
+            Box::new(|p| orders_in(p, 30) >= 2 && mug_in(p, 90) && opened_in(p, 60)),
+        ),
+        (
+            "at most one order in 60 days and no open in 60 days",
+            json!({ "combinator": "all", "rules": [
+                condition("orders", "lte", json!(1), last_days(60)),
+                { "kind": "group", "combinator": "all", "negated": true, "rules": [one("opened_any", "within_days", json!(60))] },
+            ] }),
+            Box::new(|p| orders_in(p, 60) <= 1 && !opened_in(p, 60)),
+        ),
+        (
+            "tea in 20 days or opened the newsletter",
+            json!({ "combinator": "any", "rules": [
+                condition("bought_product", "contains", json!("tea"), last_days(20)),
+                one("opened_campaign", "eq", json!("Newsletter")),
+            ] }),
+            Box::new(|p| {
+                p.orders.iter().any(|o| o.0 < 20 && !o.1) || p.newsletter.flatten().is_some()
+            }),
+        ),
+    ];
+    let expected = |test: &dyn Fn(&Sampled) -> bool| {
+        let matched = people.iter().filter(in_sample).filter(|p| test(p)).count() as u64;
+        AudienceEstimate::scaled(matched, sampled, CUSTOMERS as u64)
+    };
+    for (label, rule, test) in &rules {
+        let estimate = app.estimate(&cookie, rule).await;
+        assert_eq!(estimate, expected(test.as_ref()), "{label}");
+        assert!(
+            !estimate.exact && estimate.count > 0,
+            "{label}: {estimate:?}"
+        );
+    }
+
+    // The lookups behind it read the sample's orders only.
+    let two_in_30 = behaviour::customers_by_total(
+        app.mongo(),
+        Measure::Orders,
+        OrderWindow {
+            start: Some(mongodb::bson::DateTime::from_millis(now - 30 * DAY_MS)),
+            end: None,
+            among: Among::Sample(keys),
+        },
+        doc! { "$gte": 2 }.into(),
+        false,
+        CUSTOMERS,
+    )
+    .await
+    .unwrap();
+    let expected_two: HashSet<ObjectId> = people
+        .iter()
+        .filter(in_sample)
+        .filter(|p| orders_in(p, 30) >= 2)
+        .map(|p| p.id)
+        .collect();
+    let found: HashSet<ObjectId> = two_in_30.into_iter().collect();
+    assert!(!expected_two.is_empty());
+    assert!(
+        found == expected_two,
+        "{} found, {} expected, {} of them outside the sample",
+        found.len(),
+        expected_two.len(),
+        found.difference(&expected_two).count()
+    );
+
+    // Orders and messages stored before they carried keys: the estimate reads everyone's until they are filled in,
+    // and stays right.
+    for collection in [collections::ORDERS, collections::COMMUNICATIONS] {
+        let unkeyed: Vec<ObjectId> = people.iter().step_by(3).map(|p| p.id).collect();
+        app.mongo()
+            .collection(collection)
+            .update_many(
+                doc! { "customer_id": { "$in": unkeyed } },
+                doc! { "$unset": { "sample_bucket": "" } },
+            )
+            .await
+            .unwrap();
+    }
+    assert!(!behaviour::all_keyed(app.mongo()).await.unwrap());
+    for (label, rule, test) in &rules {
+        let estimate = app.estimate(&cookie, rule).await;
+        assert_eq!(
+            estimate,
+            expected(test.as_ref()),
+            "{label}, before the keys are filled in"
+        );
+    }
+    behaviour::fill_sample_keys(app.mongo()).await.unwrap();
+    realm::campaigns::server::engagement::fill_sample_keys(app.mongo())
+        .await
+        .unwrap();
+    assert!(behaviour::all_keyed(app.mongo()).await.unwrap());
+    assert!(realm::campaigns::server::engagement::all_keyed(app.mongo())
+        .await
+        .unwrap());
+    let emails: HashMap<ObjectId, &str> = people.iter().map(|p| (p.id, p.email.as_str())).collect();
+    for collection in [collections::ORDERS, collections::COMMUNICATIONS] {
+        for stored in app.documents(collection, doc! {}).await {
+            let email = emails[&stored.get_object_id("customer_id").unwrap()];
+            assert_eq!(
+                stored.get_i32("sample_bucket"),
+                Ok(sample_bucket(email)),
+                "{stored}"
+            );
+        }
+    }
+    for (label, rule, test) in &rules {
+        let estimate = app.estimate(&cookie, rule).await;
+        assert_eq!(
+            estimate,
+            expected(test.as_ref()),
+            "{label}, after the keys are filled in"
+        );
     }
     app.stop().await;
 }

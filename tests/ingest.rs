@@ -200,6 +200,17 @@ async fn invalid_orders_are_rejected_with_their_index_and_reason_and_the_rest_ar
     );
     assert_eq!(batch["rejected"][1]["order_id"], "unknown-customer");
     assert_eq!(count(&app, collections::ORDERS, doc! {}).await, 2);
+    // Each order carries its customer's sample bucket, whether it named them by id or by email.
+    for (order_id, email) in [("ok-1", "carol@example.com"), ("ok-2", "erin@example.com")] {
+        let stored = app
+            .documents(collections::ORDERS, doc! { "order_id": order_id })
+            .await;
+        assert_eq!(
+            stored[0].get_i32("sample_bucket"),
+            Ok(realm::customers::server::sampling::sample_bucket(email)),
+            "{stored:?}"
+        );
+    }
     assert_eq!(
         customer(&app, "carol@example.com")
             .await

@@ -875,24 +875,6 @@ async fn consent_conditions_count_customers_never_asked_as_subscribed() {
     app.stop().await;
 }
 
-/// The live estimate of `rule`'s audience, through the server function the rule builder calls.
-async fn estimate(
-    app: &TestApp,
-    cookie: &str,
-    rule: Value,
-) -> realm::customers::model::AudienceEstimate {
-    use leptos::server_fn::ServerFn;
-    let reply = app
-        .post_server_json(
-            realm::segments::api::EstimateAudience::PATH,
-            &json!({ "rule": rule }),
-            Credentials::Cookie(cookie),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    serde_json::from_str(&reply.body).unwrap()
-}
-
 /// Customers `from..to` as the app stores them (sample key included), every third having spent (i mod 1,000) * 7
 /// units.
 fn sampled_customers(range: std::ops::Range<usize>) -> Vec<mongodb::bson::Document> {
@@ -963,7 +945,7 @@ async fn the_live_estimate_is_within_its_stated_margin_and_exact_when_the_sample
         let exact = (0..CUSTOMERS)
             .filter(|&i| sampled_spend(i) > units * 100)
             .count() as u64;
-        let estimated = estimate(&app, &cookie, spent_over(units)).await;
+        let estimated = app.estimate(&cookie, &spent_over(units)).await;
         assert!(!estimated.exact, "{estimated:?}");
         assert!(
             estimated.count.abs_diff(exact) <= estimated.margin,
@@ -980,7 +962,7 @@ async fn the_live_estimate_is_within_its_stated_margin_and_exact_when_the_sample
     let cookie = app.signed_in_cookie(OWNER_EMAIL, OWNER_PASSWORD).await;
     let exact = (0..500).filter(|&i| sampled_spend(i) > 350_000).count() as u64;
     assert_eq!(
-        estimate(&app, &cookie, spent_over(3_500)).await,
+        app.estimate(&cookie, &spent_over(3_500)).await,
         AudienceEstimate::exact(exact)
     );
     app.stop().await;

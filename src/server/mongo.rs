@@ -141,6 +141,18 @@ pub fn read_as<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The `_id`s of the documents `cursor` answers (from a `find` or an `aggregate`), as a list or a set; one that
+/// is not an ObjectId is left out.
+pub async fn ids_of<C: Default + Extend<ObjectId>>(
+    cursor: mongodb::Cursor<Document>,
+) -> mongodb::error::Result<C> {
+    use futures::TryStreamExt;
+    cursor
+        .try_filter_map(|found| std::future::ready(Ok(found.get_object_id("_id").ok())))
+        .try_collect()
+        .await
+}
+
 /// An id given in a path or form; one that cannot be an id names nothing.
 pub fn parse_id(id: &str, what: &str) -> Result<ObjectId, AppError> {
     ObjectId::parse_str(id.trim())
@@ -306,6 +318,22 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
                 "items_sku_ordered_at",
             ),
         ),
+        // The same for an estimate, in the sample's buckets of customers: one bounded scan per bucket (see
+        // `sampling::KEYS_PER_BUCKET`). The first also finds orders without a bucket.
+        (
+            collections::ORDERS,
+            index(
+                doc! { "sample_bucket": 1, "ordered_at": -1 },
+                "sample_bucket_ordered_at",
+            ),
+        ),
+        (
+            collections::ORDERS,
+            index(
+                doc! { "items.sku": 1, "sample_bucket": 1, "ordered_at": -1 },
+                "items_sku_sample_bucket_ordered_at",
+            ),
+        ),
         (
             collections::ORDER_BATCHES,
             index(doc! { "received_at": -1 }, "received_at"),
@@ -402,6 +430,14 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
         (
             collections::COMMUNICATIONS,
             sparse(doc! { "clicked_at": -1 }, "clicked_at"),
+        ),
+        // Recent opens in the sample's buckets, for an estimate; also finds messages without a bucket.
+        (
+            collections::COMMUNICATIONS,
+            index(
+                doc! { "sample_bucket": 1, "opened_at": -1 },
+                "sample_bucket_opened_at",
+            ),
         ),
         // A campaign with a frequency cap asks which of each thousand recipients were sent a message lately.
         (

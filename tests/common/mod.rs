@@ -474,6 +474,24 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The live estimate of `rule`'s audience, as the rule builder asks for it.
+    pub async fn estimate(
+        &self,
+        cookie: &str,
+        rule: &serde_json::Value,
+    ) -> realm::customers::model::AudienceEstimate {
+        use leptos::server_fn::ServerFn;
+        let reply = self
+            .post_server_json(
+                realm::segments::api::EstimateAudience::PATH,
+                &serde_json::json!({ "rule": rule }),
+                Credentials::Cookie(cookie),
+            )
+            .await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
     /// Every document of `collection` that matches `filter`.
     pub async fn documents(
         &self,

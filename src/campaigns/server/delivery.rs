@@ -33,7 +33,7 @@ use crate::{
     campaigns::model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
     server::{
         broker::Broker,
-        mongo::{collections, read_as, Mongo},
+        mongo::{collections, ids_of, read_as, Mongo},
     },
     shared::error::AppError,
 };
@@ -418,14 +418,13 @@ impl Sender<'_> {
             return Ok(Vec::new());
         } else {
             // Some were taken by another worker (a redelivered job) or settled meanwhile: only ours are sent.
-            let ours: HashSet<ObjectId> = self
-                .communications
-                .find(doc! { "_id": { "$in": &ids }, "claim": self.claim })
-                .projection(doc! { "_id": 1 })
-                .await?
-                .try_filter_map(|claimed| std::future::ready(Ok(claimed.get_object_id("_id").ok())))
-                .try_collect()
-                .await?;
+            let ours: HashSet<ObjectId> = ids_of(
+                self.communications
+                    .find(doc! { "_id": { "$in": &ids }, "claim": self.claim })
+                    .projection(doc! { "_id": 1 })
+                    .await?,
+            )
+            .await?;
             recipients
                 .into_iter()
                 .filter(|recipient| ours.contains(&recipient.id))

@@ -1,51 +1,42 @@
 //! Who was sent, opened or clicked which messages: what segments' engagement conditions ask of the campaigns.
 //! A campaign's messages are found through its `campaign_id` index, recent opens and clicks through the sparse
-//! `opened_at` / `clicked_at` indexes, which hold only the messages that were opened or clicked.
+//! `opened_at` / `clicked_at` indexes, which hold only the messages that were opened or clicked. Each message
+//! carries its customer's sample bucket, so that an estimate reads only the sample's opens.
 
-use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
+use super::Moment;
 use crate::{
+    customers::server::sampling::{self, Among},
     segments::rules::Engagement,
-    server::mongo::{collections, Mongo},
+    server::mongo::{collections, ids_of, Mongo},
     shared::error::AppError,
 };
 
-fn event_field(engagement: Engagement) -> &'static str {
-    match engagement {
-        Engagement::Sent => "sent_at",
-        Engagement::Opened => "opened_at",
-        Engagement::Clicked => "clicked_at",
-    }
-}
-
 /// The customers who were sent (opened, clicked) a message of a campaign named `campaign`; several campaigns of
-/// that name count together, none counts nobody. With `customer`, only that customer's messages are read.
+/// that name count together, none counts nobody.
 pub async fn customers_of_campaign(
     mongo: &Mongo,
     engagement: Engagement,
     campaign: &str,
-    customer: Option<ObjectId>,
+    among: Among,
     limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
-    let campaigns: Vec<ObjectId> = mongo
-        .collection(collections::CAMPAIGNS)
-        .find(doc! { "name": campaign })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_filter_map(|found| async move { Ok(found.get_object_id("_id").ok()) })
-        .try_collect()
-        .await?;
+    let campaigns: Vec<ObjectId> = ids_of(
+        mongo
+            .collection(collections::CAMPAIGNS)
+            .find(doc! { "name": campaign })
+            .projection(doc! { "_id": 1 })
+            .await?,
+    )
+    .await?;
     if campaigns.is_empty() {
         return Ok(Vec::new());
     }
-    let mut filter = doc! {
+    let filter = among.narrow(doc! {
         "campaign_id": { "$in": campaigns },
-        event_field(engagement): { "$type": "date" },
-    };
-    if let Some(customer) = customer {
-        filter.insert("customer_id", customer);
-    }
+        Moment::from(engagement).field(): { "$type": "date" },
+    });
     distinct_customers(mongo, filter, limit).await
 }
 
@@ -54,13 +45,15 @@ pub async fn customers_since(
     mongo: &Mongo,
     engagement: Engagement,
     since: DateTime,
-    customer: Option<ObjectId>,
+    among: Among,
     limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
-    let mut filter = doc! { event_field(engagement): { "$gte": since } };
-    if let Some(customer) = customer {
-        filter.insert("customer_id", customer);
-    }
+    let since = doc! { Moment::from(engagement).field(): { "$gte": since } };
+    // Opens are read through the index of buckets and open times; sends and the rarer clicks through their own.
+    let filter = match engagement {
+        Engagement::Opened => among.bounded(Document::new(), since),
+        Engagement::Sent | Engagement::Clicked => among.narrow(since),
+    };
     distinct_customers(mongo, filter, limit).await
 }
 
@@ -70,16 +63,23 @@ async fn distinct_customers(
     filter: Document,
     limit: usize,
 ) -> Result<Vec<ObjectId>, AppError> {
-    mongo
+    let found = mongo
         .collection(collections::COMMUNICATIONS)
         .aggregate([
             doc! { "$match": filter },
             doc! { "$group": { "_id": "$customer_id" } },
             doc! { "$limit": limit as i64 },
         ])
-        .await?
-        .try_filter_map(|found| async move { Ok(found.get_object_id("_id").ok()) })
-        .try_collect()
-        .await
-        .map_err(AppError::from)
+        .await?;
+    Ok(ids_of(found).await?)
+}
+
+/// Whether every message carries its customer's sample bucket, so that an estimate may read only the sample's.
+pub async fn all_keyed(mongo: &Mongo) -> Result<bool, AppError> {
+    sampling::all_keyed(mongo, collections::COMMUNICATIONS).await
+}
+
+/// Gives the messages stored before messages carried sample buckets theirs.
+pub async fn fill_sample_keys(mongo: &Mongo) -> Result<u64, AppError> {
+    sampling::fill_keys_of_customers(mongo, collections::COMMUNICATIONS).await
 }

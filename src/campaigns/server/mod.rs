@@ -48,6 +48,47 @@ impl From<MessageStatus> for Bson {
     }
 }
 
+/// A moment in a message's life, each kept in a date field of the message, set once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    Sent,
+    Delivered,
+    Opened,
+    Clicked,
+}
+
+impl Moment {
+    pub fn field(self) -> &'static str {
+        match self {
+            Moment::Sent => "sent_at",
+            Moment::Delivered => "delivered_at",
+            Moment::Opened => "opened_at",
+            Moment::Clicked => "clicked_at",
+        }
+    }
+}
+
+impl From<vendor::ReceiptEvent> for Moment {
+    fn from(event: vendor::ReceiptEvent) -> Self {
+        match event {
+            vendor::ReceiptEvent::Delivered => Moment::Delivered,
+            vendor::ReceiptEvent::Opened => Moment::Opened,
+            vendor::ReceiptEvent::Clicked => Moment::Clicked,
+        }
+    }
+}
+
+impl From<crate::segments::rules::Engagement> for Moment {
+    fn from(engagement: crate::segments::rules::Engagement) -> Self {
+        use crate::segments::rules::Engagement;
+        match engagement {
+            Engagement::Sent => Moment::Sent,
+            Engagement::Opened => Moment::Opened,
+            Engagement::Clicked => Moment::Clicked,
+        }
+    }
+}
+
 /// A `$group` stage body counting messages per `key`: all of them, by outcome, waiting, and with each receipt.
 pub fn message_counts(key: impl Into<Bson>) -> Document {
     let status_is = |statuses: &[MessageStatus]| doc! { "$sum": { "$cond": [{ "$in": ["$status", statuses.to_vec()] }, 1, 0] } };

@@ -27,14 +27,6 @@ pub struct Applied {
     applied: u64,
 }
 
-fn event_field(event: ReceiptEvent) -> &'static str {
-    match event {
-        ReceiptEvent::Delivered => "delivered_at",
-        ReceiptEvent::Opened => "opened_at",
-        ReceiptEvent::Clicked => "clicked_at",
-    }
-}
-
 /// Whether the request carries the vendor's token, compared in constant time so that response times do not
 /// reveal how much of a guess was right.
 fn from_the_vendor(headers: &HeaderMap, token: &str) -> bool {
@@ -91,7 +83,7 @@ pub async fn apply(
     let updates: Vec<Document> = grouped(receipts)
         .into_iter()
         .map(|((event, at_ms), ids)| {
-            let field = event_field(event);
+            let field = super::Moment::from(event).field();
             doc! {
                 "q": { "_id": { "$in": ids }, field: null },
                 "u": { "$set": { field: DateTime::from_millis(at_ms) } },

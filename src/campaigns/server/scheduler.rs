@@ -207,6 +207,8 @@ fn communication_of(
         "_id": ObjectId::new(),
         "campaign_id": campaign,
         "customer_id": member.id,
+        // Estimates of segments on engagement read the sample's messages only.
+        "sample_bucket": member.sample_bucket(),
         // Kept for the frequency cap of later campaigns.
         "channel": channel.key(),
         "name": &fields.name,

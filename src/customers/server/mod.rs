@@ -74,9 +74,10 @@ pub fn name_fields(name: &str, email: &str) -> Document {
     }
 }
 
-/// The field of a stored customer that a segment condition on `field` compares.
-pub fn field_path(field: Field) -> &'static str {
-    match field {
+/// The field of a stored customer that a segment condition on `field` compares; none for the conditions that
+/// the orders or the messages answer.
+pub fn field_path(field: Field) -> Option<&'static str> {
+    Some(match field {
         Field::TotalSpend => "total_spend_cents",
         Field::OrderCount => "order_count",
         // Compared through an expression over the two totals; see `average_order_value`.
@@ -90,18 +91,17 @@ pub fn field_path(field: Field) -> &'static str {
         Field::Tags => "tags",
         Field::EmailConsent => "consent.email.state",
         Field::SmsConsent => "consent.sms.state",
-        // Over all time, the totals answer; in a window, the orders do.
-        Field::Orders => "order_count",
-        Field::Spent => "total_spend_cents",
-        // Looked up in the orders or the messages, which answer customer ids.
-        Field::BoughtSku
+        // Over all time the totals answer these (as `OrderCount` and `TotalSpend`), in a window the orders do.
+        Field::Orders
+        | Field::Spent
+        | Field::BoughtSku
         | Field::BoughtProduct
         | Field::CampaignSent
         | Field::CampaignOpened
         | Field::CampaignClicked
         | Field::OpenedAny
-        | Field::ClickedAny => "_id",
-    }
+        | Field::ClickedAny => return None,
+    })
 }
 
 /// A customer as stored. Customers are created with their totals at zero (an import may bring totals from before
@@ -142,6 +142,11 @@ pub struct StoredConsent {
 }
 
 impl StoredCustomer {
+    /// Their bucket of the estimates' sample keys, made of their email (which never changes).
+    pub fn sample_bucket(&self) -> i32 {
+        sampling::sample_bucket(&self.email)
+    }
+
     pub fn read(document: Document) -> Result<Self, AppError> {
         read_as("customer", document)
     }

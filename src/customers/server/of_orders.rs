@@ -12,10 +12,12 @@ use mongodb::{
 
 use serde::Deserialize;
 
-use super::name_fields;
+use super::{name_fields, sampling};
 use crate::{
     customers::model::name_from_email,
-    server::mongo::{collections, duplicate_positions, read_as, regex_literal, update_all, Mongo},
+    server::mongo::{
+        collections, duplicate_positions, ids_of, read_as, regex_literal, update_all, Mongo,
+    },
     shared::error::AppError,
 };
 
@@ -32,19 +34,42 @@ pub fn new_customer(email: &str, name: Option<&str>) -> Document {
     customer
 }
 
+/// The customer of an order, as the order keeps them: their id and their sample bucket (for estimates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderCustomer {
+    pub id: ObjectId,
+    pub sample_bucket: i32,
+}
+
+impl OrderCustomer {
+    pub fn new(id: ObjectId, email: &str) -> Self {
+        Self {
+            id,
+            sample_bucket: sampling::sample_bucket(email),
+        }
+    }
+}
+
 /// Which of `ids` are customers.
-pub async fn existing(mongo: &Mongo, ids: &[ObjectId]) -> mongodb::error::Result<Vec<ObjectId>> {
+pub async fn existing(
+    mongo: &Mongo,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<Vec<OrderCustomer>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    mongo
+    let mut found = mongo
         .collection(collections::CUSTOMERS)
         .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_filter_map(|customer| std::future::ready(Ok(customer.get_object_id("_id").ok())))
-        .try_collect()
-        .await
+        .projection(doc! { "email": 1 })
+        .await?;
+    let mut customers = Vec::new();
+    while let Some(customer) = found.try_next().await? {
+        if let (Ok(id), Ok(email)) = (customer.get_object_id("_id"), customer.get_str("email")) {
+            customers.push(OrderCustomer::new(id, email));
+        }
+    }
+    Ok(customers)
 }
 
 /// The customer id of each email, creating the customers that are new under the name given with their email.
@@ -113,15 +138,13 @@ pub async fn with_email_prefix(
     prefix: &str,
     limit: usize,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
-    mongo
+    let found = mongo
         .collection(collections::CUSTOMERS)
         .find(doc! { "email": { "$regex": format!("^{}", regex_literal(prefix)) } })
         .projection(doc! { "_id": 1 })
         .limit(limit as i64 + 1)
-        .await?
-        .try_filter_map(|customer| std::future::ready(Ok(customer.get_object_id("_id").ok())))
-        .try_collect()
-        .await
+        .await?;
+    ids_of(found).await
 }
 
 /// The name and email of each of `ids` that is a customer.

@@ -2,12 +2,14 @@
 //! carries a `sample_key` in `0..SAMPLE_KEYS`, a hash of their email set when they are created; the customers whose
 //! key is below a bound form a sample of that share of everyone, the same one every time, found through an index.
 //! Counting a rule over about [`SAMPLE_TARGET`] sampled customers and scaling by the sample's share costs the same
-//! at a thousand customers as at a million; exact counts stay exact elsewhere.
+//! at a thousand customers as at a million; exact counts stay exact elsewhere. Orders and messages carry their
+//! customer's bucket of keys ([`KEYS_PER_BUCKET`] keys each), so that an estimate of a rule on behaviour reads only
+//! the sample's buckets.
 
 use std::{future::IntoFuture, time::Duration};
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, oid::ObjectId, Document};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +46,21 @@ pub fn sample_key(email: &str) -> i32 {
     (hash % SAMPLE_KEYS as u64) as i32
 }
 
+/// Sample keys per bucket. Orders and messages carry their customer's bucket (`sample_bucket`) rather than their
+/// key: SecantusDB bounds an index scan by a range on a later field (the date) only after equal earlier fields, so
+/// a lookup reads the sample's orders as one bounded scan per bucket, a handful of them, not one per key.
+pub const KEYS_PER_BUCKET: i32 = 100;
+
+/// The bucket of the customer with this email, as their orders and messages carry it.
+pub fn sample_bucket(email: &str) -> i32 {
+    sample_key(email) / KEYS_PER_BUCKET
+}
+
+/// The buckets that hold the keys below `keys`.
+fn buckets_of(keys: i32) -> i32 {
+    (keys + KEYS_PER_BUCKET - 1) / KEYS_PER_BUCKET
+}
+
 /// How many keys the sample takes out of [`SAMPLE_KEYS`] for `customers` customers: about [`SAMPLE_TARGET`] of
 /// them, or all.
 pub fn sample_keys_for(customers: u64) -> i32 {
@@ -54,27 +71,171 @@ pub fn sample_keys_for(customers: u64) -> i32 {
     keys.clamp(1, SAMPLE_KEYS as u64) as i32
 }
 
-/// About how many customers match `filter`, from the fixed sample, with its margin of error.
-pub async fn estimate(mongo: &Mongo, filter: Document) -> Result<AudienceEstimate, AppError> {
-    let customers = mongo.collection(collections::CUSTOMERS);
-    let total = growth::total(mongo, now_ms()).await?;
-    let keys = sample_keys_for(total);
-    if keys == SAMPLE_KEYS {
-        return Ok(AudienceEstimate::exact(
-            audience::count(mongo, filter).await?,
-        ));
+/// The sample an estimate counts at the moment: the customers whose key is below `keys`, out of `total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    keys: i32,
+    total: u64,
+}
+
+impl Sample {
+    pub async fn current(mongo: &Mongo) -> Result<Self, AppError> {
+        let total = growth::total(mongo, now_ms()).await?;
+        Ok(Self {
+            keys: sample_keys_for(total),
+            total,
+        })
     }
-    let in_sample = doc! { "sample_key": { "$lt": keys } };
-    // Customers whose key is still being filled in are outside the sample; counting the sample itself keeps the
-    // scale right while they are.
-    // No index hint: SecantusDB answers a hinted count ten times slower, and picks the sample's index itself.
-    let (sampled, matched) = futures::try_join!(
-        customers.count_documents(in_sample.clone()).into_future(),
-        customers
-            .count_documents(all_of([in_sample, filter]))
-            .into_future(),
-    )?;
-    Ok(AudienceEstimate::scaled(matched, sampled, total))
+
+    /// Whose orders and messages an estimate's lookups need read: the sample's, or everyone's when the sample is
+    /// everyone.
+    pub fn among(self) -> Among {
+        if self.keys == SAMPLE_KEYS {
+            Among::Everyone
+        } else {
+            Among::Sample(self.keys)
+        }
+    }
+
+    /// About how many customers match `filter`, with its margin of error.
+    pub async fn estimate(
+        self,
+        mongo: &Mongo,
+        filter: Document,
+    ) -> Result<AudienceEstimate, AppError> {
+        let Among::Sample(keys) = self.among() else {
+            return Ok(AudienceEstimate::exact(
+                audience::count(mongo, filter).await?,
+            ));
+        };
+        let customers = mongo.collection(collections::CUSTOMERS);
+        let in_sample = doc! { "sample_key": { "$lt": keys } };
+        // Customers whose key is still being filled in are outside the sample; counting the sample itself keeps
+        // the scale right while they are.
+        // No index hint: SecantusDB answers a hinted count ten times slower, and picks the sample's index itself.
+        let (sampled, matched) = futures::try_join!(
+            customers.count_documents(in_sample.clone()).into_future(),
+            customers
+                .count_documents(all_of([in_sample, filter]))
+                .into_future(),
+        )?;
+        Ok(AudienceEstimate::scaled(matched, sampled, self.total))
+    }
+}
+
+/// Whose orders or messages a lookup for a segment reads. Orders and messages carry their customer's id and
+/// sample bucket for this.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Among {
+    #[default]
+    Everyone,
+    /// One customer's: whether they belong to a segment.
+    Customer(ObjectId),
+    /// The sample's, the customers whose key is below this: an estimate. The lookup reads the buckets that hold
+    /// those keys, perhaps a few customers more, whom the estimate's count of the sample leaves out.
+    Sample(i32),
+}
+
+impl Among {
+    /// A filter on the orders or messages read through an index of `first`'s fields (equal tests), the sample
+    /// bucket, then `then`'s (a range): for the sample, one bounded scan per bucket. SecantusDB picks an index by
+    /// the order of a filter's fields, so the caller says which test leads.
+    pub fn bounded(self, first: Document, then: Document) -> Document {
+        let joined = |middle: Document| {
+            let mut filter = first.clone();
+            filter.extend(middle);
+            filter.extend(then.clone());
+            filter
+        };
+        match self {
+            Among::Everyone => joined(Document::new()),
+            Among::Customer(id) => {
+                let mut filter = doc! { "customer_id": id };
+                filter.extend(joined(Document::new()));
+                filter
+            }
+            Among::Sample(keys) => {
+                let mut each: Vec<Document> = (0..buckets_of(keys))
+                    .map(|bucket| joined(doc! { "sample_bucket": bucket }))
+                    .collect();
+                // One bounded index scan per bucket; a range of buckets would scan each bucket whole.
+                if each.len() == 1 {
+                    each.remove(0)
+                } else {
+                    doc! { "$or": each }
+                }
+            }
+        }
+    }
+
+    /// `filter` narrowed to these customers' orders or messages, for a lookup that no index of sample buckets
+    /// serves (product names, a campaign's messages): the sample's are picked out of those it reads.
+    pub fn narrow(self, filter: Document) -> Document {
+        match self {
+            Among::Everyone => filter,
+            Among::Customer(_) => self.bounded(Document::new(), filter),
+            Among::Sample(keys) => {
+                let mut filter = filter;
+                filter.insert("sample_bucket", doc! { "$lt": buckets_of(keys) });
+                filter
+            }
+        }
+    }
+}
+
+/// Whether every document of `collection` (orders, messages) carries its customer's sample bucket: until then an
+/// estimate reads everyone's. Found through the collection's index led by `sample_bucket`, where a missing one is
+/// indexed as null.
+pub async fn all_keyed(mongo: &Mongo, collection: &str) -> Result<bool, AppError> {
+    let unkeyed = mongo
+        .collection(collection)
+        .find_one(doc! { "sample_bucket": null })
+        .projection(doc! { "_id": 1 })
+        .await?;
+    Ok(unkeyed.is_none())
+}
+
+/// Gives each document of `collection` (orders, messages: anything with a `customer_id`) stored without its
+/// customer's sample bucket that bucket, in one pass; the feature owning the collection calls it. Answers how many
+/// documents it looked at.
+pub async fn fill_keys_of_customers(mongo: &Mongo, collection: &str) -> Result<u64, AppError> {
+    let unkeyed = mongo
+        .collection(collection)
+        .find(doc! { "sample_bucket": null })
+        .projection(doc! { "customer_id": 1 })
+        .batch_size(FILL_BATCH as u32)
+        .await?;
+    let mut batches = unkeyed.try_chunks(FILL_BATCH);
+    let mut seen = 0;
+    while let Some(batch) = batches.try_next().await.map_err(|error| error.1)? {
+        seen += batch.len() as u64;
+        let mut ids: Vec<ObjectId> = batch
+            .iter()
+            .filter_map(|document| document.get_object_id("customer_id").ok())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut emails = mongo
+            .collection(collections::CUSTOMERS)
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "email": 1 })
+            .await?;
+        let mut updates = Vec::new();
+        while let Some(customer) = emails.try_next().await? {
+            if let (Ok(id), Ok(email)) = (customer.get_object_id("_id"), customer.get_str("email"))
+            {
+                updates.push(doc! {
+                    "q": { "customer_id": id, "sample_bucket": null },
+                    "u": { "$set": { "sample_bucket": sample_bucket(email) } },
+                    "multi": true,
+                });
+            }
+        }
+        if !updates.is_empty() {
+            update_all(mongo, None, collection, &updates).await?;
+        }
+    }
+    Ok(seen)
 }
 
 /// Gives every customer stored without a sample key (before keys existed) theirs, in one pass over them. Meant to
@@ -110,7 +271,8 @@ pub async fn fill_missing(mongo: &Mongo) -> Result<u64, AppError> {
     Ok(filled)
 }
 
-/// Fills in missing sample keys at start and once a day after (customers written into the database by hand).
+/// Fills in missing sample keys at start and once a day after (customers written into the database by hand), then
+/// those of the orders and messages, which carry their customer's.
 pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
     let stop = shutdown.clone();
     tasks::every(
@@ -120,16 +282,20 @@ pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
         move || {
             let (mongo, stop) = (mongo.clone(), stop.clone());
             async move {
+                let fill = async {
+                    let customers = fill_missing(&mongo).await?;
+                    let orders = crate::orders::server::behaviour::fill_sample_keys(&mongo).await?;
+                    let messages =
+                        crate::campaigns::server::engagement::fill_sample_keys(&mongo).await?;
+                    if customers + orders + messages > 0 {
+                        tracing::info!(customers, orders, messages, "sample keys filled in");
+                    }
+                    Ok(())
+                };
                 // What was filled in before a stop stays filled in.
                 tokio::select! {
                     () = stop.cancelled() => Ok(()),
-                    filled = fill_missing(&mongo) => {
-                        let filled = filled?;
-                        if filled > 0 {
-                            tracing::info!(customers = filled, "sample keys filled in");
-                        }
-                        Ok(())
-                    }
+                    filled = fill => filled,
                 }
             }
         },
@@ -153,6 +319,36 @@ mod tests {
             assert!((9_600..=10_400).contains(&count), "{per_tenth:?}");
         }
         assert_eq!(sample_key("ada@example.com"), sample_key("ada@example.com"));
+    }
+
+    #[test]
+    fn a_lookup_reads_the_buckets_that_hold_the_sample_one_bounded_scan_each() {
+        let window = doc! { "ordered_at": { "$gte": 1 } };
+        let sku = doc! { "items.sku": "MUG" };
+        assert_eq!(
+            Among::Sample(100).bounded(sku.clone(), window.clone()),
+            doc! { "items.sku": "MUG", "sample_bucket": 0, "ordered_at": { "$gte": 1 } }
+        );
+        assert_eq!(
+            Among::Sample(150).bounded(Document::new(), window.clone()),
+            doc! { "$or": [
+                { "sample_bucket": 0, "ordered_at": { "$gte": 1 } },
+                { "sample_bucket": 1, "ordered_at": { "$gte": 1 } },
+            ] }
+        );
+        let customer = ObjectId::new();
+        assert_eq!(
+            Among::Customer(customer).bounded(sku.clone(), window.clone()),
+            doc! { "customer_id": customer, "items.sku": "MUG", "ordered_at": { "$gte": 1 } }
+        );
+        assert_eq!(
+            Among::Everyone.bounded(sku.clone(), window.clone()),
+            doc! { "items.sku": "MUG", "ordered_at": { "$gte": 1 } }
+        );
+        assert_eq!(
+            sample_bucket("ada@example.com"),
+            sample_key("ada@example.com") / 100
+        );
     }
 
     #[test]

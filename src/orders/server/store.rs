@@ -15,7 +15,7 @@ use mongodb::{
 
 use super::{batches::BatchOutcome, totals::PendingTotals, OrderBatchMessage};
 use crate::{
-    customers::server::of_orders,
+    customers::server::of_orders::{self, OrderCustomer},
     orders::model::{given_order_id, validate_order, CustomerRef, RejectedOrder, ValidOrder},
     server::mongo::{bson_time, collections, duplicate_positions, Mongo},
 };
@@ -94,11 +94,11 @@ pub async fn store_batch(
     }
 
     let started = std::time::Instant::now();
-    let customer_ids = resolve_customers(mongo, known, &valid).await?;
+    let customers = resolve_customers(mongo, known, &valid).await?;
     let customers_resolved = started.elapsed();
     let mut documents = Vec::with_capacity(valid.len());
     for (index, order_id, order) in &valid {
-        let Some(customer_id) = customer_ids.get(&order.customer) else {
+        let Some(customer) = customers.get(&order.customer) else {
             let CustomerRef::Id(id) = &order.customer else {
                 // Customers by email were just created; if one is missing, retry the whole batch.
                 return Err(StoreError::Write(format!(
@@ -115,7 +115,7 @@ pub async fn store_batch(
         documents.push(order_document(
             &message.batch_id,
             order_id,
-            *customer_id,
+            *customer,
             order,
             default_date,
         ));
@@ -164,7 +164,7 @@ pub async fn store_batch(
 fn order_document(
     batch_id: &str,
     order_id: &str,
-    customer_id: ObjectId,
+    customer: OrderCustomer,
     order: &ValidOrder,
     default_date: DateTime,
 ) -> Document {
@@ -183,7 +183,8 @@ fn order_document(
     let mut document = doc! {
         "order_id": order_id,
         "batch_id": batch_id,
-        "customer_id": customer_id,
+        "customer_id": customer.id,
+        "sample_bucket": customer.sample_bucket,
         "amount_cents": order.amount_cents,
         "item_count": order.item_count as i64,
         "items": items,
@@ -199,11 +200,11 @@ fn order_document(
 /// How many customer references the consumer remembers.
 const KNOWN_CUSTOMERS: usize = 500_000;
 
-/// Customer ids by the reference orders give (an id or an email), remembered across batches so that a customer
+/// Customers by the reference orders give (an id or an email), remembered across batches so that a customer
 /// seen before costs no lookup. A remembered mapping stays true: customers are not deleted, and a customer's
-/// email never changes (it is what imports and orders find them by).
+/// email (what imports and orders find them by, and what their sample key is made of) never changes.
 #[derive(Clone)]
-pub struct KnownCustomers(Arc<quick_cache::sync::Cache<CustomerRef, ObjectId>>);
+pub struct KnownCustomers(Arc<quick_cache::sync::Cache<CustomerRef, OrderCustomer>>);
 
 impl Default for KnownCustomers {
     fn default() -> Self {
@@ -211,13 +212,13 @@ impl Default for KnownCustomers {
     }
 }
 
-/// Maps each customer reference of the batch to a customer id: ids that exist, and emails, creating the customers
+/// Maps each customer reference of the batch to a customer: ids that exist, and emails, creating the customers
 /// that are new. Unknown ids are left out.
 async fn resolve_customers(
     mongo: &Mongo,
     known: &KnownCustomers,
     orders: &[(usize, String, ValidOrder)],
-) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
+) -> Result<HashMap<CustomerRef, OrderCustomer>, StoreError> {
     let mut resolved = HashMap::new();
     let mut unknown = Vec::new();
     for (_, _, order) in orders {
@@ -230,8 +231,8 @@ async fn resolve_customers(
     }
     if !unknown.is_empty() {
         let found = look_up_customers(mongo, &unknown).await?;
-        for (reference, id) in &found {
-            known.0.insert(reference.clone(), *id);
+        for (reference, customer) in &found {
+            known.0.insert(reference.clone(), *customer);
         }
         resolved.extend(found);
     }
@@ -242,7 +243,7 @@ async fn resolve_customers(
 async fn look_up_customers(
     mongo: &Mongo,
     orders: &[&ValidOrder],
-) -> Result<HashMap<CustomerRef, ObjectId>, StoreError> {
+) -> Result<HashMap<CustomerRef, OrderCustomer>, StoreError> {
     let mut resolved = HashMap::new();
 
     let wanted_ids: Vec<ObjectId> = orders
@@ -254,8 +255,8 @@ async fn look_up_customers(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    for id in of_orders::existing(mongo, &wanted_ids).await? {
-        resolved.insert(CustomerRef::Id(id.to_hex()), id);
+    for customer in of_orders::existing(mongo, &wanted_ids).await? {
+        resolved.insert(CustomerRef::Id(customer.id.to_hex()), customer);
     }
 
     let mut names_by_email: HashMap<&str, Option<&str>> = HashMap::new();
@@ -272,7 +273,8 @@ async fn look_up_customers(
     }
     let known = of_orders::find_or_create_by_email(mongo, &names_by_email).await?;
     for (email, id) in known {
-        resolved.insert(CustomerRef::Email(email), id);
+        let customer = OrderCustomer::new(id, &email);
+        resolved.insert(CustomerRef::Email(email), customer);
     }
     Ok(resolved)
 }

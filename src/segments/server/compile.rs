@@ -15,7 +15,7 @@ use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use crate::shared::time::DAY_MS;
 use crate::{
     campaigns::server::engagement,
-    customers::server::field_path,
+    customers::server::{field_path, sampling::Among},
     orders::server::behaviour::{self, OrderWindow},
     segments::rules::{
         CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Engaged, Field, Measure,
@@ -30,25 +30,30 @@ use crate::{
 pub const MAX_LOOKED_UP: usize = 300_000;
 
 /// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for, in the
-/// order [`compile`] meets the conditions. `customer` narrows every lookup to that one customer.
+/// order [`compile`] meets the conditions. The lookups read the orders and messages of `among` only.
 pub async fn resolve(
     mongo: &Mongo,
     group: &CheckedGroup,
     now: DateTime,
-    customer: Option<ObjectId>,
+    among: Among,
 ) -> Result<Vec<Members>, AppError> {
     let mut lookups = Vec::new();
     order_lookups(group, now, &mut lookups);
+    if lookups.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Orders and messages stored before they carried sample keys are given theirs in the background; until
+    // then only reading everyone's finds all of the sample's.
+    let among = match among {
+        Among::Sample(_) if !every_lookup_keyed(mongo).await? => Among::Everyone,
+        among => among,
+    };
     // One more than allowed tells a condition that stands for too many.
     let limit = MAX_LOOKED_UP + 1;
     try_join_all(lookups.into_iter().map(|criterion| async move {
         let window = |period: Period| {
             let (start, end) = period_bounds(period, now);
-            OrderWindow {
-                start,
-                end,
-                customer,
-            }
+            OrderWindow { start, end, among }
         };
         match criterion {
             Criterion::Ordered(measure, test, period) => {
@@ -82,14 +87,13 @@ pub async fn resolve(
                 members(ids, true)
             }
             Criterion::Engaged(engagement, Engaged::Campaign(name)) => members(
-                engagement::customers_of_campaign(mongo, *engagement, name, customer, limit)
-                    .await?,
+                engagement::customers_of_campaign(mongo, *engagement, name, among, limit).await?,
                 true,
             ),
             Criterion::Engaged(engagement, Engaged::WithinDays(days)) => {
                 let since = days_before(now, *days);
                 members(
-                    engagement::customers_since(mongo, *engagement, since, customer, limit).await?,
+                    engagement::customers_since(mongo, *engagement, since, among, limit).await?,
                     true,
                 )
             }
@@ -97,6 +101,12 @@ pub async fn resolve(
         }
     }))
     .await
+}
+
+async fn every_lookup_keyed(mongo: &Mongo) -> Result<bool, AppError> {
+    let (orders, messages) =
+        futures::try_join!(behaviour::all_keyed(mongo), engagement::all_keyed(mongo))?;
+    Ok(orders && messages)
 }
 
 /// The customers a looked-up condition stands for: those listed, or everyone but those listed.
@@ -107,9 +117,10 @@ pub enum Members {
 }
 
 impl Members {
-    /// The looked-up conditions of one group as one or two filters: in an `all` group the lists intersect, in an
-    /// `any` group they join, so that the count seeks each customer once, and only those that can match.
-    fn combine(lists: Vec<Members>, combinator: Combinator) -> Vec<Document> {
+    /// The looked-up conditions of one group as one list: in an `all` group the lists intersect, in an `any` group
+    /// they join. A single list keeps the count to one `$in` (a seek per customer) or one `$nin` (a set SecantusDB
+    /// checks each customer against); several, or a `$nor` around one, are checked one by one, in seconds.
+    fn combine(lists: Vec<Members>, combinator: Combinator) -> Option<Members> {
         let (mut ins, mut not_ins) = (Vec::new(), Vec::new());
         for list in lists {
             match list {
@@ -122,24 +133,40 @@ impl Members {
                 .reduce(|a, b| if join { &a | &b } else { &a & &b })
         };
         let all = combinator == Combinator::All;
-        // All: in every list and in none of the excluded ones. Any: in some list, or out of some excluded one.
-        let (included, excluded) = (fold(ins, !all), fold(not_ins, all));
-        let filter = |key: &str, ids: HashSet<ObjectId>| {
-            let mut ids: Vec<ObjectId> = ids.into_iter().collect();
-            ids.sort();
-            doc! { "_id": { key: ids } }
-        };
-        match (included, excluded) {
-            (Some(included), Some(excluded)) if all => {
-                vec![filter("$in", &included - &excluded)]
-            }
-            (included, excluded) => included
-                .map(|ids| filter("$in", ids))
-                .into_iter()
-                .chain(excluded.map(|ids| filter("$nin", ids)))
-                .collect(),
+        // All: in every list and in no excluded one. Any: in some list, or outside some excluded one, which is
+        // everyone but those in every excluded one and in no list.
+        Some(match (fold(ins, !all), fold(not_ins, all)) {
+            (None, None) => return None,
+            (Some(included), None) => Members::In(included),
+            (None, Some(excluded)) => Members::NotIn(excluded),
+            (Some(included), Some(excluded)) if all => Members::In(&included - &excluded),
+            (Some(included), Some(excluded)) => Members::NotIn(&excluded - &included),
+        })
+    }
+
+    fn negated(self) -> Self {
+        match self {
+            Members::In(ids) => Members::NotIn(ids),
+            Members::NotIn(ids) => Members::In(ids),
         }
     }
+
+    fn filter(self) -> Document {
+        let (key, ids) = match self {
+            Members::In(ids) => ("$in", ids),
+            Members::NotIn(ids) => ("$nin", ids),
+        };
+        let mut ids: Vec<ObjectId> = ids.into_iter().collect();
+        ids.sort();
+        doc! { "_id": { key: ids } }
+    }
+}
+
+/// A group compiled: a filter, or only a list of customers (a group of looked-up conditions alone), which its
+/// parent merges with its own lists.
+enum Compiled {
+    Filter(Document),
+    Members(Members),
 }
 
 fn members(ids: Vec<ObjectId>, included: bool) -> Result<Members, AppError> {
@@ -176,11 +203,7 @@ fn order_lookups<'a>(group: &'a CheckedGroup, now: DateTime, found: &mut Vec<&'a
 }
 
 fn needs_orders(criterion: &Criterion, now: DateTime) -> bool {
-    match criterion {
-        Criterion::Ordered(..) => from_totals(criterion, now).is_none(),
-        Criterion::Bought { .. } | Criterion::Engaged(..) => true,
-        _ => false,
-    }
+    criterion_filter(criterion, now).is_none()
 }
 
 /// An order condition the customer's totals answer: over all time, or whether they ordered in the last N days.
@@ -189,17 +212,15 @@ fn from_totals(criterion: &Criterion, now: DateTime) -> Option<Document> {
         return None;
     };
     match (measure, period) {
-        (Measure::Orders, Period::Ever) => Some(criterion_filter(
-            &Criterion::Number(Field::OrderCount, test.clone()),
-            now,
-        )),
-        (Measure::SpendCents, Period::Ever) => Some(criterion_filter(
-            &Criterion::Number(Field::TotalSpend, test.clone()),
-            now,
-        )),
+        (Measure::Orders, Period::Ever) => {
+            criterion_filter(&Criterion::Number(Field::OrderCount, test.clone()), now)
+        }
+        (Measure::SpendCents, Period::Ever) => {
+            criterion_filter(&Criterion::Number(Field::TotalSpend, test.clone()), now)
+        }
         (Measure::Orders, Period::LastDays(days)) => {
             let since = days_before(now, *days);
-            let ordered = doc! { field_path(Field::LastOrderAt): { "$gte": since } };
+            let ordered = doc! { stored(Field::LastOrderAt): { "$gte": since } };
             match *test {
                 NumberTest::Gte(1) | NumberTest::Gt(0) => Some(ordered),
                 NumberTest::Eq(0) | NumberTest::Lte(0) | NumberTest::Lt(1) => {
@@ -233,31 +254,57 @@ pub fn compile(
     now: DateTime,
     resolved: &mut impl Iterator<Item = Members>,
 ) -> Document {
+    match compile_group(group, now, resolved) {
+        Compiled::Filter(filter) => filter,
+        Compiled::Members(members) => members.filter(),
+    }
+}
+
+fn compile_group(
+    group: &CheckedGroup,
+    now: DateTime,
+    resolved: &mut impl Iterator<Item = Members>,
+) -> Compiled {
     let mut parts = Vec::new();
     let mut lists = Vec::new();
     for part in &group.parts {
         match part {
-            CheckedRule::Criterion(criterion) if needs_orders(criterion, now) => lists.push(
-                resolved
-                    .next()
-                    .expect("resolve looks up every condition compile meets"),
-            ),
-            CheckedRule::Criterion(criterion) => parts.push(criterion_filter(criterion, now)),
-            CheckedRule::Group(inner) => parts.push(compile(inner, now, resolved)),
+            CheckedRule::Criterion(criterion) => match criterion_filter(criterion, now) {
+                Some(filter) => parts.push(filter),
+                None => lists.push(
+                    resolved
+                        .next()
+                        .expect("resolve looks up every condition compile meets"),
+                ),
+            },
+            CheckedRule::Group(inner) => match compile_group(inner, now, resolved) {
+                Compiled::Filter(filter) => parts.push(filter),
+                Compiled::Members(members) => lists.push(members),
+            },
         }
     }
-    parts.extend(Members::combine(lists, group.combinator));
+    let members = Members::combine(lists, group.combinator);
+    if parts.is_empty() {
+        if let Some(members) = members {
+            return Compiled::Members(if group.negated {
+                members.negated()
+            } else {
+                members
+            });
+        }
+    }
+    parts.extend(members.map(Members::filter));
     let combined = match (parts.len(), group.combinator) {
         (0, _) => doc! {},
         (1, _) => parts.remove(0),
         (_, Combinator::All) => doc! { "$and": parts },
         (_, Combinator::Any) => doc! { "$or": parts },
     };
-    if group.negated && !combined.is_empty() {
+    Compiled::Filter(if group.negated && !combined.is_empty() {
         doc! { "$nor": [combined] }
     } else {
         combined
-    }
+    })
 }
 
 fn number_condition(test: &NumberTest) -> Bson {
@@ -272,14 +319,18 @@ fn number_condition(test: &NumberTest) -> Bson {
     }
 }
 
-/// A condition answered by the customer's own fields.
-fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
-    match criterion {
-        Criterion::Ordered(..) | Criterion::Bought { .. } | Criterion::Engaged(..) => {
-            from_totals(criterion, now).expect("compile takes looked-up conditions from resolve")
-        }
+/// The field of the customer a condition on their own fields compares.
+fn stored(field: Field) -> &'static str {
+    field_path(field).expect("a condition on a customer's own fields names a stored field")
+}
+
+/// A condition as a filter on the customer's own fields, or none for one that the orders or messages answer.
+fn criterion_filter(criterion: &Criterion, now: DateTime) -> Option<Document> {
+    Some(match criterion {
+        Criterion::Ordered(..) => return from_totals(criterion, now),
+        Criterion::Bought { .. } | Criterion::Engaged(..) => return None,
         Criterion::Number(Field::AverageOrderValue, test) => average_order_value(test),
-        Criterion::Number(field, test) => doc! { field_path(*field): number_condition(test) },
+        Criterion::Number(field, test) => doc! { stored(*field): number_condition(test) },
         Criterion::Date(field, test) => {
             let at = DateTime::from_millis;
             let days_ago = |days: u32| days_before(now, days);
@@ -294,7 +345,7 @@ fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
                 // Matches a missing field too: a customer without orders has no last order date.
                 DateTest::Never => Bson::Null,
             };
-            doc! { field_path(*field): condition }
+            doc! { stored(*field): condition }
         }
         Criterion::Text(field, test) => {
             let condition: Bson = match test {
@@ -309,7 +360,7 @@ fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
                 }
                 TextTest::InList(items) => doc! { "$in": items }.into(),
             };
-            doc! { field_path(*field): condition }
+            doc! { stored(*field): condition }
         }
         Criterion::Consent(channel, is, consent) => {
             let path = crate::customers::server::consent_path(*channel);
@@ -331,7 +382,7 @@ fn criterion_filter(criterion: &Criterion, now: DateTime) -> Document {
             TagTest::All(tags) => doc! { "tags": { "$all": tags } },
             TagTest::None(tags) => doc! { "tags": { "$nin": tags } },
         },
-    }
+    })
 }
 
 /// The average order value is not stored (orders add to the totals with `$inc`), so it is compared as
@@ -648,16 +699,17 @@ mod tests {
         let set = |picked: &[usize]| picked.iter().map(|&i| ids[i]).collect::<HashSet<_>>();
         let found = [
             Members::In(set(&[0, 1, 2])),
-            Members::NotIn(set(&[1, 3])),
+            Members::NotIn(set(&[1, 3, 5])),
             Members::In(set(&[5])),
         ];
+        // The negated group's list is the customers outside it, merged with its parent's own: outside 1, 3 and 5,
+        // or outside 5, is everyone but 5.
         assert_eq!(
             compile(&checked, now(), &mut found.into_iter()),
             doc! { "$and": [
                 { "$or": [
-                    { "$nor": [{ "_id": { "$in": [ids[5]] } }] },
                     { "city_key": "oslo" },
-                    { "_id": { "$nin": [ids[1], ids[3]] } },
+                    { "_id": { "$nin": [ids[5]] } },
                 ] },
                 { "_id": { "$in": [ids[0], ids[1], ids[2]] } },
             ] }
@@ -678,18 +730,21 @@ mod tests {
         };
         assert_eq!(
             Members::combine(lists(), Combinator::All),
-            [doc! { "_id": { "$in": [ids[1]] } }],
+            Some(Members::In(set(&[1]))),
             "in both lists, and in neither excluded one"
         );
         assert_eq!(
             Members::combine(lists(), Combinator::Any),
-            [
-                doc! { "_id": { "$in": [ids[0], ids[1], ids[2], ids[3]] } },
-                doc! { "_id": { "$nin": [ids[2]] } },
-            ],
-            "in some list, or outside some excluded one"
+            Some(Members::NotIn(HashSet::new())),
+            "in some list, or outside some excluded one: here everyone, as 4 is in no list but outside the second excluded one"
         );
-        assert!(Members::combine(Vec::new(), Combinator::All).is_empty());
+        let (only_in, excluded) = (Members::In(set(&[0, 1])), Members::NotIn(set(&[1, 2])));
+        assert_eq!(
+            Members::combine(vec![only_in, excluded], Combinator::Any),
+            Some(Members::NotIn(set(&[2]))),
+            "everyone but 2, who is in the excluded one and in no list"
+        );
+        assert_eq!(Members::combine(Vec::new(), Combinator::All), None);
     }
 
     #[test]

@@ -17,7 +17,10 @@ use crate::{
     campaigns::{model::CampaignStatus, server as campaigns_server},
     customers::{
         model::{AudienceEstimate, CustomerRow},
-        server::{audience, sampling},
+        server::{
+            audience,
+            sampling::{Among, Sample},
+        },
     },
     segments::{
         model::{AudiencePreview, SegmentAnalytics, SegmentDetail, SegmentDraft, SegmentSummary},
@@ -38,16 +41,16 @@ const SPEND_BANDS: [i64; 6] = [0, 50, 100, 500, 1_000, 5_000];
 /// Order-count bands: 0, 1, 2, 3–5, 6–10, more.
 const ORDER_BANDS: [i64; 6] = [0, 1, 2, 3, 6, 11];
 
-/// The filter a rule stands for now, or the problems that keep it from being used. With `customer`, the filter
-/// is right for that customer only: its order conditions look at their orders alone.
+/// The filter a rule stands for now, or the problems that keep it from being used. Its conditions on orders and
+/// messages read those of `among`: the filter is right for those customers only.
 pub async fn rule_filter(
     mongo: &Mongo,
     rule: &RuleGroup,
-    customer: Option<ObjectId>,
+    among: Among,
 ) -> Result<Document, AppError> {
     let checked = check_rule(rule).map_err(AppError::InvalidRule)?;
     let now = DateTime::now();
-    let resolved = compile::resolve(mongo, &checked, now, customer).await?;
+    let resolved = compile::resolve(mongo, &checked, now, among).await?;
     Ok(compile::compile(&checked, now, &mut resolved.into_iter()))
 }
 
@@ -74,7 +77,7 @@ impl StoredSegment {
     }
 
     async fn filter(&self, mongo: &Mongo) -> Result<Document, AppError> {
-        rule_filter(mongo, &self.rule, None).await
+        rule_filter(mongo, &self.rule, Among::Everyone).await
     }
 
     fn summary(&self) -> SegmentSummary {
@@ -154,19 +157,25 @@ impl Segments {
     }
 
     pub async fn count(&self, rule: &RuleGroup) -> Result<u64, AppError> {
-        audience::count(&self.mongo, rule_filter(&self.mongo, rule, None).await?).await
+        audience::count(
+            &self.mongo,
+            rule_filter(&self.mongo, rule, Among::Everyone).await?,
+        )
+        .await
     }
 
     /// About how many customers `rule` matches, from the customers' fixed sample: answered in the same time at any
     /// number of customers, for the builder to show while the exact count runs.
     pub async fn estimate(&self, rule: &RuleGroup) -> Result<AudienceEstimate, AppError> {
-        sampling::estimate(&self.mongo, rule_filter(&self.mongo, rule, None).await?).await
+        let sample = Sample::current(&self.mongo).await?;
+        let filter = rule_filter(&self.mongo, rule, sample.among()).await?;
+        sample.estimate(&self.mongo, filter).await
     }
 
     pub async fn sample(&self, rule: &RuleGroup, size: i64) -> Result<Vec<CustomerRow>, AppError> {
         audience::sample(
             &self.mongo,
-            rule_filter(&self.mongo, rule, None).await?,
+            rule_filter(&self.mongo, rule, Among::Everyone).await?,
             size,
         )
         .await
@@ -179,7 +188,7 @@ impl Segments {
         created_by: &str,
     ) -> Result<(String, u64), AppError> {
         let draft = draft.cleaned()?;
-        let filter = rule_filter(&self.mongo, &draft.rule, None).await?;
+        let filter = rule_filter(&self.mongo, &draft.rule, Among::Everyone).await?;
         let now = DateTime::now();
         let rule = bson::to_document(&draft.rule)
             .map_err(|e| AppError::Unavailable(format!("cannot store the rule: {e}")))?;
@@ -207,7 +216,7 @@ impl Segments {
     pub async fn update(&self, id: &str, draft: SegmentDraft) -> Result<u64, AppError> {
         let oid = parse_id(id, "segment")?;
         let draft = draft.cleaned()?;
-        let filter = rule_filter(&self.mongo, &draft.rule, None).await?;
+        let filter = rule_filter(&self.mongo, &draft.rule, Among::Everyone).await?;
         let rule = bson::to_document(&draft.rule)
             .map_err(|e| AppError::Unavailable(format!("cannot store the rule: {e}")))?;
         let result = self
@@ -352,7 +361,8 @@ impl Segments {
         let member_of: Vec<Option<(String, String)>> = stream::iter(segments)
             .map(|segment| async move {
                 // A segment whose rule no longer checks has no members.
-                let Ok(filter) = rule_filter(&self.mongo, &segment.rule, Some(customer)).await
+                let Ok(filter) =
+                    rule_filter(&self.mongo, &segment.rule, Among::Customer(customer)).await
                 else {
                     return Ok(None);
                 };
