@@ -6,7 +6,7 @@
 //! customer's bucket of keys ([`KEYS_PER_BUCKET`] keys each), so that an estimate of a rule on behaviour reads only
 //! the sample's buckets.
 
-use std::{future::IntoFuture, time::Duration};
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     customers::{
         model::AudienceEstimate,
-        server::{audience, growth},
+        server::{audience, growth, of_orders},
     },
     server::{
         mongo::{all_of, collections, update_all, Mongo},
@@ -97,15 +97,16 @@ impl Sample {
         }
     }
 
-    /// About how many customers match `filter`, with its margin of error.
+    /// About how many customers match the filter `filter` gives, with its margin of error. The sample is counted
+    /// while the filter is worked out (its lookups take the longest).
     pub async fn estimate(
         self,
         mongo: &Mongo,
-        filter: Document,
+        filter: impl std::future::Future<Output = Result<Document, AppError>>,
     ) -> Result<AudienceEstimate, AppError> {
         let Among::Sample(keys) = self.among() else {
             return Ok(AudienceEstimate::exact(
-                audience::count(mongo, filter).await?,
+                audience::count(mongo, filter.await?).await?,
             ));
         };
         let customers = mongo.collection(collections::CUSTOMERS);
@@ -113,11 +114,17 @@ impl Sample {
         // Customers whose key is still being filled in are outside the sample; counting the sample itself keeps
         // the scale right while they are.
         // No index hint: SecantusDB answers a hinted count ten times slower, and picks the sample's index itself.
+        let matched = async {
+            let filter = filter.await?;
+            Ok::<_, AppError>(
+                customers
+                    .count_documents(all_of([in_sample.clone(), filter]))
+                    .await?,
+            )
+        };
         let (sampled, matched) = futures::try_join!(
-            customers.count_documents(in_sample.clone()).into_future(),
-            customers
-                .count_documents(all_of([in_sample, filter]))
-                .into_future(),
+            async { Ok::<_, AppError>(customers.count_documents(in_sample.clone()).await?) },
+            matched,
         )?;
         Ok(AudienceEstimate::scaled(matched, sampled, self.total))
     }
@@ -215,22 +222,17 @@ pub async fn fill_keys_of_customers(mongo: &Mongo, collection: &str) -> Result<u
             .collect();
         ids.sort();
         ids.dedup();
-        let mut emails = mongo
-            .collection(collections::CUSTOMERS)
-            .find(doc! { "_id": { "$in": ids } })
-            .projection(doc! { "email": 1 })
-            .await?;
-        let mut updates = Vec::new();
-        while let Some(customer) = emails.try_next().await? {
-            if let (Ok(id), Ok(email)) = (customer.get_object_id("_id"), customer.get_str("email"))
-            {
-                updates.push(doc! {
-                    "q": { "customer_id": id, "sample_bucket": null },
-                    "u": { "$set": { "sample_bucket": sample_bucket(email) } },
+        let updates: Vec<Document> = of_orders::existing(mongo, &ids)
+            .await?
+            .into_iter()
+            .map(|customer| {
+                doc! {
+                    "q": { "customer_id": customer.id, "sample_bucket": null },
+                    "u": { "$set": { "sample_bucket": customer.sample_bucket } },
                     "multi": true,
-                });
-            }
-        }
+                }
+            })
+            .collect();
         if !updates.is_empty() {
             update_all(mongo, None, collection, &updates).await?;
         }

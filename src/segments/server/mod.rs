@@ -168,8 +168,9 @@ impl Segments {
     /// number of customers, for the builder to show while the exact count runs.
     pub async fn estimate(&self, rule: &RuleGroup) -> Result<AudienceEstimate, AppError> {
         let sample = Sample::current(&self.mongo).await?;
-        let filter = rule_filter(&self.mongo, rule, sample.among()).await?;
-        sample.estimate(&self.mongo, filter).await
+        sample
+            .estimate(&self.mongo, rule_filter(&self.mongo, rule, sample.among()))
+            .await
     }
 
     pub async fn sample(&self, rule: &RuleGroup, size: i64) -> Result<Vec<CustomerRow>, AppError> {
