@@ -641,7 +641,7 @@ fn sampled_people(count: usize) -> Vec<Sampled> {
 }
 
 #[tokio::test]
-async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and_waits_for_their_keys(
+async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and_waits_for_their_buckets(
 ) {
     use realm::{
         customers::{
@@ -797,7 +797,7 @@ async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and
         found.difference(&expected_two).count()
     );
 
-    // Orders and messages stored before they carried keys: the estimate reads everyone's until they are filled in,
+    // Orders and messages stored before they carried buckets: the estimate reads everyone's until they are filled in,
     // and stays right.
     for collection in [collections::ORDERS, collections::COMMUNICATIONS] {
         let unkeyed: Vec<ObjectId> = people.iter().step_by(3).map(|p| p.id).collect();
@@ -810,23 +810,25 @@ async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and
             .await
             .unwrap();
     }
-    assert!(!behaviour::all_keyed(app.mongo()).await.unwrap());
+    assert!(!behaviour::all_bucketed(app.mongo()).await.unwrap());
     for (label, rule, test) in &rules {
         let estimate = app.estimate(&cookie, rule).await;
         assert_eq!(
             estimate,
             expected(test.as_ref()),
-            "{label}, before the keys are filled in"
+            "{label}, before the buckets are filled in"
         );
     }
-    behaviour::fill_sample_keys(app.mongo()).await.unwrap();
-    realm::campaigns::server::engagement::fill_sample_keys(app.mongo())
+    behaviour::fill_sample_buckets(app.mongo()).await.unwrap();
+    realm::campaigns::server::engagement::fill_sample_buckets(app.mongo())
         .await
         .unwrap();
-    assert!(behaviour::all_keyed(app.mongo()).await.unwrap());
-    assert!(realm::campaigns::server::engagement::all_keyed(app.mongo())
-        .await
-        .unwrap());
+    assert!(behaviour::all_bucketed(app.mongo()).await.unwrap());
+    assert!(
+        realm::campaigns::server::engagement::all_bucketed(app.mongo())
+            .await
+            .unwrap()
+    );
     let emails: HashMap<ObjectId, &str> = people.iter().map(|p| (p.id, p.email.as_str())).collect();
     for collection in [collections::ORDERS, collections::COMMUNICATIONS] {
         for stored in app.documents(collection, doc! {}).await {
@@ -843,7 +845,7 @@ async fn an_estimate_on_behaviour_reads_only_the_samples_orders_and_messages_and
         assert_eq!(
             estimate,
             expected(test.as_ref()),
-            "{label}, after the keys are filled in"
+            "{label}, after the buckets are filled in"
         );
     }
     app.stop().await;

@@ -75,11 +75,11 @@ async fn distinct_customers(
 }
 
 /// Whether every message carries its customer's sample bucket, so that an estimate may read only the sample's.
-pub async fn all_keyed(mongo: &Mongo) -> Result<bool, AppError> {
-    sampling::all_keyed(mongo, collections::COMMUNICATIONS).await
+pub async fn all_bucketed(mongo: &Mongo) -> Result<bool, AppError> {
+    sampling::all_bucketed(mongo, collections::COMMUNICATIONS).await
 }
 
 /// Gives the messages stored before messages carried sample buckets theirs.
-pub async fn fill_sample_keys(mongo: &Mongo) -> Result<u64, AppError> {
-    sampling::fill_keys_of_customers(mongo, collections::COMMUNICATIONS).await
+pub async fn fill_sample_buckets(mongo: &Mongo) -> Result<u64, AppError> {
+    sampling::fill_buckets_of_customers(mongo, collections::COMMUNICATIONS).await
 }

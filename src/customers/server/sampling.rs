@@ -193,7 +193,7 @@ impl Among {
 /// Whether every document of `collection` (orders, messages) carries its customer's sample bucket: until then an
 /// estimate reads everyone's. Found through the collection's index led by `sample_bucket`, where a missing one is
 /// indexed as null.
-pub async fn all_keyed(mongo: &Mongo, collection: &str) -> Result<bool, AppError> {
+pub async fn all_bucketed(mongo: &Mongo, collection: &str) -> Result<bool, AppError> {
     let unkeyed = mongo
         .collection(collection)
         .find_one(doc! { "sample_bucket": null })
@@ -205,7 +205,7 @@ pub async fn all_keyed(mongo: &Mongo, collection: &str) -> Result<bool, AppError
 /// Gives each document of `collection` (orders, messages: anything with a `customer_id`) stored without its
 /// customer's sample bucket that bucket, in one pass; the feature owning the collection calls it. Answers how many
 /// documents it looked at.
-pub async fn fill_keys_of_customers(mongo: &Mongo, collection: &str) -> Result<u64, AppError> {
+pub async fn fill_buckets_of_customers(mongo: &Mongo, collection: &str) -> Result<u64, AppError> {
     let unkeyed = mongo
         .collection(collection)
         .find(doc! { "sample_bucket": null })
@@ -286,11 +286,17 @@ pub fn spawn(mongo: Mongo, shutdown: CancellationToken) -> JoinHandle<()> {
             async move {
                 let fill = async {
                     let customers = fill_missing(&mongo).await?;
-                    let orders = crate::orders::server::behaviour::fill_sample_keys(&mongo).await?;
+                    let orders =
+                        crate::orders::server::behaviour::fill_sample_buckets(&mongo).await?;
                     let messages =
-                        crate::campaigns::server::engagement::fill_sample_keys(&mongo).await?;
+                        crate::campaigns::server::engagement::fill_sample_buckets(&mongo).await?;
                     if customers + orders + messages > 0 {
-                        tracing::info!(customers, orders, messages, "sample keys filled in");
+                        tracing::info!(
+                            customers,
+                            orders,
+                            messages,
+                            "sample keys and buckets filled in"
+                        );
                     }
                     Ok(())
                 };

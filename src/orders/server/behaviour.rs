@@ -155,13 +155,13 @@ async fn customers_answered(
 }
 
 /// Whether every order carries its customer's sample bucket, so that an estimate may read only the sample's.
-pub async fn all_keyed(mongo: &Mongo) -> Result<bool, AppError> {
-    sampling::all_keyed(mongo, collections::ORDERS).await
+pub async fn all_bucketed(mongo: &Mongo) -> Result<bool, AppError> {
+    sampling::all_bucketed(mongo, collections::ORDERS).await
 }
 
 /// Gives the orders stored before orders carried sample buckets theirs.
-pub async fn fill_sample_keys(mongo: &Mongo) -> Result<u64, AppError> {
-    sampling::fill_keys_of_customers(mongo, collections::ORDERS).await
+pub async fn fill_sample_buckets(mongo: &Mongo) -> Result<u64, AppError> {
+    sampling::fill_buckets_of_customers(mongo, collections::ORDERS).await
 }
 
 #[cfg(test)]

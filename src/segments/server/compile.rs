@@ -45,7 +45,7 @@ pub async fn resolve(
     // Orders and messages stored before they carried sample keys are given theirs in the background; until
     // then only reading everyone's finds all of the sample's.
     let among = match among {
-        Among::Sample(_) if !every_lookup_keyed(mongo).await? => Among::Everyone,
+        Among::Sample(_) if !every_lookup_bucketed(mongo).await? => Among::Everyone,
         among => among,
     };
     // One more than allowed tells a condition that stands for too many.
@@ -103,9 +103,11 @@ pub async fn resolve(
     .await
 }
 
-async fn every_lookup_keyed(mongo: &Mongo) -> Result<bool, AppError> {
-    let (orders, messages) =
-        futures::try_join!(behaviour::all_keyed(mongo), engagement::all_keyed(mongo))?;
+async fn every_lookup_bucketed(mongo: &Mongo) -> Result<bool, AppError> {
+    let (orders, messages) = futures::try_join!(
+        behaviour::all_bucketed(mongo),
+        engagement::all_bucketed(mongo)
+    )?;
     Ok(orders && messages)
 }
 
