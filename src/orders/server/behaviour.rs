@@ -25,6 +25,11 @@ impl OrderWindow {
     /// The window's orders that also pass `first`, which leads the filter: through an index of `first`'s fields,
     /// the sample bucket and the date.
     fn filter(&self, first: Document) -> Document {
+        self.among.bounded(first, self.dates())
+    }
+
+    /// The test on the order date alone; empty for all time.
+    fn dates(&self) -> Document {
         let mut placed = Document::new();
         if let Some(start) = self.start {
             placed.insert("$gte", start);
@@ -32,12 +37,11 @@ impl OrderWindow {
         if let Some(end) = self.end {
             placed.insert("$lt", end);
         }
-        let window = if placed.is_empty() {
+        if placed.is_empty() {
             Document::new()
         } else {
             doc! { "ordered_at": placed }
-        };
-        self.among.bounded(first, window)
+        }
     }
 }
 
@@ -84,13 +88,7 @@ pub async fn customers_who_bought(
         ProductTest::Sku(skus) if skus.len() == 1 => window.filter(item.clone()),
         _ => {
             let mut matched = item.clone();
-            matched.extend(
-                OrderWindow {
-                    among: Among::Everyone,
-                    ..window
-                }
-                .filter(Document::new()),
-            );
+            matched.extend(window.dates());
             window.among.narrow(matched)
         }
     };
