@@ -320,6 +320,26 @@ async fn order_conditions_count_what_was_bought_in_their_window() {
                     && (count_in(o, 60) >= 2 || spent_in(o, 90) < 10_000)
             }),
         ),
+        // A product narrows its group: the group's order counts read only its buyers' orders, and a test that
+        // holds for no orders still keeps the buyers without any in the window.
+        (
+            "a red mug in the last 90 days and at most 1 order in the last 60 days",
+            json!({ "kind": "group", "combinator": "all", "rules": [
+                condition("bought_sku", "eq", json!("MUG-RED"), last_days(90)),
+                condition("orders", "lte", json!(1), last_days(60)),
+            ] }),
+            expect(&|o| bought_in(o, "MUG-RED", 90) > 0 && count_in(o, 60) <= 1),
+        ),
+        (
+            "a product nobody bought and not 2 orders in the last 60 days",
+            json!({ "kind": "group", "combinator": "all", "rules": [
+                condition("bought_sku", "eq", json!("NOBODY-BOUGHT"), last_days(90)),
+                { "kind": "group", "combinator": "all", "negated": true, "rules": [
+                    condition("orders", "gte", json!(2), last_days(60)),
+                ] },
+            ] }),
+            0,
+        ),
     ];
     for (label, rule, expected) in &cases {
         let rule = json!({ "combinator": "all", "rules": [rule] });

@@ -6,7 +6,7 @@
 //! customer's bucket of keys ([`KEYS_PER_BUCKET`] keys each), so that an estimate of a rule on behaviour reads only
 //! the sample's buckets.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
@@ -132,38 +132,47 @@ impl Sample {
 
 /// Whose orders or messages a lookup for a segment reads. Orders and messages carry their customer's id and
 /// sample bucket for this.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Among {
     #[default]
     Everyone,
-    /// One customer's: whether they belong to a segment.
-    Customer(ObjectId),
+    /// These customers' (sorted): one customer, to tell whether they belong to a segment, or the few that a
+    /// group's narrower conditions left, which the group's other lookups then read customer by customer.
+    Customers(Arc<[ObjectId]>),
     /// The sample's, the customers whose key is below this: an estimate. The lookup reads the buckets that hold
     /// those keys, perhaps a few customers more, whom the estimate's count of the sample leaves out.
     Sample(i32),
 }
 
 impl Among {
+    /// One customer's orders or messages.
+    pub fn customer(id: ObjectId) -> Self {
+        Among::Customers(Arc::from([id]))
+    }
+
     /// A filter on the orders or messages read through an index of `first`'s fields (equal tests), the sample
-    /// bucket, then `then`'s (a range): for the sample, one bounded scan per bucket. SecantusDB picks an index by
-    /// the order of a filter's fields, so the caller says which test leads.
-    pub fn bounded(self, first: Document, then: Document) -> Document {
-        let joined = |middle: Document| {
-            let mut filter = first.clone();
+    /// bucket, then `then`'s (a range), or of the customers then `then`: one bounded scan per bucket, or one scan
+    /// per customer. SecantusDB picks an index by the order of a filter's fields, so the caller says which test
+    /// leads.
+    pub fn bounded(&self, first: Document, then: Document) -> Document {
+        let joined = |leading: Document, middle: Document| {
+            let mut filter = leading;
+            filter.extend(first.clone());
             filter.extend(middle);
             filter.extend(then.clone());
             filter
         };
         match self {
-            Among::Everyone => joined(Document::new()),
-            Among::Customer(id) => {
-                let mut filter = doc! { "customer_id": id };
-                filter.extend(joined(Document::new()));
-                filter
-            }
+            Among::Everyone => joined(Document::new(), Document::new()),
+            Among::Customers(ids) => match &ids[..] {
+                [id] => joined(doc! { "customer_id": id }, Document::new()),
+                // SecantusDB reads each customer's orders whole here, whatever the dates: measured on a million
+                // orders, 0.34 s for 5,000 customers, where an `$or` of one bounded scan each took 13 s.
+                ids => joined(doc! { "customer_id": { "$in": ids } }, Document::new()),
+            },
             Among::Sample(keys) => {
-                let mut each: Vec<Document> = (0..buckets_of(keys))
-                    .map(|bucket| joined(doc! { "sample_bucket": bucket }))
+                let mut each: Vec<Document> = (0..buckets_of(*keys))
+                    .map(|bucket| joined(Document::new(), doc! { "sample_bucket": bucket }))
                     .collect();
                 // One bounded index scan per bucket; a range of buckets would scan each bucket whole.
                 if each.len() == 1 {
@@ -177,13 +186,13 @@ impl Among {
 
     /// `filter` narrowed to these customers' orders or messages, for a lookup that no index of sample buckets
     /// serves (product names, a campaign's messages): the sample's are picked out of those it reads.
-    pub fn narrow(self, filter: Document) -> Document {
+    pub fn narrow(&self, filter: Document) -> Document {
         match self {
             Among::Everyone => filter,
-            Among::Customer(_) => self.bounded(Document::new(), filter),
+            Among::Customers(_) => self.bounded(Document::new(), filter),
             Among::Sample(keys) => {
                 let mut filter = filter;
-                filter.insert("sample_bucket", doc! { "$lt": buckets_of(keys) });
+                filter.insert("sample_bucket", doc! { "$lt": buckets_of(*keys) });
                 filter
             }
         }
@@ -344,10 +353,19 @@ mod tests {
                 { "sample_bucket": 1, "ordered_at": { "$gte": 1 } },
             ] }
         );
-        let customer = ObjectId::new();
+        let (customer, other) = (ObjectId::new(), ObjectId::new());
         assert_eq!(
-            Among::Customer(customer).bounded(sku.clone(), window.clone()),
+            Among::customer(customer).bounded(sku.clone(), window.clone()),
             doc! { "customer_id": customer, "items.sku": "MUG", "ordered_at": { "$gte": 1 } }
+        );
+        assert_eq!(
+            Among::Customers(Arc::from([customer, other])).bounded(Document::new(), window.clone()),
+            doc! { "customer_id": { "$in": [customer, other] }, "ordered_at": { "$gte": 1 } }
+        );
+        // Nobody left: a filter that matches nothing, through the index of customers.
+        assert_eq!(
+            Among::Customers(Arc::from([])).bounded(sku.clone(), window.clone()),
+            doc! { "customer_id": { "$in": [] }, "items.sku": "MUG", "ordered_at": { "$gte": 1 } }
         );
         assert_eq!(
             Among::Everyone.bounded(sku.clone(), window.clone()),

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Orders placed in `[start, end)`; an open end is unbounded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderWindow {
     pub start: Option<DateTime>,
     pub end: Option<DateTime>,
@@ -175,7 +175,7 @@ mod tests {
             OrderWindow {
                 start: Some(start),
                 end: Some(end),
-                among: Among::Customer(customer),
+                among: Among::customer(customer),
             }
             .filter(doc! {}),
             doc! { "customer_id": customer, "ordered_at": { "$gte": start, "$lt": end } }

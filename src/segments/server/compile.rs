@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use futures::future::try_join_all;
+use futures::future::{try_join_all, BoxFuture, FutureExt};
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
 use crate::shared::time::DAY_MS;
@@ -19,7 +19,7 @@ use crate::{
     orders::server::behaviour::{self, OrderWindow},
     segments::rules::{
         CheckedGroup, CheckedRule, Combinator, Criterion, DateTest, Engaged, Field, Measure,
-        NumberTest, Period, RuleProblem, TagTest, TextTest,
+        NumberTest, Period, ProductTest, RuleProblem, TagTest, TextTest,
     },
     server::mongo::{regex_literal, Mongo},
     shared::{error::AppError, money::thousands},
@@ -29,6 +29,11 @@ use crate::{
 /// MongoDB's 16 MB for a document (about 20 bytes an id).
 pub const MAX_LOOKED_UP: usize = 300_000;
 
+/// Most customers a group's narrower conditions may leave for its other lookups to read those customers' orders
+/// and messages rather than every order of a window (see [`Lookups::group`]). Measured on SecantusDB with a
+/// million orders, ten a customer: 2,000 customers' orders in about 0.1 s, where a 30-day window took 0.57 s.
+pub const MAX_NARROWED: usize = 2_000;
+
 /// Finds, for each condition of `group` that looks at orders or messages, the customers it stands for, in the
 /// order [`compile`] meets the conditions. The lookups read the orders and messages of `among` only.
 pub async fn resolve(
@@ -37,9 +42,7 @@ pub async fn resolve(
     now: DateTime,
     among: Among,
 ) -> Result<Vec<Members>, AppError> {
-    let mut lookups = Vec::new();
-    order_lookups(group, now, &mut lookups);
-    if lookups.is_empty() {
+    if !group_looks_up(group, now) {
         return Ok(Vec::new());
     }
     // Orders and messages stored before they carried sample keys are given theirs in the background; until
@@ -48,12 +51,82 @@ pub async fn resolve(
         Among::Sample(_) if !every_lookup_bucketed(mongo).await? => Among::Everyone,
         among => among,
     };
-    // One more than allowed tells a condition that stands for too many.
-    let limit = MAX_LOOKED_UP + 1;
-    try_join_all(lookups.into_iter().map(|criterion| async move {
+    Lookups { mongo, now }.group(group, among).await
+}
+
+/// The lookups of one rule, evaluated at `now`.
+struct Lookups<'a> {
+    mongo: &'a Mongo,
+    now: DateTime,
+}
+
+impl Lookups<'_> {
+    /// The lists of `group`'s looked-up conditions, depth first. In an `all` group the conditions that
+    /// [`reads_little`] are looked up first. The group holds none but the customers in all their lists, so when
+    /// those are few the group's other lookups (order counts and spend over a window, which read every order of
+    /// the window, and inner groups) read only those customers' orders and messages. What a lookup then leaves out
+    /// it would have left out of the group anyway, negated or not. When they are many, the others read as they
+    /// would have, only later: conditions that read much are not made to wait for one another.
+    fn group<'b>(
+        &'b self,
+        group: &'b CheckedGroup,
+        among: Among,
+    ) -> BoxFuture<'b, Result<Vec<Members>, AppError>> {
+        async move {
+            let parts: Vec<&CheckedRule> = group
+                .parts
+                .iter()
+                .filter(|part| match part {
+                    CheckedRule::Criterion(criterion) => needs_orders(criterion, self.now),
+                    CheckedRule::Group(inner) => group_looks_up(inner, self.now),
+                })
+                .collect();
+            let narrows_first = |part: &CheckedRule| {
+                group.combinator == Combinator::All
+                    && matches!(part, CheckedRule::Criterion(criterion) if reads_little(criterion))
+            };
+            let (first, then): (Vec<_>, Vec<_>) = parts
+                .into_iter()
+                .enumerate()
+                .partition(|(_, part)| narrows_first(part));
+            let first = try_join_all(first.into_iter().map(|(at, part)| {
+                let among = among.clone();
+                async move { Ok::<_, AppError>((at, self.part(part, among).await?)) }
+            }))
+            .await?;
+            let then_among = narrowed(first.iter().flat_map(|(_, lists)| lists), among);
+            let then = try_join_all(then.into_iter().map(|(at, part)| {
+                let among = then_among.clone();
+                async move { Ok::<_, AppError>((at, self.part(part, among).await?)) }
+            }))
+            .await?;
+            // Back in the order compile meets them.
+            let mut found: Vec<(usize, Vec<Members>)> = first.into_iter().chain(then).collect();
+            found.sort_by_key(|(at, _)| *at);
+            Ok(found.into_iter().flat_map(|(_, lists)| lists).collect())
+        }
+        .boxed()
+    }
+
+    async fn part(&self, part: &CheckedRule, among: Among) -> Result<Vec<Members>, AppError> {
+        match part {
+            CheckedRule::Criterion(criterion) => Ok(vec![self.criterion(criterion, among).await?]),
+            CheckedRule::Group(inner) => self.group(inner, among).await,
+        }
+    }
+
+    /// The customers one looked-up condition stands for, among `among`.
+    async fn criterion(&self, criterion: &Criterion, among: Among) -> Result<Members, AppError> {
+        let (mongo, now) = (self.mongo, self.now);
+        // One more than allowed tells a condition that stands for too many.
+        let limit = MAX_LOOKED_UP + 1;
         let window = |period: Period| {
             let (start, end) = period_bounds(period, now);
-            OrderWindow { start, end, among }
+            OrderWindow {
+                start,
+                end,
+                among: among.clone(),
+            }
         };
         match criterion {
             Criterion::Ordered(measure, test, period) => {
@@ -99,8 +172,47 @@ pub async fn resolve(
             }
             _ => unreachable!("only conditions on orders and messages are looked up"),
         }
-    }))
-    .await
+    }
+}
+
+/// Whether a looked-up condition reads few orders or messages through its index: one SKU's orders within a
+/// window with a start, or engagement (a campaign's messages, or those of the last N days). Others read every order
+/// of a window or of a product's whole history, and waiting for them would cost more than it saves (measured on
+/// a million orders: a product's buyers of all time in 1.5 s, where the SKU in 90 days took 0.15 s).
+fn reads_little(criterion: &Criterion) -> bool {
+    match criterion {
+        Criterion::Bought {
+            product: ProductTest::Sku(skus),
+            period,
+            ..
+        } => skus.len() == 1 && *period != Period::Ever,
+        Criterion::Engaged(..) => true,
+        _ => false,
+    }
+}
+
+/// Whose orders and messages a group's other lookups read once `lists`, of its narrower conditions, are known:
+/// the customers in all of them when those are few enough, or `among` as before.
+fn narrowed<'a>(lists: impl Iterator<Item = &'a Members>, among: Among) -> Among {
+    let left = lists
+        .filter_map(|list| match list {
+            Members::In(ids) => Some(ids),
+            Members::NotIn(_) => None,
+        })
+        .fold(None, |left: Option<HashSet<ObjectId>>, ids| {
+            Some(match left {
+                None => ids.clone(),
+                Some(left) => &left & ids,
+            })
+        });
+    match left {
+        Some(left) if left.len() <= MAX_NARROWED => {
+            let mut left: Vec<ObjectId> = left.into_iter().collect();
+            left.sort();
+            Among::Customers(left.into())
+        }
+        _ => among,
+    }
 }
 
 async fn every_lookup_bucketed(mongo: &Mongo) -> Result<bool, AppError> {
@@ -190,18 +302,12 @@ fn members(ids: Vec<ObjectId>, included: bool) -> Result<Members, AppError> {
     })
 }
 
-/// The conditions of `group` that need a lookup in the orders, depth first, as [`compile`] meets them.
-fn order_lookups<'a>(group: &'a CheckedGroup, now: DateTime, found: &mut Vec<&'a Criterion>) {
-    for part in &group.parts {
-        match part {
-            CheckedRule::Criterion(criterion) => {
-                if needs_orders(criterion, now) {
-                    found.push(criterion);
-                }
-            }
-            CheckedRule::Group(inner) => order_lookups(inner, now, found),
-        }
-    }
+/// Whether some condition of `group`, or of a group inside it, looks at orders or messages.
+fn group_looks_up(group: &CheckedGroup, now: DateTime) -> bool {
+    group.parts.iter().any(|part| match part {
+        CheckedRule::Criterion(criterion) => needs_orders(criterion, now),
+        CheckedRule::Group(inner) => group_looks_up(inner, now),
+    })
 }
 
 fn needs_orders(criterion: &Criterion, now: DateTime) -> bool {
@@ -410,7 +516,7 @@ fn average_order_value(test: &NumberTest) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segments::rules::{check_rule, Condition, Operator, Rule, RuleGroup};
+    use crate::segments::rules::{check_rule, Condition, Operator, Rule, RuleGroup, Window};
 
     const NOW_MS: i64 = 1_790_000_000_000;
 
@@ -694,9 +800,7 @@ mod tests {
             ],
         );
         let checked = check_rule(&rule).unwrap();
-        let mut lookups = Vec::new();
-        order_lookups(&checked, now(), &mut lookups);
-        assert_eq!(lookups.len(), 3);
+        assert!(group_looks_up(&checked, now()));
         let ids: Vec<ObjectId> = (0..6).map(|_| ObjectId::new()).collect();
         let set = |picked: &[usize]| picked.iter().map(|&i| ids[i]).collect::<HashSet<_>>();
         let found = [
@@ -716,6 +820,84 @@ mod tests {
                 { "_id": { "$in": [ids[0], ids[1], ids[2]] } },
             ] }
         );
+    }
+
+    #[test]
+    fn a_groups_other_lookups_read_only_the_few_customers_its_lists_leave() {
+        let mut ids: Vec<ObjectId> = (0..4).map(|_| ObjectId::new()).collect();
+        ids.sort();
+        let set = |picked: &[usize]| picked.iter().map(|&i| ids[i]).collect::<HashSet<_>>();
+        let lists = [
+            Members::In(set(&[0, 1, 2])),
+            Members::NotIn(set(&[1])),
+            Members::In(set(&[1, 2, 3])),
+        ];
+        // An excluded list narrows nothing: the group may hold customers outside it.
+        assert_eq!(
+            narrowed(lists.iter(), Among::Sample(100)),
+            Among::Customers(vec![ids[1], ids[2]].into())
+        );
+        assert_eq!(
+            narrowed(lists[1..2].iter(), Among::Sample(100)),
+            Among::Sample(100)
+        );
+        assert_eq!(
+            narrowed(std::iter::empty(), Among::Everyone),
+            Among::Everyone
+        );
+        // Too many customers to read theirs: the window is read whole.
+        let many: HashSet<ObjectId> = (0..=MAX_NARROWED).map(|_| ObjectId::new()).collect();
+        assert_eq!(
+            narrowed([Members::In(many)].iter(), Among::Everyone),
+            Among::Everyone
+        );
+        assert_eq!(
+            narrowed([Members::In(HashSet::new())].iter(), Among::Everyone),
+            Among::Customers(Vec::new().into())
+        );
+    }
+
+    #[test]
+    fn only_conditions_their_index_bounds_are_looked_up_first() {
+        let criterion = |rule: Rule| match check_rule(&group(Combinator::All, false, vec![rule]))
+            .unwrap()
+            .parts
+            .remove(0)
+        {
+            CheckedRule::Criterion(criterion) => criterion,
+            CheckedRule::Group(_) => unreachable!("one condition"),
+        };
+        let bought = |field: Field, value: &str, window: Window| {
+            let mut condition = Condition::new(field);
+            condition.value = value.into();
+            condition.window = window;
+            criterion(Rule::Condition(condition))
+        };
+        assert!(reads_little(&bought(
+            Field::BoughtSku,
+            "MUG",
+            Window::last_days(30)
+        )));
+        assert!(!reads_little(&bought(
+            Field::BoughtSku,
+            "MUG",
+            Window::default()
+        )));
+        assert!(!reads_little(&bought(
+            Field::BoughtProduct,
+            "mug",
+            Window::last_days(30)
+        )));
+        assert!(!reads_little(&bought(
+            Field::Orders,
+            "2",
+            Window::last_days(30)
+        )));
+        assert!(reads_little(&criterion(condition(
+            Field::OpenedAny,
+            Operator::WithinDays,
+            "60"
+        ))));
     }
 
     #[test]

@@ -363,7 +363,7 @@ impl Segments {
             .map(|segment| async move {
                 // A segment whose rule no longer checks has no members.
                 let Ok(filter) =
-                    rule_filter(&self.mongo, &segment.rule, Among::Customer(customer)).await
+                    rule_filter(&self.mongo, &segment.rule, Among::customer(customer)).await
                 else {
                     return Ok(None);
                 };
