@@ -137,7 +137,7 @@ pub enum Among {
     #[default]
     Everyone,
     /// These customers' (sorted): one customer, to tell whether they belong to a segment, or the few that a
-    /// group's narrower conditions left, which the group's other lookups then read customer by customer.
+    /// group's narrower conditions left, whose orders and messages alone the group's other lookups then read.
     Customers(Arc<[ObjectId]>),
     /// The sample's, the customers whose key is below this: an estimate. The lookup reads the buckets that hold
     /// those keys, perhaps a few customers more, whom the estimate's count of the sample leaves out.
