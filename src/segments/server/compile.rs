@@ -76,10 +76,7 @@ impl Lookups<'_> {
             let parts: Vec<&CheckedRule> = group
                 .parts
                 .iter()
-                .filter(|part| match part {
-                    CheckedRule::Criterion(criterion) => needs_orders(criterion, self.now),
-                    CheckedRule::Group(inner) => group_looks_up(inner, self.now),
-                })
+                .filter(|part| looks_up(part, self.now))
                 .collect();
             let narrows_first = |part: &CheckedRule| {
                 group.combinator == Combinator::All
@@ -89,23 +86,27 @@ impl Lookups<'_> {
                 .into_iter()
                 .enumerate()
                 .partition(|(_, part)| narrows_first(part));
-            let first = try_join_all(first.into_iter().map(|(at, part)| {
-                let among = among.clone();
-                async move { Ok::<_, AppError>((at, self.part(part, among).await?)) }
-            }))
-            .await?;
+            let first = self.parts(first, &among).await?;
             let then_among = narrowed(first.iter().flat_map(|(_, lists)| lists), among);
-            let then = try_join_all(then.into_iter().map(|(at, part)| {
-                let among = then_among.clone();
-                async move { Ok::<_, AppError>((at, self.part(part, among).await?)) }
-            }))
-            .await?;
+            let then = self.parts(then, &then_among).await?;
             // Back in the order compile meets them.
             let mut found: Vec<(usize, Vec<Members>)> = first.into_iter().chain(then).collect();
             found.sort_by_key(|(at, _)| *at);
             Ok(found.into_iter().flat_map(|(_, lists)| lists).collect())
         }
         .boxed()
+    }
+
+    /// The lists of `parts`, each kept with its place in the group, looked up together.
+    async fn parts(
+        &self,
+        parts: Vec<(usize, &CheckedRule)>,
+        among: &Among,
+    ) -> Result<Vec<(usize, Vec<Members>)>, AppError> {
+        try_join_all(parts.into_iter().map(|(at, part)| async move {
+            Ok::<_, AppError>((at, self.part(part, among.clone()).await?))
+        }))
+        .await
     }
 
     async fn part(&self, part: &CheckedRule, among: Among) -> Result<Vec<Members>, AppError> {
@@ -304,10 +305,15 @@ fn members(ids: Vec<ObjectId>, included: bool) -> Result<Members, AppError> {
 
 /// Whether some condition of `group`, or of a group inside it, looks at orders or messages.
 fn group_looks_up(group: &CheckedGroup, now: DateTime) -> bool {
-    group.parts.iter().any(|part| match part {
+    group.parts.iter().any(|part| looks_up(part, now))
+}
+
+/// Whether a condition, or some condition of a group, looks at orders or messages.
+fn looks_up(part: &CheckedRule, now: DateTime) -> bool {
+    match part {
         CheckedRule::Criterion(criterion) => needs_orders(criterion, now),
         CheckedRule::Group(inner) => group_looks_up(inner, now),
-    })
+    }
 }
 
 fn needs_orders(criterion: &Criterion, now: DateTime) -> bool {
