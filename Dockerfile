@@ -16,7 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY style ./style
 COPY public ./public
-RUN cargo leptos build --release --precompress
+RUN cargo leptos build --release --split --precompress
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

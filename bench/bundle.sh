@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # First-visit and second-visit weight and time to interactive in Chromium, on an emulated 10 Mbit/s connection with
-# 40 ms latency: builds the site as production does (precompressed, hashed names), starts it on a fresh
+# 40 ms latency: builds the site as production does (split, precompressed, hashed names), starts it on a fresh
 # database, then runs bench/bundle.mjs (BENCH_RUNS visits per page, default 5) and prints its Markdown table,
 # followed by the size of every file a browser can be sent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_node_packages
 ensure_test_packages
-cargo leptos build --release --precompress >/dev/null 2>&1
+cargo leptos build --release --split --precompress >/dev/null 2>&1
 BENCH_PREBUILT=1 start_release_realm
 node bench/bundle.mjs
 echo

@@ -32,5 +32,5 @@ export REALM_SMTP_URL="$REALM_TEST_SMTP_URL"
 export REALM_MAILDEV_URL="$REALM_TEST_MAILDEV_URL"
 # Amounts in euros, so the tests see the currency setting at work (the default is US dollars).
 export REALM_CURRENCY=EUR
-# Built as production builds it: files precompressed and named by their hash.
-cargo leptos end-to-end --release --precompress
+# Built as production builds it: WASM split by feature, files precompressed and named by their hash.
+cargo leptos end-to-end --release --split --precompress

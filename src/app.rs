@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, Lazy, LazyRoute,
 };
 
 use crate::{
@@ -56,38 +56,113 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    // Effects run only in the browser, so this attribute tells people and tests that the page is interactive.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Title formatter=|page: String| format!("{page} · Realm")/>
         <Router>
             <Routes fallback=|| view! { <AppFrame><NotFound/></AppFrame> }>
-                <Route path=path!("/sign-in") view=SignInPage/>
-                <Route path=path!("/setup") view=SetupPage/>
-                <Route path=path!("/account/password") view=ChangePasswordPage/>
+                <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
+                <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()}/>
                 <ParentRoute path=path!("") view=AppLayout>
-                    <Route path=path!("") view=DashboardPage/>
-                    <Route path=path!("customers") view=CustomersPage/>
-                    <Route path=path!("customers/:id") view=CustomerPage/>
-                    <Route path=path!("orders") view=OrdersPage/>
-                    <Route path=path!("segments") view=SegmentsPage/>
-                    <Route path=path!("segments/new") view=NewSegmentPage/>
-                    <Route path=path!("segments/:id") view=SegmentPage/>
-                    <Route path=path!("segments/:id/edit") view=EditSegmentPage/>
-                    <Route path=path!("campaigns") view=CampaignsPage/>
-                    <Route path=path!("campaigns/new") view=NewCampaignPage/>
-                    <Route path=path!("campaigns/:id") view=CampaignPage/>
-                    <Route path=path!("campaigns/:id/edit") view=EditCampaignPage/>
-                    <Route path=path!("admin/users") view=UsersPage/>
-                    <Route path=path!("admin/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("") view={Lazy::<DashboardRoute>::new()}/>
+                    <Route path=path!("customers") view={Lazy::<CustomersRoute>::new()}/>
+                    <Route path=path!("customers/:id") view={Lazy::<CustomerRoute>::new()}/>
+                    <Route path=path!("orders") view={Lazy::<OrdersRoute>::new()}/>
+                    <Route path=path!("segments") view={Lazy::<SegmentsRoute>::new()}/>
+                    <Route path=path!("segments/new") view={Lazy::<NewSegmentRoute>::new()}/>
+                    <Route path=path!("segments/:id") view={Lazy::<SegmentRoute>::new()}/>
+                    <Route path=path!("segments/:id/edit") view={Lazy::<EditSegmentRoute>::new()}/>
+                    <Route path=path!("campaigns") view={Lazy::<CampaignsRoute>::new()}/>
+                    <Route path=path!("campaigns/new") view={Lazy::<NewCampaignRoute>::new()}/>
+                    <Route path=path!("campaigns/:id") view={Lazy::<CampaignRoute>::new()}/>
+                    <Route path=path!("campaigns/:id/edit") view={Lazy::<EditCampaignRoute>::new()}/>
+                    <Route path=path!("admin/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("admin/api-keys") view={Lazy::<ApiKeysRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// Pages whose code leaves the main bundle, one piece of WASM per feature: with `cargo leptos --split` each
+/// feature's pages are a file of their own (plus pieces shared with other features), fetched when one of its routes
+/// is first shown, during hydration for the page a visit starts on. One file per feature rather than per page keeps
+/// the number of requests of a first visit low; the pages of a feature share most of their code anyway. Each page
+/// loads its data itself, so a route's `data` has nothing to start.
+///
+/// `preload` fetches the feature's piece without running it. The router awaits it before it hydrates the page a
+/// visit starts on, so the page's code is there when the server's HTML is hydrated; without it the route's view is
+/// still loading and hydration finds a placeholder where the server wrote the page. `#[lazy]` names the preloader
+/// of `loader` `__preload_loader`, which a `macro_rules!` cannot spell, hence the second name.
+macro_rules! lazy_features {
+    ($($feature:ident($loader:ident, $preload:ident) { $($route:ident => $page:ident),* $(,)? })*) => {$(
+        #[derive(Clone, Copy)]
+        #[allow(clippy::enum_variant_names)]
+        enum $feature {
+            $($page),*
+        }
+
+        #[leptos::lazy]
+        fn $loader(page: $feature) -> AnyView {
+            match page {
+                $($feature::$page => view! { <$page/> }.into_any()),*
+            }
+        }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $loader($feature::$page).await
+                }
+
+                async fn preload() {
+                    // The server has every page in one binary; only the browser's build is split.
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )*
+    )*};
+}
+
+lazy_features! {
+    // What a signed-out visitor needs is kept apart from the administration pages.
+    AccessPages(access_pages, __preload_access_pages) {
+        SignInRoute => SignInPage,
+        SetupRoute => SetupPage,
+        ChangePasswordRoute => ChangePasswordPage,
+    }
+    AdminPages(admin_pages, __preload_admin_pages) {
+        UsersRoute => UsersPage,
+        ApiKeysRoute => ApiKeysPage,
+    }
+    DashboardPages(dashboard_pages, __preload_dashboard_pages) {
+        DashboardRoute => DashboardPage,
+    }
+    CustomerPages(customer_pages, __preload_customer_pages) {
+        CustomersRoute => CustomersPage,
+        CustomerRoute => CustomerPage,
+    }
+    OrderPages(order_pages, __preload_order_pages) {
+        OrdersRoute => OrdersPage,
+    }
+    SegmentPages(segment_pages, __preload_segment_pages) {
+        SegmentsRoute => SegmentsPage,
+        NewSegmentRoute => NewSegmentPage,
+        SegmentRoute => SegmentPage,
+        EditSegmentRoute => EditSegmentPage,
+    }
+    CampaignPages(campaign_pages, __preload_campaign_pages) {
+        CampaignsRoute => CampaignsPage,
+        NewCampaignRoute => NewCampaignPage,
+        CampaignRoute => CampaignPage,
+        EditCampaignRoute => EditCampaignPage,
     }
 }

@@ -25,5 +25,16 @@ pub fn hydrate() {
     {
         shared::money::set_currency(currency);
     }
-    leptos::mount::hydrate_body(app::App);
+    // Hydrated asynchronously, so that the split-off code of the page shown can be fetched first (see
+    // `app::lazy_features`), as `leptos::mount::hydrate_lazy` does, and then marked as hydrated.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document()
+            .body()
+            .expect("the page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Only now is every part of the page interactive: this attribute tells people and tests so.
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

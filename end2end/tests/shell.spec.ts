@@ -64,7 +64,7 @@ test('an unknown address answers 404 with a page that leads back', async ({ page
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dashboard');
 });
 
-test('the app arrives compressed under hashed names, and a second visit takes its code from the cache', async ({ page, context }) => {
+test('the app arrives compressed in per-page pieces, and a second visit takes its code from the cache', async ({ page, context }) => {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   // Disk and memory cache hits arrive without bytes on the wire; everything else is counted.
@@ -94,6 +94,16 @@ test('the app arrives compressed under hashed names, and a second visit takes it
     // Hashed names, so that the files can be kept for a year.
     expect(file.url).toMatch(/\.[0-9a-zA-Z_-]{8,}\.wasm$/);
   }
+
+  // The segments' pages (the rule builder among them) come in a piece of their own, fetched on the way there.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Segments');
+  await page.getByRole('link', { name: 'New segment' }).first().click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('New segment');
+  await expect(page.locator('[data-audience-count]')).toHaveAttribute('data-audience-count', /^\d+$/);
+  await page.waitForLoadState('networkidle');
+  const lazyFiles = fetched().filter((file) => !firstVisit.some((seen) => seen.url === file.url));
+  expect(lazyFiles.length).toBeGreaterThan(0);
 
   wasm.clear();
   await page.goto('/');

@@ -19,8 +19,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'un
 /// Every answer carries this: no browser may guess a type other than the one declared.
 const NOSNIFF: (&str, &str) = ("x-content-type-options", "nosniff");
 
-/// These only matter for what a browser may show as a document. A WASM, script or style file never is one, so they
-/// are left off those.
+/// These only matter for what a browser may show as a document. A WASM, script or style file never is one, and
+/// with a request per split-off piece of WASM they would be most of the bytes of the smaller pieces.
 const DOCUMENT_HEADERS: [(&str, &str); 4] = [
     ("x-frame-options", "DENY"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
