@@ -13,5 +13,5 @@ ensure_mail_catcher
 export REALM_SMTP_URL="${REALM_SMTP_URL:-smtp://127.0.0.1:${REALM_MAIL_CATCHER_SMTP_PORT:-1025}}"
 
 step "Sent campaign email: http://127.0.0.1:${REALM_MAIL_CATCHER_WEB_PORT:-1080}"
-step "cargo leptos watch (http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000})"
-exec cargo leptos watch
+step "cargo leptos watch --split (http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000})"
+exec cargo leptos watch --split
