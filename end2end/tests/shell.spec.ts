@@ -100,6 +100,8 @@ test('the app arrives compressed in per-page pieces, and a second visit takes it
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Segments');
   await page.getByRole('link', { name: 'New segment' }).first().click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('New segment');
+  // The builder works: a value typed into its first condition is counted.
+  await page.getByLabel('Value').first().fill('0');
   await expect(page.locator('[data-audience-count]')).toHaveAttribute('data-audience-count', /^\d+$/);
   await page.waitForLoadState('networkidle');
   const lazyFiles = fetched().filter((file) => !firstVisit.some((seen) => seen.url === file.url));
