@@ -96,7 +96,7 @@ test('the app arrives compressed in per-page pieces, and a second visit takes it
   }
 
   // A page's constants (its text among them) travel in its piece, not in the main module every page loads. The
-  // splitter gives up on dividing the data, and leaves all of it in the main module (about 50 kB more on every first
+  // splitter gives up on dividing the data, and leaves all of it in the main module (about 45 kB more on every first
   // visit), when the pieces' data laid out one after another comes out longer than the original; a code change can
   // tip that either way, and only a check like this one notices.
   const dashboardText = 'Live figures from the stored orders';
