@@ -307,6 +307,46 @@ async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
 }
 
 #[tokio::test]
+async fn jobs_queued_three_times_at_once_send_each_recipient_once_and_leave_no_claim_behind() {
+    let app = TestApp::start().await;
+    let key = app.api_key().await;
+    // Slow enough that the copies below are taken while the first jobs are still sending.
+    let id = sending_campaign(&app, &key, 40, 20).await;
+    let oid = mongodb::bson::oid::ObjectId::parse_str(&id).unwrap();
+    for _ in 0..2 {
+        realm::campaigns::server::scheduler::publish_pending(app.mongo(), &app.state.broker, oid)
+            .await
+            .unwrap();
+    }
+    let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        40,
+        "{done}"
+    );
+    let (accepted, repeats) = vendor_requests(&app).await;
+    assert_eq!(
+        (accepted, repeats),
+        (done["sent"].as_u64().unwrap(), 0),
+        "a recipient was sent twice"
+    );
+    let campaign = app
+        .documents(collections::CAMPAIGNS, doc! { "_id": oid })
+        .await;
+    assert_eq!(campaign[0].get_i64("processed").unwrap(), 40);
+    // The copies that found their recipients settled let go of their claims too.
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            app.documents(collections::DELIVERY_CLAIMS, doc! {})
+                .await
+                .is_empty()
+        })
+        .await
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_campaign_whose_tally_a_crash_left_short_is_completed_by_the_recovery() {
     let app = TestApp::start().await;
     let key = app.api_key().await;

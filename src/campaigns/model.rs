@@ -31,12 +31,12 @@ pub enum CampaignStatus {
 }
 
 /// Where one recipient's message stands. Every recipient is frozen as `Pending` (or settled at once as `Suppressed`
-/// or `Failed`); a worker's claim makes them `Sending`, and the vendor's answer `Sent` or `Failed`.
+/// or `Failed`), and stays so while a worker sends to them (its claim is kept apart, as a document of its own); the
+/// vendor's answer makes them `Sent` or `Failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Pending,
-    Sending,
     Sent,
     Failed,
     /// The campaign was cancelled before this recipient's turn.
@@ -46,9 +46,8 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 6] = [
+    pub const ALL: [MessageStatus; 5] = [
         MessageStatus::Pending,
-        MessageStatus::Sending,
         MessageStatus::Sent,
         MessageStatus::Failed,
         MessageStatus::Cancelled,
@@ -58,7 +57,6 @@ impl MessageStatus {
     pub fn key(self) -> &'static str {
         match self {
             MessageStatus::Pending => "pending",
-            MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Failed => "failed",
             MessageStatus::Cancelled => "cancelled",

@@ -27,6 +27,8 @@ pub mod collections {
     pub const CAMPAIGNS: &str = "campaigns";
     /// One per campaign recipient: the rendered message, its delivery outcome and receipts.
     pub const COMMUNICATIONS: &str = "communications";
+    /// One per recipient a delivery worker is sending to right now, keyed by the message's id.
+    pub const DELIVERY_CLAIMS: &str = "delivery_claims";
     /// The simulated vendor's own record of the messages it accepted.
     pub const VENDOR_MESSAGES: &str = "vendor_messages";
     pub const ORDER_BATCHES: &str = "order_batches";

@@ -1,6 +1,7 @@
 //! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each recipient
 //! atomically just before its send (so a claim is seconds old at most, however slow the campaign's rate, and a
-//! recipient is never sent by two workers), sends through the vendor at the campaign's rate, retries transient
+//! recipient is never sent by two workers; see [`Sender::claim`]), sends through the vendor at the campaign's rate,
+//! retries transient
 //! failures with backoff, records each outcome, and acknowledges the job after recording. A recipient whose attempts
 //! all failed transiently (a mail server down) waits for the job's next turn, for up to an hour. Paused or cancelled
 //! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
@@ -33,7 +34,7 @@ use crate::{
     campaigns::model::{CampaignAction, CampaignStatus, Channel, MessageStatus},
     server::{
         broker::Broker,
-        mongo::{collections, ids_of, read_as, Mongo},
+        mongo::{collections, duplicate_positions, read_as, Mongo},
     },
     shared::error::AppError,
 };
@@ -212,12 +213,7 @@ async fn run_job(
         .filter_map(|id| ObjectId::parse_str(id).ok())
         .collect();
     let communications: Collection<Document> = mongo.collection(collections::COMMUNICATIONS);
-    let waiting: Vec<StoredMessage> = communications
-        .find(doc! { "_id": { "$in": &ids }, "status": MessageStatus::Pending })
-        .await?
-        .map(|found| StoredMessage::read(found?))
-        .try_collect()
-        .await?;
+    let claims: Collection<Document> = mongo.collection(collections::DELIVERY_CLAIMS);
     let claim = ObjectId::new();
     let links = super::message_links(mongo, campaign).await?;
     let limiter = limiters.for_campaign(campaign, watch.rate);
@@ -237,6 +233,7 @@ async fn run_job(
         vendor,
         limiter: &limiter,
         communications: &communications,
+        claims: &claims,
         campaign,
         channel,
         links,
@@ -244,7 +241,7 @@ async fn run_job(
         stop: &stop,
     };
     let batch_size = (watch.rate as usize).clamp(1, BATCH);
-    let sending = futures::stream::iter(waiting)
+    let sending = futures::stream::iter(ids)
         .chunks(batch_size)
         .map(|recipients| sender.send_batch(recipients))
         .buffer_unordered(BATCHES_PER_JOB)
@@ -337,6 +334,7 @@ struct Sender<'a> {
     vendor: &'a dyn Vendor,
     limiter: &'a DefaultDirectRateLimiter,
     communications: &'a Collection<Document>,
+    claims: &'a Collection<Document>,
     campaign: ObjectId,
     channel: Channel,
     links: Arc<[String]>,
@@ -386,10 +384,9 @@ impl Verdict {
 }
 
 impl Sender<'_> {
-    /// Sends to a batch of recipients, those of them another worker does not have, unless the campaign stopped;
-    /// gives the updates that record the vendor's answers.
-    async fn send_batch(&self, recipients: Vec<StoredMessage>) -> Result<Vec<Outcome>, AppError> {
-        let ids: Vec<ObjectId> = recipients.iter().map(|recipient| recipient.id).collect();
+    /// Sends to a batch of recipients, those of them still waiting that another worker does not have, unless the
+    /// campaign stopped; gives the vendor's answers.
+    async fn send_batch(&self, ids: Vec<ObjectId>) -> Result<Vec<Outcome>, AppError> {
         let Some(count) = NonZeroU32::new(ids.len() as u32) else {
             return Ok(Vec::new());
         };
@@ -405,31 +402,31 @@ impl Sender<'_> {
         }
         // The claim comes last, right before the send: it is never older than one send, so the recovery of
         // claims lost with a crashed worker (after a minute) never takes a recipient a live worker is sending to.
-        let claimed = self
-            .communications
-            .update_many(
-                doc! { "_id": { "$in": &ids }, "status": MessageStatus::Pending },
-                doc! { "$set": { "status": MessageStatus::Sending, "claim": self.claim, "claimed_at": DateTime::now() } },
-            )
-            .await?;
-        let recipients = if claimed.modified_count as usize == ids.len() {
-            recipients
-        } else if claimed.modified_count == 0 {
+        let ours = self.claim(&ids).await?;
+        if ours.is_empty() {
             return Ok(Vec::new());
-        } else {
-            // Some were taken by another worker (a redelivered job) or settled meanwhile: only ours are sent.
-            let ours: HashSet<ObjectId> = ids_of(
-                self.communications
-                    .find(doc! { "_id": { "$in": &ids }, "claim": self.claim })
-                    .projection(doc! { "_id": 1 })
-                    .await?,
-            )
+        }
+        // Read after claiming: a recipient settled by another worker before this claim is no longer pending here,
+        // as that worker records its outcome before it lets go of the claim.
+        let recipients: Vec<StoredMessage> = self
+            .communications
+            .find(doc! { "_id": { "$in": &ours }, "status": MessageStatus::Pending })
+            .await?
+            .map(|found| StoredMessage::read(found?))
+            .try_collect()
             .await?;
-            recipients
+        if recipients.len() < ours.len() {
+            // Settled already (a job queued twice, or delivered again after its turn) or cancelled: let go.
+            let waiting: HashSet<ObjectId> =
+                recipients.iter().map(|recipient| recipient.id).collect();
+            let settled: Vec<ObjectId> = ours
                 .into_iter()
-                .filter(|recipient| ours.contains(&recipient.id))
-                .collect()
-        };
+                .filter(|id| !waiting.contains(id))
+                .collect();
+            self.claims
+                .delete_many(doc! { "_id": { "$in": settled }, "claim": self.claim })
+                .await?;
+        }
         let messages: Vec<OutgoingMessage> = recipients
             .iter()
             .map(|recipient| self.message_to(recipient))
@@ -449,6 +446,33 @@ impl Sender<'_> {
             .zip(answers)
             .map(|(recipient, (answer, attempts))| self.outcome(recipient, answer, attempts))
             .collect())
+    }
+
+    /// Claims recipients for this job; answers those it got. A claim is a small document keyed by the message's
+    /// id, so of two workers inserting it only one succeeds; it is removed once the outcome is recorded (or by the
+    /// recovery, when its worker was lost). Inserting a claim costs the database a fraction of rewriting the
+    /// message, which holds its whole text.
+    async fn claim(&self, ids: &[ObjectId]) -> Result<Vec<ObjectId>, AppError> {
+        let now = DateTime::now();
+        let claims = ids.iter().map(|id| {
+            doc! { "_id": id, "claim": self.claim, "campaign_id": self.campaign, "claimed_at": now }
+        });
+        match self.claims.insert_many(claims).ordered(false).await {
+            Ok(_) => Ok(ids.to_vec()),
+            Err(error) => {
+                // Those already claimed are another worker's; any other failure fails the batch.
+                let taken: HashSet<usize> = duplicate_positions(&error)
+                    .ok_or(error)?
+                    .into_iter()
+                    .collect();
+                Ok(ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(at, _)| !taken.contains(at))
+                    .map(|(_, id)| *id)
+                    .collect())
+            }
+        }
     }
 
     fn message_to(&self, recipient: &StoredMessage) -> OutgoingMessage {
@@ -514,9 +538,9 @@ impl Sender<'_> {
 /// search that grows with the list: a hundred cost about as little per message as fewer, five hundred more.
 const RECORD_STATEMENT: usize = 100;
 
-/// The statements that record `outcomes` of this job's claim, one per [`RECORD_STATEMENT`] messages whatever their
-/// verdicts: a statement per message cost the database several times as much.
-fn outcome_statements(claim: ObjectId, outcomes: &[&Outcome]) -> Vec<Document> {
+/// The statements that record `outcomes` on messages still in one of the statuses `still`, one per [`RECORD_STATEMENT`]
+/// messages whatever their verdicts: a statement per message cost the database several times as much.
+fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Document> {
     outcomes
         .chunks(RECORD_STATEMENT)
         .map(|outcomes| {
@@ -573,28 +597,48 @@ fn outcome_statements(claim: ObjectId, outcomes: &[&Outcome]) -> Vec<Document> {
                 set.insert(field, doc! { "$ifNull": [ own(values), "$$REMOVE" ] });
             }
             doc! {
-                "q": { "_id": { "$in": &ids }, "claim": claim },
-                "u": [ { "$set": set }, { "$unset": "claim" } ],
+                "q": { "_id": { "$in": &ids }, "status": { "$in": still } },
+                "u": [ { "$set": set } ],
                 "multi": true,
             }
         })
         .collect()
 }
 
-/// Records outcomes; those that settled a recipient still claimed by this job count towards the campaign's
-/// progress. Recipients given back do not: they wait for another turn.
+/// Records outcomes, then lets go of their recipients' claims; those that settled a recipient count towards the
+/// campaign's progress. Recipients given back do not: they wait for another turn.
 async fn record_outcomes(
     mongo: &Mongo,
     campaign: ObjectId,
     claim: ObjectId,
     outcomes: Vec<Outcome>,
 ) -> Result<(), AppError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
     let (given_back, settled): (Vec<&Outcome>, Vec<&Outcome>) = outcomes
         .iter()
         .partition(|outcome| matches!(outcome.verdict, Verdict::GivenBack(_)));
-    super::update_communications(mongo, outcome_statements(claim, &given_back)).await?;
-    let count =
-        super::update_communications(mongo, outcome_statements(claim, &settled)).await? as i64;
+    super::update_communications(
+        mongo,
+        outcome_statements(&[MessageStatus::Pending], &given_back),
+    )
+    .await?;
+    // A recipient cancelled while their message was in flight was sent all the same, and shows it.
+    let count = super::update_communications(
+        mongo,
+        outcome_statements(
+            &[MessageStatus::Pending, MessageStatus::Cancelled],
+            &settled,
+        ),
+    )
+    .await? as i64;
+    // Only now: a worker that claims one of these next reads it settled (or waiting again, if given back).
+    let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
+    mongo
+        .collection(collections::DELIVERY_CLAIMS)
+        .delete_many(doc! { "_id": { "$in": ids }, "claim": claim })
+        .await?;
     if count == 0 {
         return Ok(());
     }
@@ -606,6 +650,21 @@ async fn record_outcomes(
         )
         .await?;
     Ok(())
+}
+
+/// Lets go of the claims on `campaign`'s recipients made before `stale` (their worker was lost: a live one
+/// records an outcome within seconds of claiming); answers how many. Their recipients are still pending.
+pub async fn release_lost_claims(
+    mongo: &Mongo,
+    campaign: ObjectId,
+    stale: DateTime,
+) -> Result<u64, AppError> {
+    let claims: Collection<Document> = mongo.collection(collections::DELIVERY_CLAIMS);
+    // Few claims exist at any time (those in flight), so this needs no index of its own.
+    let released = claims
+        .delete_many(doc! { "campaign_id": campaign, "claimed_at": { "$lt": stale } })
+        .await?;
+    Ok(released.deleted_count)
 }
 
 /// Completes a sending campaign once every recipient has an outcome.
@@ -620,7 +679,7 @@ pub async fn complete_if_done(mongo: &Mongo, campaign: ObjectId) -> Result<(), A
     }
     let open = mongo
         .collection(collections::COMMUNICATIONS)
-        .count_documents(doc! { "campaign_id": campaign, "status": { "$in": [MessageStatus::Pending, MessageStatus::Sending] } })
+        .count_documents(doc! { "campaign_id": campaign, "status": MessageStatus::Pending })
         .limit(1)
         .await?;
     if open == 0 {
@@ -653,19 +712,24 @@ mod tests {
 
     #[test]
     fn outcomes_are_recorded_a_statement_per_hundred_messages_each_with_its_own_fields() {
-        let claim = ObjectId::new();
         let outcomes: Vec<Outcome> = (0..120)
             .map(|n| outcome(Verdict::Sent(format!("vendor-{n}"))))
             .chain([outcome(Verdict::Failed(
                 "mailbox does not exist".to_owned(),
             ))])
             .collect();
-        let statements = outcome_statements(claim, &outcomes.iter().collect::<Vec<_>>());
+        let statements = outcome_statements(
+            &[MessageStatus::Pending],
+            &outcomes.iter().collect::<Vec<_>>(),
+        );
         let sizes: Vec<usize> = statements
             .iter()
             .map(|statement| {
                 let query = statement.get_document("q").unwrap();
-                assert_eq!(query.get_object_id("claim").unwrap(), claim);
+                assert_eq!(
+                    query.get_document("status").unwrap(),
+                    &doc! { "$in": ["pending"] }
+                );
                 query
                     .get_document("_id")
                     .unwrap()

@@ -99,7 +99,7 @@ pub fn message_counts(key: impl Into<Bson>) -> Document {
         "sent": status_is(&[MessageStatus::Sent]),
         "failed": status_is(&[MessageStatus::Failed]),
         "suppressed": status_is(&[MessageStatus::Suppressed]),
-        "pending": status_is(&[MessageStatus::Pending, MessageStatus::Sending]),
+        "pending": status_is(&[MessageStatus::Pending]),
         "delivered": has("$delivered_at"),
         "opened": has("$opened_at"),
         "clicked": has("$clicked_at"),

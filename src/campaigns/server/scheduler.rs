@@ -357,15 +357,18 @@ pub async fn recover(
         let stale = DateTime::from_millis(
             DateTime::now().timestamp_millis() - stale_after.as_millis() as i64,
         );
+        let released = super::delivery::release_lost_claims(mongo, id, stale).await?;
+        // Versions before claims had a collection of their own marked the message "sending" instead.
         let reset = mongo
             .collection(collections::COMMUNICATIONS)
             .update_many(
-                doc! { "campaign_id": id, "status": MessageStatus::Sending, "claimed_at": { "$lt": stale } },
+                doc! { "campaign_id": id, "status": "sending", "claimed_at": { "$lt": stale } },
                 doc! { "$set": { "status": MessageStatus::Pending }, "$unset": { "claim": "" } },
             )
             .await?;
-        if reset.modified_count > 0 {
-            tracing::info!(campaign = %id, recipients = reset.modified_count, "requeueing recipients of a lost worker");
+        let lost = released + reset.modified_count;
+        if lost > 0 {
+            tracing::info!(campaign = %id, recipients = lost, "requeueing recipients of a lost worker");
             publish_pending(mongo, broker, id).await?;
         } else {
             // Workers complete a campaign by its tally; one left short by a crash is completed here.
