@@ -534,73 +534,73 @@ impl Sender<'_> {
     }
 }
 
-/// Messages one recording statement covers. Each message picks its own values out of the statement's lists, a
-/// search that grows with the list: a hundred cost about as little per message as fewer, five hundred more.
+/// Messages one recording statement covers. Sends pick their vendor's id out of the statement's list, a search that
+/// grows with the list: a hundred cost about as little per message as fewer, five hundred more.
 const RECORD_STATEMENT: usize = 100;
 
-/// The statements that record `outcomes` on messages still in one of the statuses `still`, one per [`RECORD_STATEMENT`]
-/// messages whatever their verdicts: a statement per message cost the database several times as much.
+/// The statements that record `outcomes` on messages still in one of the statuses `still`. Messages whose outcomes
+/// write the same values (verdict, attempts, reason) share a statement of up to [`RECORD_STATEMENT`], stamped with
+/// the time of the last answer among them: a statement per message cost the database several times as much, and so
+/// did one that made each message look up all its values by its place in lists. Only a send's vendor id is the
+/// message's own.
 fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Document> {
-    outcomes
-        .chunks(RECORD_STATEMENT)
-        .map(|outcomes| {
-            let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
-            // Each message's own value, found by the message's place in `ids`.
-            let own = |values: Vec<Bson>| {
-                doc! { "$arrayElemAt": [
-                    { "$literal": values },
-                    { "$indexOfArray": [ { "$literal": &ids }, "$_id" ] },
-                ] }
-            };
-            let times: Vec<Bson> = outcomes
-                .iter()
-                .map(|outcome| Bson::DateTime(outcome.at))
-                .collect();
-            let attempts = outcomes
-                .iter()
-                .map(|outcome| Bson::Int64(outcome.attempts))
-                .collect();
-            let statuses = outcomes
-                .iter()
-                .map(|outcome| Bson::from(outcome.status()))
-                .collect();
-            let mut set = doc! {
-                "status": own(statuses),
-                "attempts": { "$add": [ { "$ifNull": [ "$attempts", 0_i64 ] }, own(attempts) ] },
-                "first_attempt_at": { "$min": [ "$first_attempt_at", own(times.clone()) ] },
-            };
-            // Fields of one verdict: set on the messages with that verdict, left alone on the others.
-            let fields: [(&str, fn(&Verdict) -> bool, bool); 5] = [
-                (
-                    "vendor_message_id",
-                    |v| matches!(v, Verdict::Sent(_)),
-                    false,
-                ),
-                ("sent_at", |v| matches!(v, Verdict::Sent(_)), true),
-                ("failure_reason", |v| matches!(v, Verdict::Failed(_)), false),
-                ("failed_at", |v| matches!(v, Verdict::Failed(_)), true),
-                ("last_error", |v| matches!(v, Verdict::GivenBack(_)), false),
-            ];
-            for (field, has, is_time) in fields {
-                if !outcomes.iter().any(|outcome| has(&outcome.verdict)) {
-                    continue;
-                }
-                let values = outcomes
+    let mut alike: Vec<((MessageStatus, i64, Option<&str>), Vec<&Outcome>)> = Vec::new();
+    for outcome in outcomes {
+        let reason = match outcome.verdict {
+            Verdict::Sent(_) => None,
+            Verdict::Failed(ref reason) | Verdict::GivenBack(ref reason) => Some(reason.as_str()),
+        };
+        let key = (outcome.status(), outcome.attempts, reason);
+        match alike.iter_mut().find(|(known, _)| *known == key) {
+            Some((_, group)) => group.push(outcome),
+            None => alike.push((key, vec![outcome])),
+        }
+    }
+    alike
+        .iter()
+        .flat_map(|(key, group)| {
+            let (status, attempts, reason) = *key;
+            group.chunks(RECORD_STATEMENT).map(move |outcomes| {
+                let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
+                let at = outcomes
                     .iter()
-                    .zip(&times)
-                    .map(|(outcome, time)| match (has(&outcome.verdict), is_time) {
-                        (false, _) => Bson::Null,
-                        (true, true) => time.clone(),
-                        (true, false) => Bson::String(outcome.verdict.text().to_owned()),
-                    })
-                    .collect();
-                set.insert(field, doc! { "$ifNull": [ own(values), "$$REMOVE" ] });
-            }
-            doc! {
-                "q": { "_id": { "$in": &ids }, "status": { "$in": still } },
-                "u": [ { "$set": set } ],
-                "multi": true,
-            }
+                    .map(|outcome| outcome.at)
+                    .max()
+                    .unwrap_or_else(DateTime::now);
+                let update: Bson = match (status, reason) {
+                    (MessageStatus::Sent, _) => {
+                        let vendor_ids: Vec<&str> =
+                            outcomes.iter().map(|outcome| outcome.verdict.text()).collect();
+                        // A pipeline, for the one value each message finds by its place in `ids`.
+                        Bson::Array(vec![Bson::Document(doc! { "$set": {
+                            "status": MessageStatus::Sent,
+                            "attempts": { "$add": [ { "$ifNull": [ "$attempts", 0_i64 ] }, attempts ] },
+                            "first_attempt_at": { "$min": [ "$first_attempt_at", at ] },
+                            "sent_at": at,
+                            "vendor_message_id": { "$arrayElemAt": [
+                                { "$literal": vendor_ids },
+                                { "$indexOfArray": [ { "$literal": &ids }, "$_id" ] },
+                            ] },
+                        } })])
+                    }
+                    (MessageStatus::Failed, reason) => Bson::Document(doc! {
+                        "$set": { "status": MessageStatus::Failed, "failure_reason": reason, "failed_at": at },
+                        "$inc": { "attempts": attempts },
+                        "$min": { "first_attempt_at": at },
+                    }),
+                    // Given back: waiting again, with the reason the last attempt failed.
+                    (_, reason) => Bson::Document(doc! {
+                        "$set": { "status": MessageStatus::Pending, "last_error": reason },
+                        "$inc": { "attempts": attempts },
+                        "$min": { "first_attempt_at": at },
+                    }),
+                };
+                doc! {
+                    "q": { "_id": { "$in": &ids }, "status": { "$in": still } },
+                    "u": update,
+                    "multi": true,
+                }
+            })
         })
         .collect()
 }
@@ -711,12 +711,15 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_are_recorded_a_statement_per_hundred_messages_each_with_its_own_fields() {
+    fn outcomes_alike_share_a_statement_of_up_to_a_hundred_and_only_sends_look_up_their_own_id() {
         let outcomes: Vec<Outcome> = (0..120)
             .map(|n| outcome(Verdict::Sent(format!("vendor-{n}"))))
-            .chain([outcome(Verdict::Failed(
-                "mailbox does not exist".to_owned(),
-            ))])
+            .chain((0..2).map(|_| outcome(Verdict::Failed("mailbox does not exist".to_owned()))))
+            .chain([outcome(Verdict::GivenBack("server busy".to_owned()))])
+            .chain([Outcome {
+                attempts: 3,
+                ..outcome(Verdict::Sent("vendor-retried".to_owned()))
+            }])
             .collect();
         let statements = outcome_statements(
             &[MessageStatus::Pending],
@@ -738,22 +741,55 @@ mod tests {
                     .len()
             })
             .collect();
-        assert_eq!(sizes, vec![100, 21]);
-        let set = |statement: &Document| {
-            let fields: Vec<String> = statement.get_array("u").unwrap()[0]
+        // Sends of one attempt (100 and 20), the two failures, the one given back, the send of three attempts.
+        assert_eq!(sizes, vec![100, 20, 2, 1, 1]);
+        let pipeline_set = |statement: &Document| {
+            statement.get_array("u").unwrap()[0]
                 .as_document()
                 .unwrap()
                 .get_document("$set")
                 .unwrap()
-                .keys()
-                .cloned()
-                .collect();
-            fields
+                .clone()
         };
-        // Only sends in the first statement; the second also fails one, and neither gives any back.
-        assert!(set(&statements[0]).contains(&"vendor_message_id".to_owned()));
-        assert!(!set(&statements[0]).contains(&"failure_reason".to_owned()));
-        assert!(set(&statements[1]).contains(&"failure_reason".to_owned()));
-        assert!(!set(&statements[1]).contains(&"last_error".to_owned()));
+        let sent = pipeline_set(&statements[1]);
+        let vendor_ids = sent
+            .get_document("vendor_message_id")
+            .unwrap()
+            .get_array("$arrayElemAt")
+            .unwrap()[0]
+            .as_document()
+            .unwrap()
+            .get_array("$literal")
+            .unwrap();
+        assert_eq!(vendor_ids.len(), 20);
+        assert_eq!(vendor_ids[0].as_str(), Some("vendor-100"));
+        let failed = statements[2].get_document("u").unwrap();
+        assert_eq!(
+            failed
+                .get_document("$set")
+                .unwrap()
+                .get_str("failure_reason"),
+            Ok("mailbox does not exist")
+        );
+        assert_eq!(
+            failed.get_document("$inc").unwrap().get_i64("attempts"),
+            Ok(1)
+        );
+        let given_back = statements[3]
+            .get_document("u")
+            .unwrap()
+            .get_document("$set")
+            .unwrap();
+        assert_eq!(given_back.get_str("status"), Ok("pending"));
+        assert_eq!(given_back.get_str("last_error"), Ok("server busy"));
+        let retried = pipeline_set(&statements[4]);
+        assert_eq!(
+            retried
+                .get_document("attempts")
+                .unwrap()
+                .get_array("$add")
+                .unwrap()[1],
+            Bson::Int64(3)
+        );
     }
 }
