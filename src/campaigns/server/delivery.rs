@@ -1,10 +1,9 @@
 //! Delivery workers: a consumer in the same process takes jobs off the deliveries queue, claims each recipient
 //! atomically just before its send (so a claim is seconds old at most, however slow the campaign's rate, and a
 //! recipient is never sent by two workers; see [`Sender::claim`]), sends through the vendor at the campaign's rate,
-//! retries transient
-//! failures with backoff, records each outcome, and acknowledges the job after recording. A recipient whose attempts
-//! all failed transiently (a mail server down) waits for the job's next turn, for up to an hour. Paused or cancelled
-//! campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
+//! retries transient failures with backoff, records each outcome, and acknowledges the job after recording. A
+//! recipient whose attempts all failed transiently (a mail server down) waits for the job's next turn, for up to an
+//! hour. Paused or cancelled campaigns send nothing more: their recipients stay pending (for resume) or are cancelled.
 
 use std::{
     collections::{HashMap, HashSet},
