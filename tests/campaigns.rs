@@ -26,6 +26,21 @@ async fn vendor_requests(app: &TestApp) -> (u64, i64) {
     (accepted.len() as u64, repeats)
 }
 
+/// Every one of `audience` recipients has an outcome, and the vendor took each send once.
+async fn assert_each_recipient_settled_and_sent_once(app: &TestApp, done: &Value, audience: u64) {
+    assert_eq!(
+        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
+        audience,
+        "{done}"
+    );
+    let (accepted, repeats) = vendor_requests(app).await;
+    assert_eq!(
+        (accepted, repeats),
+        (done["sent"].as_u64().unwrap(), 0),
+        "a recipient was sent twice"
+    );
+}
+
 #[tokio::test]
 async fn a_campaign_due_in_a_second_starts_once_with_two_instances_and_every_recipient_gets_one_message(
 ) {
@@ -111,13 +126,7 @@ async fn a_large_audience_is_sent_in_full_while_it_is_still_being_frozen() {
 
     let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(180)).await;
     assert_eq!(done["audience"], 2_500);
-    assert_eq!(
-        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
-        2_500,
-        "{done}"
-    );
-    let (accepted, repeats) = vendor_requests(&app).await;
-    assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
+    assert_each_recipient_settled_and_sent_once(&app, &done, 2_500).await;
     app.stop().await;
 }
 
@@ -251,13 +260,7 @@ async fn the_app_restarted_mid_send_finishes_without_sending_twice() {
 
     let restarted = TestApp::start_with(config).await;
     let done = wait_for_status(&restarted, &key, &id, "completed", Duration::from_secs(60)).await;
-    assert_eq!(
-        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
-        40,
-        "{done}"
-    );
-    let (accepted, repeats) = vendor_requests(&restarted).await;
-    assert_eq!((accepted, repeats), (done["sent"].as_u64().unwrap(), 0));
+    assert_each_recipient_settled_and_sent_once(&restarted, &done, 40).await;
     restarted.stop().await;
 }
 
@@ -282,17 +285,7 @@ async fn a_job_that_outlives_the_reclaim_window_sends_each_recipient_once() {
     .await;
     let done = stats(&app, &key, &id).await;
     assert!(finished, "{done}");
-    assert_eq!(
-        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
-        30,
-        "{done}"
-    );
-    let (accepted, repeats) = vendor_requests(&app).await;
-    assert_eq!(
-        (accepted, repeats),
-        (done["sent"].as_u64().unwrap(), 0),
-        "a recipient was sent twice"
-    );
+    assert_each_recipient_settled_and_sent_once(&app, &done, 30).await;
     let list = app
         .get("/api/campaigns", Credentials::Bearer(&key))
         .await
@@ -319,17 +312,7 @@ async fn jobs_queued_three_times_at_once_send_each_recipient_once_and_leave_no_c
             .unwrap();
     }
     let done = wait_for_status(&app, &key, &id, "completed", Duration::from_secs(60)).await;
-    assert_eq!(
-        done["sent"].as_u64().unwrap() + done["failed"].as_u64().unwrap(),
-        40,
-        "{done}"
-    );
-    let (accepted, repeats) = vendor_requests(&app).await;
-    assert_eq!(
-        (accepted, repeats),
-        (done["sent"].as_u64().unwrap(), 0),
-        "a recipient was sent twice"
-    );
+    assert_each_recipient_settled_and_sent_once(&app, &done, 40).await;
     let campaign = app
         .documents(collections::CAMPAIGNS, doc! { "_id": oid })
         .await;
