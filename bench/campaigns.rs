@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{bench_database, fill_to, owner_api_key, setting};
+use common::{bench_database, fill_to, owner_api_key, setting, CpuMeter};
 use mongodb::bson::doc;
 use realm::server::mongo::collections;
 use serde_json::{json, Value};
@@ -49,6 +49,12 @@ async fn main() {
     let id = campaign["id"].as_str().expect("campaign id").to_owned();
 
     let communications = mongo.collection(collections::COMMUNICATIONS);
+    // Where the cores go while the campaign sends: what each recipient costs each process.
+    let cpu = CpuMeter::start(&[
+        ("database", "BENCH_DB_PID"),
+        ("Realm", "BENCH_APP_PID"),
+        ("RabbitMQ", "BENCH_BROKER_PID"),
+    ]);
     let started = Instant::now();
     let reply = post(&format!("/api/campaigns/{id}/send-now"), json!({}))
         .await
@@ -80,6 +86,7 @@ async fn main() {
             continue;
         }
         let done = started.elapsed();
+        let cpu_row = cpu.row("send now → completed");
         let stats: Value = client
             .get(format!("{base_url}/api/campaigns/{id}/stats"))
             .bearer_auth(&key)
@@ -107,6 +114,9 @@ async fn main() {
                 stats["sent"],
                 stats["failed"],
             );
+            println!();
+            println!("{}", cpu.header());
+            println!("{cpu_row}");
             return;
         }
     }

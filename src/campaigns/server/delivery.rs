@@ -38,12 +38,14 @@ use crate::{
     shared::error::AppError,
 };
 
-const PREFETCH: u16 = 8;
-const CONCURRENT_JOBS: usize = 8;
+// Jobs and batches in flight: enough that the database, not waiting on it, bounds delivery. With half as many
+// jobs and batches, a third of the two cores sat idle during a campaign of 100,000 (BENCHMARKS.md).
+const PREFETCH: u16 = 16;
+const CONCURRENT_JOBS: usize = 16;
 /// Recipients claimed and handed to the vendor together (fewer when the campaign's rate is lower).
 const BATCH: usize = 100;
 /// Batches of one job in flight at once.
-const BATCHES_PER_JOB: usize = 4;
+const BATCHES_PER_JOB: usize = 8;
 /// Outcomes written in one command, at least twice a second.
 const RECORD_EVERY: usize = 500;
 /// Attempts per recipient for failures the vendor calls transient.
@@ -533,12 +535,8 @@ impl Sender<'_> {
     }
 }
 
-/// Messages one recording statement covers. Sends pick their vendor's id out of the statement's list, a search that
-/// grows with the list: a hundred cost about as little per message as fewer, five hundred more.
-const RECORD_STATEMENT: usize = 100;
-
 /// The statements that record `outcomes` on messages still in one of the statuses `still`. Messages whose outcomes
-/// write the same values (verdict, attempts, reason) share a statement of up to [`RECORD_STATEMENT`], stamped with
+/// write the same values (verdict, attempts, reason) share a statement of up to [`super::STATEMENT_MESSAGES`], stamped with
 /// the time of the last answer among them: a statement per message cost the database several times as much, and so
 /// did one that made each message look up all its values by its place in lists. Only a send's vendor id is the
 /// message's own.
@@ -559,7 +557,7 @@ fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Doc
         .iter()
         .flat_map(|(key, group)| {
             let (status, attempts, reason) = *key;
-            group.chunks(RECORD_STATEMENT).map(move |outcomes| {
+            group.chunks(super::STATEMENT_MESSAGES).map(move |outcomes| {
                 let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
                 let at = outcomes
                     .iter()

@@ -143,6 +143,12 @@ pub async fn message_links(
     Ok(crate::campaigns::template::links(&campaign.message).into())
 }
 
+/// Messages one update statement names at most. SecantusDB does work in proportion to a statement's `$in` list for
+/// every message it updates, so a statement of a thousand cost a quarter more per message than ten of a hundred,
+/// and one of three thousand twice as much (BENCHMARKS.md, campaign delivery); fewer than a hundred add a
+/// statement's own cost for too few messages.
+pub const STATEMENT_MESSAGES: usize = 100;
+
 /// Applies update statements (`{q, u}`) to communications in one unordered command; answers how many changed.
 pub async fn update_communications(mongo: &Mongo, updates: Vec<Document>) -> Result<u64, AppError> {
     if updates.is_empty() {

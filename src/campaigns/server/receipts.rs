@@ -73,25 +73,33 @@ pub fn observed_now(communication: ObjectId, events: &[ReceiptEvent]) -> Vec<Rec
         .collect()
 }
 
-/// Applies receipts in one command. Receipts of one event at one time (a vendor's batch, reported together) share a
-/// statement over all their messages, which costs the database a fraction of one statement per message; a receipt
-/// whose message id is not an id changes nothing.
+/// Applies receipts in one command; a receipt whose message id is not an id changes nothing.
 pub async fn apply(
     mongo: &crate::server::mongo::Mongo,
     receipts: &[Receipt],
 ) -> Result<u64, AppError> {
-    let updates: Vec<Document> = grouped(receipts)
+    super::update_communications(mongo, statements(receipts)).await
+}
+
+/// The statements that apply `receipts`. Receipts of one event at one time (a vendor's batch, reported together)
+/// share statements of up to [`super::STATEMENT_MESSAGES`] messages, which costs the database a fraction of one
+/// statement per message.
+fn statements(receipts: &[Receipt]) -> Vec<Document> {
+    grouped(receipts)
         .into_iter()
-        .map(|((event, at_ms), ids)| {
+        .flat_map(|((event, at_ms), ids)| {
             let field = super::Moment::from(event).field();
-            doc! {
-                "q": { "_id": { "$in": ids }, field: null },
-                "u": { "$set": { field: DateTime::from_millis(at_ms) } },
-                "multi": true,
-            }
+            ids.chunks(super::STATEMENT_MESSAGES)
+                .map(|ids| {
+                    doc! {
+                        "q": { "_id": { "$in": ids }, field: null },
+                        "u": { "$set": { field: DateTime::from_millis(at_ms) } },
+                        "multi": true,
+                    }
+                })
+                .collect::<Vec<_>>()
         })
-        .collect();
-    super::update_communications(mongo, updates).await
+        .collect()
 }
 
 /// The messages of the receipts, by event and time, in the order each pair first comes.
@@ -157,5 +165,31 @@ mod tests {
                 ((ReceiptEvent::Delivered, 11), vec![b]),
             ]
         );
+    }
+
+    #[test]
+    fn a_large_batch_of_one_event_is_applied_a_hundred_messages_per_statement() {
+        let receipts: Vec<Receipt> = (0..250)
+            .map(|_| Receipt {
+                receipt_id: ObjectId::new().to_hex(),
+                message_id: ObjectId::new().to_hex(),
+                event: ReceiptEvent::Delivered,
+                at_ms: 10,
+            })
+            .collect();
+        let sizes: Vec<usize> = statements(&receipts)
+            .iter()
+            .map(|statement| {
+                let query = statement.get_document("q").unwrap();
+                assert_eq!(query.get("delivered_at"), Some(&mongodb::bson::Bson::Null));
+                query
+                    .get_document("_id")
+                    .unwrap()
+                    .get_array("$in")
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        assert_eq!(sizes, vec![100, 100, 50]);
     }
 }
