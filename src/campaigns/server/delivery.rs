@@ -367,8 +367,9 @@ impl Outcome {
 }
 
 enum Verdict {
-    /// Handed over: the vendor's id for the message.
-    Sent(String),
+    /// Handed over. The vendor's id for the message when it is not the message's own (the one Realm gave it): the
+    /// simulator and the SMS webhook know a message by Realm's id, an SMTP server by its Message-ID.
+    Sent(Option<String>),
     /// Failed for good, and why. Counts towards the campaign's progress, like a send.
     Failed(String),
     /// Every attempt failed transiently, the last for this reason: the recipient waits for the job's next turn.
@@ -376,10 +377,11 @@ enum Verdict {
 }
 
 impl Verdict {
-    /// The vendor's id, or the reason for a failure.
-    fn text(&self) -> &str {
+    /// The vendor's own id for a message sent, or the reason for a failure.
+    fn text(&self) -> Option<&str> {
         match self {
-            Verdict::Sent(text) | Verdict::Failed(text) | Verdict::GivenBack(text) => text,
+            Verdict::Sent(vendor_id) => vendor_id.as_deref(),
+            Verdict::Failed(reason) | Verdict::GivenBack(reason) => Some(reason),
         }
     }
 }
@@ -522,7 +524,7 @@ impl Sender<'_> {
         let given_up = now.timestamp_millis() - tried_since.timestamp_millis()
             >= GIVE_UP_AFTER.as_millis() as i64;
         let verdict = match answer {
-            Ok(vendor_id) => Verdict::Sent(vendor_id),
+            Ok(vendor_id) => Verdict::Sent(vendor_own_id(vendor_id, recipient.id)),
             Err(VendorError::Transient(reason)) if !given_up => Verdict::GivenBack(reason),
             Err(error) => Verdict::Failed(error.to_string()),
         };
@@ -535,19 +537,30 @@ impl Sender<'_> {
     }
 }
 
+/// The vendor's answer to a send, unless it is the message's own id: only an id of the vendor's own is worth keeping,
+/// as Realm's is the message's `_id`.
+fn vendor_own_id(answer: String, message: ObjectId) -> Option<String> {
+    Some(answer).filter(|id| *id != message.to_hex())
+}
+
 /// The statements that record `outcomes` on messages still in one of the statuses `still`. Messages whose outcomes
 /// write the same values (verdict, attempts, reason) share a statement of up to [`super::STATEMENT_MESSAGES`], stamped with
 /// the time of the last answer among them: a statement per message cost the database several times as much, and so
-/// did one that made each message look up all its values by its place in lists. Only a send's vendor id is the
-/// message's own.
+/// did one that made each message look up all its values by its place in lists. Only a vendor's own id for a send
+/// is the message's alone, looked up by a pipeline; sends without one are a plain statement, which costs the
+/// database less (BENCHMARKS.md).
 fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Document> {
-    let mut alike: Vec<((MessageStatus, i64, Option<&str>), Vec<&Outcome>)> = Vec::new();
+    // Verdict, attempts, reason, and whether each message has a vendor id of its own.
+    type Alike<'a> = (MessageStatus, i64, Option<&'a str>, bool);
+    let mut alike: Vec<(Alike, Vec<&Outcome>)> = Vec::new();
     for outcome in outcomes {
-        let reason = match outcome.verdict {
-            Verdict::Sent(_) => None,
-            Verdict::Failed(ref reason) | Verdict::GivenBack(ref reason) => Some(reason.as_str()),
+        let (reason, vendor_id) = match outcome.verdict {
+            Verdict::Sent(ref vendor_id) => (None, vendor_id.is_some()),
+            Verdict::Failed(ref reason) | Verdict::GivenBack(ref reason) => {
+                (Some(reason.as_str()), false)
+            }
         };
-        let key = (outcome.status(), outcome.attempts, reason);
+        let key = (outcome.status(), outcome.attempts, reason, vendor_id);
         match alike.iter_mut().find(|(known, _)| *known == key) {
             Some((_, group)) => group.push(outcome),
             None => alike.push((key, vec![outcome])),
@@ -556,7 +569,7 @@ fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Doc
     alike
         .iter()
         .flat_map(|(key, group)| {
-            let (status, attempts, reason) = *key;
+            let (status, attempts, reason, vendor_id) = *key;
             group.chunks(super::STATEMENT_MESSAGES).map(move |outcomes| {
                 let ids: Vec<ObjectId> = outcomes.iter().map(|outcome| outcome.id).collect();
                 let at = outcomes
@@ -565,9 +578,16 @@ fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Doc
                     .max()
                     .unwrap_or_else(DateTime::now);
                 let update: Bson = match (status, reason) {
+                    (MessageStatus::Sent, _) if !vendor_id => Bson::Document(doc! {
+                        "$set": { "status": MessageStatus::Sent, "sent_at": at },
+                        "$inc": { "attempts": attempts },
+                        "$min": { "first_attempt_at": at },
+                    }),
                     (MessageStatus::Sent, _) => {
-                        let vendor_ids: Vec<&str> =
-                            outcomes.iter().map(|outcome| outcome.verdict.text()).collect();
+                        let vendor_ids: Vec<&str> = outcomes
+                            .iter()
+                            .filter_map(|outcome| outcome.verdict.text())
+                            .collect();
                         // A pipeline, for the one value each message finds by its place in `ids`.
                         Bson::Array(vec![Bson::Document(doc! { "$set": {
                             "status": MessageStatus::Sent,
@@ -708,15 +728,17 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_alike_share_a_statement_of_up_to_a_hundred_and_only_sends_look_up_their_own_id() {
+    fn outcomes_alike_share_a_statement_of_up_to_a_hundred_and_only_vendor_ids_of_their_own_are_looked_up(
+    ) {
         let outcomes: Vec<Outcome> = (0..120)
-            .map(|n| outcome(Verdict::Sent(format!("vendor-{n}"))))
+            .map(|n| outcome(Verdict::Sent(Some(format!("vendor-{n}")))))
             .chain((0..2).map(|_| outcome(Verdict::Failed("mailbox does not exist".to_owned()))))
             .chain([outcome(Verdict::GivenBack("server busy".to_owned()))])
             .chain([Outcome {
                 attempts: 3,
-                ..outcome(Verdict::Sent("vendor-retried".to_owned()))
+                ..outcome(Verdict::Sent(Some("vendor-retried".to_owned())))
             }])
+            .chain([outcome(Verdict::Sent(None))])
             .collect();
         let statements = outcome_statements(
             &[MessageStatus::Pending],
@@ -738,8 +760,9 @@ mod tests {
                     .len()
             })
             .collect();
-        // Sends of one attempt (100 and 20), the two failures, the one given back, the send of three attempts.
-        assert_eq!(sizes, vec![100, 20, 2, 1, 1]);
+        // Sends of one attempt (100 and 20), the two failures, the one given back, the send of three attempts, the
+        // send the vendor knows by Realm's id.
+        assert_eq!(sizes, vec![100, 20, 2, 1, 1, 1]);
         let pipeline_set = |statement: &Document| {
             statement.get_array("u").unwrap()[0]
                 .as_document()
@@ -788,5 +811,22 @@ mod tests {
                 .unwrap()[1],
             Bson::Int64(3)
         );
+        // Known by Realm's id: a plain statement, which stores no copy of it.
+        let plain = statements[5].get_document("u").unwrap();
+        let set = plain.get_document("$set").unwrap();
+        assert_eq!(set.get_str("status"), Ok("sent"));
+        assert!(!set.contains_key("vendor_message_id"));
+        assert_eq!(
+            plain.get_document("$inc").unwrap().get_i64("attempts"),
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn a_vendor_id_that_is_the_message_id_is_not_kept_as_the_vendors_own() {
+        let id = ObjectId::new();
+        assert_eq!(vendor_own_id(id.to_hex(), id), None);
+        let message_id = format!("{}@mail.example", id.to_hex());
+        assert_eq!(vendor_own_id(message_id.clone(), id), Some(message_id));
     }
 }
