@@ -544,9 +544,9 @@ fn vendor_own_id(answer: String, message: ObjectId) -> Option<String> {
 }
 
 /// The statements that record `outcomes` on messages still in one of the statuses `still`. Messages whose outcomes
-/// write the same values (verdict, attempts, reason) share a statement of up to [`super::STATEMENT_MESSAGES`], stamped with
-/// the time of the last answer among them: a statement per message cost the database several times as much, and so
-/// did one that made each message look up all its values by its place in lists. Only a vendor's own id for a send
+/// write the same values (verdict, attempts, reason) share a statement of up to [`super::STATEMENT_MESSAGES`],
+/// stamped with the time of the last answer among them: a statement per message cost the database several times as
+/// much, and so did one that made each message look up all its values by its place in lists. Only a vendor's own id for a send
 /// is the message's alone, looked up by a pipeline; sends without one are a plain statement, which costs the
 /// database less (BENCHMARKS.md).
 fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Document> {
@@ -752,12 +752,7 @@ mod tests {
                     query.get_document("status").unwrap(),
                     &doc! { "$in": ["pending"] }
                 );
-                query
-                    .get_document("_id")
-                    .unwrap()
-                    .get_array("$in")
-                    .unwrap()
-                    .len()
+                super::super::messages_named(statement)
             })
             .collect();
         // Sends of one attempt (100 and 20), the two failures, the one given back, the send of three attempts, the

@@ -149,6 +149,16 @@ pub async fn message_links(
 /// statement's own cost for too few messages.
 pub const STATEMENT_MESSAGES: usize = 100;
 
+/// How many messages an update statement (`{q: {_id: {$in: [...]}, ...}}`) names, for tests of the statements.
+#[cfg(test)]
+pub fn messages_named(statement: &Document) -> usize {
+    statement
+        .get_document("q")
+        .and_then(|query| query.get_document("_id"))
+        .and_then(|id| id.get_array("$in"))
+        .map_or(0, Vec::len)
+}
+
 /// Applies update statements (`{q, u}`) to communications in one unordered command; answers how many changed.
 pub async fn update_communications(mongo: &Mongo, updates: Vec<Document>) -> Result<u64, AppError> {
     if updates.is_empty() {

@@ -182,12 +182,7 @@ mod tests {
             .map(|statement| {
                 let query = statement.get_document("q").unwrap();
                 assert_eq!(query.get("delivered_at"), Some(&mongodb::bson::Bson::Null));
-                query
-                    .get_document("_id")
-                    .unwrap()
-                    .get_array("$in")
-                    .unwrap()
-                    .len()
+                super::super::messages_named(statement)
             })
             .collect();
         assert_eq!(sizes, vec![100, 100, 50]);
