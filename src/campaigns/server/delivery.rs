@@ -377,11 +377,11 @@ enum Verdict {
 }
 
 impl Verdict {
-    /// The vendor's own id for a message sent, or the reason for a failure.
-    fn text(&self) -> Option<&str> {
+    /// The vendor's own id for a message sent.
+    fn vendor_id(&self) -> Option<&str> {
         match self {
             Verdict::Sent(vendor_id) => vendor_id.as_deref(),
-            Verdict::Failed(reason) | Verdict::GivenBack(reason) => Some(reason),
+            Verdict::Failed(_) | Verdict::GivenBack(_) => None,
         }
     }
 }
@@ -544,11 +544,11 @@ fn vendor_own_id(answer: String, message: ObjectId) -> Option<String> {
 }
 
 /// The statements that record `outcomes` on messages still in one of the statuses `still`. Messages whose outcomes
-/// write the same values (verdict, attempts, reason) share a statement of up to [`super::STATEMENT_MESSAGES`],
-/// stamped with the time of the last answer among them: a statement per message cost the database several times as
-/// much, and so did one that made each message look up all its values by its place in lists. Only a vendor's own id for a send
-/// is the message's alone, looked up by a pipeline; sends without one are a plain statement, which costs the
-/// database less (BENCHMARKS.md).
+/// write the same values (verdict, attempts, reason, whether the vendor gave an id of its own) share a statement of
+/// up to [`super::STATEMENT_MESSAGES`], stamped with the time of the last answer among them: a statement per message
+/// cost the database several times as much, and so did one that made each message look up all its values by its
+/// place in lists. Only a vendor's own id for a send is the message's alone, looked up by a pipeline; sends without
+/// one are a plain statement, which costs the database less (BENCHMARKS.md).
 fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Document> {
     // Verdict, attempts, reason, and whether each message has a vendor id of its own.
     type Alike<'a> = (MessageStatus, i64, Option<&'a str>, bool);
@@ -577,16 +577,22 @@ fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Doc
                     .map(|outcome| outcome.at)
                     .max()
                     .unwrap_or_else(DateTime::now);
-                let update: Bson = match (status, reason) {
-                    (MessageStatus::Sent, _) if !vendor_id => Bson::Document(doc! {
-                        "$set": { "status": MessageStatus::Sent, "sent_at": at },
+                // Every plain statement counts the attempts and keeps the first attempt's time.
+                let plain = |set: Document| {
+                    Bson::Document(doc! {
+                        "$set": set,
                         "$inc": { "attempts": attempts },
                         "$min": { "first_attempt_at": at },
-                    }),
+                    })
+                };
+                let update: Bson = match (status, reason) {
+                    (MessageStatus::Sent, _) if !vendor_id => {
+                        plain(doc! { "status": MessageStatus::Sent, "sent_at": at })
+                    }
                     (MessageStatus::Sent, _) => {
                         let vendor_ids: Vec<&str> = outcomes
                             .iter()
-                            .filter_map(|outcome| outcome.verdict.text())
+                            .filter_map(|outcome| outcome.verdict.vendor_id())
                             .collect();
                         // A pipeline, for the one value each message finds by its place in `ids`.
                         Bson::Array(vec![Bson::Document(doc! { "$set": {
@@ -600,17 +606,11 @@ fn outcome_statements(still: &[MessageStatus], outcomes: &[&Outcome]) -> Vec<Doc
                             ] },
                         } })])
                     }
-                    (MessageStatus::Failed, reason) => Bson::Document(doc! {
-                        "$set": { "status": MessageStatus::Failed, "failure_reason": reason, "failed_at": at },
-                        "$inc": { "attempts": attempts },
-                        "$min": { "first_attempt_at": at },
-                    }),
+                    (MessageStatus::Failed, reason) => plain(
+                        doc! { "status": MessageStatus::Failed, "failure_reason": reason, "failed_at": at },
+                    ),
                     // Given back: waiting again, with the reason the last attempt failed.
-                    (_, reason) => Bson::Document(doc! {
-                        "$set": { "status": MessageStatus::Pending, "last_error": reason },
-                        "$inc": { "attempts": attempts },
-                        "$min": { "first_attempt_at": at },
-                    }),
+                    (_, reason) => plain(doc! { "status": MessageStatus::Pending, "last_error": reason }),
                 };
                 doc! {
                     "q": { "_id": { "$in": &ids }, "status": { "$in": still } },
