@@ -1,5 +1,6 @@
 mod common;
 
+use futures::StreamExt;
 use mongodb::bson::doc;
 use realm::server::mongo::{collections, Mongo};
 
@@ -81,5 +82,66 @@ async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
     let names = communications.list_index_names().await.unwrap();
     assert!(!names.contains(&"claim".to_owned()), "{names:?}");
     assert!(names.contains(&"campaign_status".to_owned()), "{names:?}");
+    common::drop_database(&config).await;
+}
+
+#[tokio::test]
+async fn the_first_order_index_replaces_the_one_every_customer_had_and_holds_only_customers_with_orders(
+) {
+    let config = common::isolated_config();
+    let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
+        .await
+        .unwrap();
+    let customers = mongo.collection(collections::CUSTOMERS);
+    // As versions before it made it: one entry per customer, with or without orders.
+    customers
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! { "first_order_at": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .name("first_order_at".to_owned())
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .unwrap();
+    mongo.ensure_indexes().await.expect("replaced at start");
+    let names = customers.list_index_names().await.unwrap();
+    assert!(!names.contains(&"first_order_at".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"first_order_at_sparse".to_owned()),
+        "{names:?}"
+    );
+
+    let now = mongodb::bson::DateTime::now();
+    customers
+        .insert_many([
+            doc! { "email": "imported@example.com" },
+            doc! { "email": "buyer@example.com", "first_order_at": now },
+        ])
+        .await
+        .unwrap();
+    // Read through the index alone, only the customer with an order is there.
+    let through_index: Vec<String> = customers
+        .find(doc! {})
+        .hint(mongodb::options::Hint::Name(
+            "first_order_at_sparse".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .map(|customer| customer.unwrap().get_str("email").unwrap().to_owned())
+        .collect()
+        .await;
+    assert_eq!(through_index, ["buyer@example.com"]);
+    // A condition on its absence still finds the customer without orders.
+    assert_eq!(
+        customers
+            .count_documents(doc! { "first_order_at": null })
+            .await
+            .unwrap(),
+        1
+    );
     common::drop_database(&config).await;
 }

@@ -221,29 +221,41 @@ impl Mongo {
     /// costs a write on every change of the fields it covers). Safe to run on every start: creating an index that
     /// already exists with the same definition is a no-op in MongoDB, and a retired one that is gone stays gone.
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        for (collection, index) in required_indexes() {
-            self.collection(collection).create_index(index).await?;
-        }
+        // Retired ones first: MongoDB refuses a second index on the same keys that differs only in its options.
         for (collection, name) in RETIRED_INDEXES {
             let collection = self.collection(collection);
-            if collection
-                .list_index_names()
-                .await?
-                .iter()
-                .any(|existing| existing == name)
-            {
+            let existing = match collection.list_index_names().await {
+                Ok(existing) => existing,
+                // A collection not created yet has no index to drop.
+                Err(error)
+                    if matches!(error.kind.as_ref(),
+                        mongodb::error::ErrorKind::Command(failure) if failure.code == NAMESPACE_NOT_FOUND) =>
+                {
+                    continue
+                }
+                Err(error) => return Err(error),
+            };
+            if existing.iter().any(|existing| existing == name) {
                 collection.drop_index(name).await?;
             }
+        }
+        for (collection, index) in required_indexes() {
+            self.collection(collection).create_index(index).await?;
         }
         self.prepared.send_replace(true);
         Ok(())
     }
 }
 
+/// MongoDB's error code for a collection that does not exist.
+const NAMESPACE_NOT_FOUND: i32 = 26;
+
 /// Indexes of earlier versions that no query needs now.
-const RETIRED_INDEXES: [(&str, &str); 1] = [
+const RETIRED_INDEXES: [(&str, &str); 2] = [
     // Every query naming a delivery claim names the message's `_id` as well.
     (collections::COMMUNICATIONS, "claim"),
+    // Held an entry for every customer, with or without orders; `first_order_at_sparse` replaces it.
+    (collections::CUSTOMERS, "first_order_at"),
 ];
 
 fn unique(keys: Document, name: &str) -> IndexModel {
@@ -265,7 +277,8 @@ fn index(keys: Document, name: &str) -> IndexModel {
         .build()
 }
 
-/// An index of only the documents that have the field: most messages are never opened or clicked.
+/// An index of only the documents that have the field, for fields most documents lack (most messages are never
+/// opened or clicked).
 fn sparse(keys: Document, name: &str) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
@@ -372,9 +385,11 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
             collections::CUSTOMERS,
             index(doc! { "last_order_at": -1, "_id": -1 }, "last_order_at_id"),
         ),
+        // Only customers with an order in Realm have a first one: an import of customers without, the usual
+        // first import, writes no entry here. Conditions that match its absence ("never") read the customers.
         (
             collections::CUSTOMERS,
-            index(doc! { "first_order_at": 1 }, "first_order_at"),
+            sparse(doc! { "first_order_at": 1 }, "first_order_at_sparse"),
         ),
         (
             collections::CUSTOMERS,
