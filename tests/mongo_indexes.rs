@@ -53,28 +53,40 @@ async fn ensure_indexes_is_idempotent_and_enforces_unique_keys() {
     common::drop_database(&config).await;
 }
 
-#[tokio::test]
-async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
+/// A database where an earlier version made the index `name` on `keys` of `collection` (a name, no options), and
+/// the app has started since.
+async fn started_after_an_earlier_index(
+    collection: &str,
+    keys: mongodb::bson::Document,
+    name: &str,
+) -> (realm::server::config::Config, Mongo) {
     let config = common::isolated_config();
     let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
         .await
         .unwrap();
-    let communications = mongo.collection(collections::COMMUNICATIONS);
-    // As the first versions made it.
-    communications
-        .create_index(
-            mongodb::IndexModel::builder()
-                .keys(doc! { "claim": 1 })
-                .options(
-                    mongodb::options::IndexOptions::builder()
-                        .name("claim".to_owned())
-                        .build(),
-                )
+    let earlier = mongodb::IndexModel::builder()
+        .keys(keys)
+        .options(
+            mongodb::options::IndexOptions::builder()
+                .name(name.to_owned())
                 .build(),
         )
+        .build();
+    mongo
+        .collection(collection)
+        .create_index(earlier)
         .await
         .unwrap();
-    mongo.ensure_indexes().await.unwrap();
+    mongo.ensure_indexes().await.expect("started");
+    (config, mongo)
+}
+
+#[tokio::test]
+async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
+    let (config, mongo) =
+        started_after_an_earlier_index(collections::COMMUNICATIONS, doc! { "claim": 1 }, "claim")
+            .await;
+    let communications = mongo.collection(collections::COMMUNICATIONS);
     mongo
         .ensure_indexes()
         .await
@@ -88,26 +100,14 @@ async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
 #[tokio::test]
 async fn the_first_order_index_replaces_the_one_every_customer_had_and_holds_only_customers_with_orders(
 ) {
-    let config = common::isolated_config();
-    let mongo = Mongo::new(&config.mongodb_uri, &config.mongodb_database)
-        .await
-        .unwrap();
-    let customers = mongo.collection(collections::CUSTOMERS);
     // As versions before it made it: one entry per customer, with or without orders.
-    customers
-        .create_index(
-            mongodb::IndexModel::builder()
-                .keys(doc! { "first_order_at": 1 })
-                .options(
-                    mongodb::options::IndexOptions::builder()
-                        .name("first_order_at".to_owned())
-                        .build(),
-                )
-                .build(),
-        )
-        .await
-        .unwrap();
-    mongo.ensure_indexes().await.expect("replaced at start");
+    let (config, mongo) = started_after_an_earlier_index(
+        collections::CUSTOMERS,
+        doc! { "first_order_at": 1 },
+        "first_order_at",
+    )
+    .await;
+    let customers = mongo.collection(collections::CUSTOMERS);
     let names = customers.list_index_names().await.unwrap();
     assert!(!names.contains(&"first_order_at".to_owned()), "{names:?}");
     assert!(
