@@ -145,3 +145,47 @@ async fn the_first_order_index_replaces_the_one_every_customer_had_and_holds_onl
     );
     common::drop_database(&config).await;
 }
+
+#[tokio::test]
+async fn the_sample_index_replaces_the_one_every_customer_had_and_holds_only_the_lowest_keys() {
+    use realm::customers::server::sampling::{INDEXED_KEYS, SAMPLE_INDEX};
+    // As versions before it made it: one entry per customer.
+    let (config, mongo) = started_after_an_earlier_index(
+        collections::CUSTOMERS,
+        doc! { "sample_key": 1 },
+        "sample_key",
+    )
+    .await;
+    let customers = mongo.collection(collections::CUSTOMERS);
+    let names = customers.list_index_names().await.unwrap();
+    assert!(!names.contains(&"sample_key".to_owned()), "{names:?}");
+    assert!(names.contains(&SAMPLE_INDEX.to_owned()), "{names:?}");
+
+    let keys = [0, INDEXED_KEYS - 1, INDEXED_KEYS, 9_999];
+    customers
+        .insert_many(
+            keys.map(|key| doc! { "email": format!("key{key}@example.com"), "sample_key": key }),
+        )
+        .await
+        .unwrap();
+    // Read through the index alone, only the customers a sample of a large database reads are there.
+    let mut through_index: Vec<i32> = customers
+        .find(doc! {})
+        .hint(mongodb::options::Hint::Name(SAMPLE_INDEX.to_owned()))
+        .await
+        .unwrap()
+        .map(|customer| customer.unwrap().get_i32("sample_key").unwrap())
+        .collect()
+        .await;
+    through_index.sort();
+    assert_eq!(through_index, [0, INDEXED_KEYS - 1]);
+    // The larger sample of a smaller database still finds everyone in it.
+    assert_eq!(
+        customers
+            .count_documents(doc! { "sample_key": { "$lt": INDEXED_KEYS + 1 } })
+            .await
+            .unwrap(),
+        3
+    );
+    common::drop_database(&config).await;
+}

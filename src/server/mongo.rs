@@ -251,11 +251,13 @@ impl Mongo {
 const NAMESPACE_NOT_FOUND: i32 = 26;
 
 /// Indexes of earlier versions that no query needs now.
-const RETIRED_INDEXES: [(&str, &str); 2] = [
+const RETIRED_INDEXES: [(&str, &str); 3] = [
     // Every query naming a delivery claim names the message's `_id` as well.
     (collections::COMMUNICATIONS, "claim"),
     // Held an entry for every customer, with or without orders; `first_order_at_sparse` replaces it.
     (collections::CUSTOMERS, "first_order_at"),
+    // Held every customer's sample key; `sample_key_partial` holds those a sample at 100,000 or more reads.
+    (collections::CUSTOMERS, "sample_key"),
 ];
 
 fn unique(keys: Document, name: &str) -> IndexModel {
@@ -286,6 +288,19 @@ fn sparse(keys: Document, name: &str) -> IndexModel {
             IndexOptions::builder()
                 .name(name.to_owned())
                 .sparse(true)
+                .build(),
+        )
+        .build()
+}
+
+/// An index of only the documents `filter` matches, for queries that never look past it.
+fn partial(keys: Document, name: &str, filter: Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .partial_filter_expression(filter)
                 .build(),
         )
         .build()
@@ -402,12 +417,13 @@ fn required_indexes() -> Vec<(&'static str, IndexModel)> {
             index(doc! { "keywords": 1 }, "keywords"),
         ),
         (collections::CUSTOMERS, index(doc! { "phone": 1 }, "phone")),
-        // The fixed sample live audience estimates count.
+        // The fixed sample live audience estimates count, as large databases take it: the lowest keys only.
         (
             collections::CUSTOMERS,
-            index(
+            partial(
                 doc! { "sample_key": 1 },
                 crate::customers::server::sampling::SAMPLE_INDEX,
+                doc! { "sample_key": { "$lt": crate::customers::server::sampling::INDEXED_KEYS } },
             ),
         ),
         (
