@@ -81,6 +81,24 @@ async fn started_after_an_earlier_index(
     (config, mongo)
 }
 
+/// A database where an earlier version made the index `name` on `keys` of the customers, once the app has started
+/// and put `replacement` in its place.
+async fn customers_after_replacing(
+    keys: mongodb::bson::Document,
+    name: &str,
+    replacement: &str,
+) -> (realm::server::config::Config, Mongo) {
+    let (config, mongo) = started_after_an_earlier_index(collections::CUSTOMERS, keys, name).await;
+    let names = mongo
+        .collection(collections::CUSTOMERS)
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(!names.contains(&name.to_owned()), "{names:?}");
+    assert!(names.contains(&replacement.to_owned()), "{names:?}");
+    (config, mongo)
+}
+
 #[tokio::test]
 async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
     let (config, mongo) =
@@ -101,19 +119,13 @@ async fn an_index_no_query_needs_any_more_is_dropped_at_start() {
 async fn the_first_order_index_replaces_the_one_every_customer_had_and_holds_only_customers_with_orders(
 ) {
     // As versions before it made it: one entry per customer, with or without orders.
-    let (config, mongo) = started_after_an_earlier_index(
-        collections::CUSTOMERS,
+    let (config, mongo) = customers_after_replacing(
         doc! { "first_order_at": 1 },
         "first_order_at",
+        "first_order_at_sparse",
     )
     .await;
     let customers = mongo.collection(collections::CUSTOMERS);
-    let names = customers.list_index_names().await.unwrap();
-    assert!(!names.contains(&"first_order_at".to_owned()), "{names:?}");
-    assert!(
-        names.contains(&"first_order_at_sparse".to_owned()),
-        "{names:?}"
-    );
 
     let now = mongodb::bson::DateTime::now();
     customers
@@ -150,16 +162,9 @@ async fn the_first_order_index_replaces_the_one_every_customer_had_and_holds_onl
 async fn the_sample_index_replaces_the_one_every_customer_had_and_holds_only_the_lowest_keys() {
     use realm::customers::server::sampling::{INDEXED_KEYS, SAMPLE_INDEX};
     // As versions before it made it: one entry per customer.
-    let (config, mongo) = started_after_an_earlier_index(
-        collections::CUSTOMERS,
-        doc! { "sample_key": 1 },
-        "sample_key",
-    )
-    .await;
+    let (config, mongo) =
+        customers_after_replacing(doc! { "sample_key": 1 }, "sample_key", SAMPLE_INDEX).await;
     let customers = mongo.collection(collections::CUSTOMERS);
-    let names = customers.list_index_names().await.unwrap();
-    assert!(!names.contains(&"sample_key".to_owned()), "{names:?}");
-    assert!(names.contains(&SAMPLE_INDEX.to_owned()), "{names:?}");
 
     let keys = [0, INDEXED_KEYS - 1, INDEXED_KEYS, 9_999];
     customers
