@@ -42,13 +42,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // Under the build's hashed name, which browsers may keep for a year.
                 <HashedStylesheet id="leptos" options=options.clone()/>
-                <HydrationScripts options/>
+                {loads_the_app().then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased" data-currency=crate::shared::money::currency().code()>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The pages a signed-out visitor starts on, sent as plain HTML without the app's code: they are the first page a new
+/// user ever loads, and each is one form that works without it. Its `ActionForm` posts to its server function, which
+/// redirects to the next page, or back here with the error in the address, where the router hands it to the page's
+/// `ServerAction` to show beside the form. Reached from inside the app (signing out), the app draws them itself.
+pub const PLAIN_PAGES: [&str; 2] = ["/sign-in", "/setup"];
+
+/// Whether the page being rendered loads the app's WASM: every page but the `PLAIN_PAGES`.
+fn loads_the_app() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .is_none_or(|request| !PLAIN_PAGES.contains(&request.uri.path()))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        true
     }
 }
 
@@ -65,7 +84,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()}/>
                 <ParentRoute path=path!("") view=AppLayout>
-                    <Route path=path!("") view={Lazy::<DashboardRoute>::new()}/>
+                    // In the main module: the page after signing in, so its first visit fetches one piece of WASM, not thirty.
+                    <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("customers") view={Lazy::<CustomersRoute>::new()}/>
                     <Route path=path!("customers/:id") view={Lazy::<CustomerRoute>::new()}/>
                     <Route path=path!("orders") view={Lazy::<OrdersRoute>::new()}/>
@@ -85,7 +105,7 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Pages whose code leaves the main bundle, one piece of WASM per feature: with `cargo leptos --split` each
+/// Pages whose code leaves the main bundle (all but the dashboard), one piece of WASM per feature: with `cargo leptos --split` each
 /// feature's pages are a file of their own (plus pieces shared with other features), fetched when one of its routes
 /// is first shown, during hydration for the page a visit starts on. One file per feature rather than per page keeps
 /// the number of requests of a first visit low; the pages of a feature share most of their code anyway. Each page
@@ -133,7 +153,8 @@ macro_rules! lazy_features {
 }
 
 lazy_features! {
-    // What a signed-out visitor needs is kept apart from the administration pages.
+    // Drawn by the app only when reached from inside it (signing out, a password to change); a first visit to the
+    // sign-in and setup pages loads no WASM at all (`PLAIN_PAGES`).
     AccessPages(access_pages, __preload_access_pages) {
         SignInRoute => SignInPage,
         SetupRoute => SetupPage,
@@ -142,9 +163,6 @@ lazy_features! {
     AdminPages(admin_pages, __preload_admin_pages) {
         UsersRoute => UsersPage,
         ApiKeysRoute => ApiKeysPage,
-    }
-    DashboardPages(dashboard_pages, __preload_dashboard_pages) {
-        DashboardRoute => DashboardPage,
     }
     CustomerPages(customer_pages, __preload_customer_pages) {
         CustomersRoute => CustomersPage,

@@ -7,7 +7,10 @@ use axum::http::StatusCode;
 use common::{Credentials, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
 use leptos::server_fn::ServerFn;
 use realm::{
-    auth::{api::SignOut, model::Role},
+    auth::{
+        api::{SignIn, SignOut},
+        model::Role,
+    },
     dashboard::api::LoadDashboard,
 };
 
@@ -42,6 +45,70 @@ async fn before_the_owner_exists_everything_leads_to_the_setup_page() {
         Some("/sign-in"),
         "the setup page stays reachable after setup"
     );
+
+    app.stop().await;
+}
+
+/// A form as a browser posts it without the app's code: it accepts HTML, and says which page it came from.
+async fn plain_form_post(app: &TestApp, path: &str, body: &str, from: &str) -> common::Reply {
+    app.send(
+        axum::http::Request::post(path)
+            .header("host", common::HOST)
+            .header("origin", format!("http://{}", common::HOST))
+            .header("referer", format!("http://{}{from}", common::HOST))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_sign_in_and_setup_pages_load_no_wasm_and_their_plain_forms_answer_with_redirects() {
+    let app = TestApp::start().await;
+    let loads_wasm = |reply: &common::Reply| reply.body.contains(".wasm");
+
+    let setup = app.get("/setup", Credentials::None).await;
+    assert_eq!(setup.status, StatusCode::OK);
+    assert!(!loads_wasm(&setup), "{}", setup.body);
+    app.create_owner().await;
+    let sign_in_page = app.get("/sign-in?next=%2Forders", Credentials::None).await;
+    assert_eq!(sign_in_page.status, StatusCode::OK);
+    assert!(sign_in_page.body.contains("Sign in"));
+    assert!(!loads_wasm(&sign_in_page), "{}", sign_in_page.body);
+
+    // A wrong password: back to the form, with the error in the address, which the page then shows.
+    let from = "/sign-in?next=%2Forders";
+    let form = "email=owner%40example.com&password=not+the+password&next=%2Forders";
+    let refused = plain_form_post(&app, SignIn::PATH, form, from).await;
+    assert!(refused.status.is_redirection(), "{}", refused.status);
+    assert!(refused.session_cookie().is_none());
+    let back = refused.location().expect("a redirect back to the form");
+    let back = back
+        .strip_prefix(&format!("http://{}", common::HOST))
+        .unwrap_or(back);
+    assert!(back.starts_with(&format!("{from}&__path=")), "{back}");
+    let shown = app.get(back, Credentials::None).await;
+    assert!(
+        shown.body.contains("Wrong email or password."),
+        "{}",
+        shown.body
+    );
+    assert!(!loads_wasm(&shown));
+
+    // The right one: on to the page asked for, signed in, and that page loads the app.
+    let form = format!(
+        "email=owner%40example.com&password={}&next=%2Forders",
+        OWNER_PASSWORD.replace(' ', "+")
+    );
+    let signed_in = plain_form_post(&app, SignIn::PATH, &form, back).await;
+    assert!(signed_in.status.is_redirection(), "{}", signed_in.status);
+    assert_eq!(signed_in.location(), Some("/orders"));
+    let cookie = signed_in.session_cookie().expect("session cookie");
+    let orders = app.get("/orders", Credentials::Cookie(&cookie)).await;
+    assert_eq!(orders.status, StatusCode::OK);
+    assert!(loads_wasm(&orders), "{}", orders.body);
 
     app.stop().await;
 }

@@ -3,10 +3,11 @@ import { expect, test, type Page } from '@playwright/test';
 import { OWNER_STATE } from '../playwright.config';
 import { hydrated } from './accounts';
 
-// Every page, scanned by axe-core once hydrated: no WCAG 2.1 A/AA violation is allowed on any of them.
-async function expectAccessible(page: Page, path: string) {
+// Every page, scanned by axe-core once hydrated (the sign-in page as the server sends it, since it loads no WASM):
+// no WCAG 2.1 A/AA violation is allowed on any of them.
+async function expectAccessible(page: Page, path: string, { plain = false } = {}) {
   await page.goto(path);
-  await hydrated(page);
+  if (!plain) await hydrated(page);
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
   const found = results.violations.map(
     (violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
@@ -77,6 +78,6 @@ for (const address of pages) {
 test('the sign-in page passes an axe-core scan', async ({ browser, baseURL }) => {
   const signedOut = await browser.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
   const page = await signedOut.newPage();
-  await expectAccessible(page, '/sign-in');
+  await expectAccessible(page, '/sign-in', { plain: true });
   await signedOut.close();
 });

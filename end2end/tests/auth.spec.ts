@@ -5,11 +5,22 @@ import { hydrated, owner, signIn } from './accounts';
 test.describe('signed out', () => {
   test.use({ storageState: { cookies: [], origins: [] } });
 
-  test('a wrong password is refused with a message that does not say which part was wrong', async ({ page }) => {
-    await page.goto('/sign-in');
+  test('the sign-in page loads no WebAssembly, and its plain form refuses a wrong password without saying which part was wrong', async ({ page }) => {
+    const code: string[] = [];
+    page.on('request', (request) => {
+      if (/\.(wasm|js)$/.test(new URL(request.url()).pathname)) code.push(request.url());
+    });
+    await page.goto('/sign-in?next=%2Fcustomers');
     await signIn(page, owner.email, 'not the password');
     await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
-    await expect(page).toHaveURL(/\/sign-in/);
+    await expect(page).toHaveURL(/\/sign-in\?next=%2Fcustomers&/);
+    expect(code, 'files of code fetched by the sign-in page').toEqual([]);
+
+    // The page it was asked for is kept through the failure, and it is that page that loads the app.
+    await signIn(page, owner.email, owner.password);
+    await expect(page).toHaveURL(/\/customers$/);
+    await hydrated(page);
+    expect(code.length).toBeGreaterThan(0);
   });
 
   test('signing in leads back to the page asked for, and signing out ends the session', async ({ page }) => {
