@@ -1,6 +1,7 @@
 // What a browser downloads and how long until the page is interactive, for a first visit (empty cache) and a
 // second visit, on an emulated 10 Mbit/s connection with 40 ms latency (Chromium's network emulation).
-// Run by bench/bundle.sh against a release build; prints a Markdown table for BENCHMARKS.md.
+// Run by bench/bundle.sh against a release build; prints a Markdown table for BENCHMARKS.md. The sign-in and setup
+// pages load no WASM (app::PLAIN_PAGES): they are visited signed out, and are interactive once loaded.
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../end2end/package.json', import.meta.url));
@@ -8,7 +9,8 @@ const { chromium } = require('@playwright/test');
 
 const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3200';
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const paths = (process.env.BENCH_PATHS ?? '/,/segments/new').split(',');
+const paths = (process.env.BENCH_PATHS ?? '/,/segments/new,/sign-in').split(',');
+const plainPages = ['/sign-in', '/setup'];
 const owner = { name: 'Bench Owner', email: 'bench@realm.test', password: 'a bench password 1234' };
 const network = { offline: false, latency: 40, downloadThroughput: 10_000_000 / 8, uploadThroughput: 10_000_000 / 8 };
 
@@ -22,7 +24,6 @@ const browser = await chromium.launch({
 const setup = await browser.newContext({ baseURL: base });
 const setupPage = await setup.newPage();
 await setupPage.goto('/setup');
-await setupPage.waitForSelector('body[data-hydrated]');
 await setupPage.getByLabel('Your name').fill(owner.name);
 await setupPage.getByLabel('Email').fill(owner.email);
 await setupPage.getByLabel('Password (at least 12 characters)').fill(owner.password);
@@ -42,7 +43,7 @@ function kindOf(url) {
 }
 
 // One navigation: bytes over the wire per kind of file (0 for what came from the cache) and the time from the
-// start of navigation until the app marked <body data-hydrated>.
+// start of navigation until the app marked <body data-hydrated> (until the load event, on a plain page).
 async function visit(page, cdp, path) {
   const urls = new Map();
   const bytes = { wasm: 0, js: 0, css: 0, other: 0, page: 0 };
@@ -58,8 +59,14 @@ async function visit(page, cdp, path) {
   cdp.on('Network.responseReceived', onResponse);
   cdp.on('Network.loadingFinished', onFinished);
   await page.goto(path);
-  await page.waitForSelector('body[data-hydrated]', { timeout: 60_000 });
-  const hydratedMs = await page.evaluate(() => window.__hydratedAt);
+  let hydratedMs;
+  if (plainPages.includes(path)) {
+    await page.waitForLoadState('load');
+    hydratedMs = await page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
+  } else {
+    await page.waitForSelector('body[data-hydrated]', { timeout: 60_000 });
+    hydratedMs = await page.evaluate(() => window.__hydratedAt);
+  }
   // Lazily loaded files requested right at hydration have finished by now; give stragglers a moment.
   await page.waitForLoadState('networkidle');
   cdp.off('Network.responseReceived', onResponse);
@@ -79,7 +86,10 @@ for (const path of paths) {
   const second = [];
   for (let run = 0; run < runs; run += 1) {
     // A new context starts with an empty cache, as a first visit does; the session cookie comes along.
-    const context = await browser.newContext({ baseURL: base, storageState: signedIn });
+    const context = await browser.newContext({
+      baseURL: base,
+      storageState: plainPages.includes(path) ? undefined : signedIn,
+    });
     await context.addInitScript(() => {
       new MutationObserver((_, observer) => {
         if (document.body?.hasAttribute('data-hydrated')) {
@@ -105,6 +115,6 @@ for (const path of paths) {
 }
 await browser.close();
 
-console.log('| page | visit | runs | WASM kB | WASM files | JS kB | CSS kB | WASM+JS+CSS kB | HTML+data kB | hydrated ms (p50) |');
+console.log('| page | visit | runs | WASM kB | WASM files | JS kB | CSS kB | WASM+JS+CSS kB | HTML+data kB | hydrated (plain: loaded) ms (p50) |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);
