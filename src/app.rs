@@ -84,7 +84,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()}/>
                 <ParentRoute path=path!("") view=AppLayout>
-                    // In the main module: the page after signing in, so its first visit fetches one piece of WASM, not thirty.
+                    // Not lazy: the page after signing in is in the main module, one file to fetch instead of 30.
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("customers") view={Lazy::<CustomersRoute>::new()}/>
                     <Route path=path!("customers/:id") view={Lazy::<CustomerRoute>::new()}/>
@@ -105,11 +105,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Pages whose code leaves the main bundle (all but the dashboard), one piece of WASM per feature: with `cargo leptos --split` each
-/// feature's pages are a file of their own (plus pieces shared with other features), fetched when one of its routes
-/// is first shown, during hydration for the page a visit starts on. One file per feature rather than per page keeps
-/// the number of requests of a first visit low; the pages of a feature share most of their code anyway. Each page
-/// loads its data itself, so a route's `data` has nothing to start.
+/// Pages whose code leaves the main bundle (all but the dashboard), one piece of WASM per feature: with
+/// `cargo leptos --split` each feature's pages are a file of their own (plus pieces shared with other features),
+/// fetched when one of its routes is first shown, during hydration for the page a visit starts on. One file per
+/// feature rather than per page keeps the number of requests of a first visit low; the pages of a feature share most
+/// of their code anyway. Each page loads its data itself, so a route's `data` has nothing to start.
 ///
 /// `preload` fetches the feature's piece without running it. The router awaits it before it hydrates the page a
 /// visit starts on, so the page's code is there when the server's HTML is hydrated; without it the route's view is
