@@ -8,9 +8,12 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::view::{
-        account::ChangePasswordPage, api_keys::ApiKeysPage, setup::SetupPage, sign_in::SignInPage,
-        users::UsersPage,
+    auth::{
+        model::{SETUP_PATH, SIGN_IN_PATH},
+        view::{
+            account::ChangePasswordPage, api_keys::ApiKeysPage, setup::SetupPage,
+            sign_in::SignInPage, users::UsersPage,
+        },
     },
     campaigns::view::{
         detail::CampaignPage,
@@ -56,7 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// user ever loads, and each is one form that works without it. Its `ActionForm` posts to its server function, which
 /// redirects to the next page, or back here with the error in the address, where the router hands it to the page's
 /// `ServerAction` to show beside the form. Reached from inside the app (signing out), the app draws them itself.
-pub const PLAIN_PAGES: [&str; 2] = ["/sign-in", "/setup"];
+pub const PLAIN_PAGES: [&str; 2] = [SIGN_IN_PATH, SETUP_PATH];
 
 /// Whether the page being rendered loads the app's WASM: every page but the `PLAIN_PAGES`.
 fn loads_the_app() -> bool {

@@ -25,7 +25,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         tracing::error!("ending a session failed: {error}");
         AppError::Unavailable("Signing out failed; try again.".to_owned())
     })?;
-    leptos_axum::redirect("/sign-in");
+    leptos_axum::redirect(crate::auth::model::SIGN_IN_PATH);
     Ok(())
 }
 

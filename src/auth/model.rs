@@ -104,6 +104,10 @@ pub fn safe_return_path(next: Option<&str>) -> String {
 
 /// Where a user whose password was reset is sent until they choose a new one.
 pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
+/// The sign-in page, one of the two a signed-out visitor may open.
+pub const SIGN_IN_PATH: &str = "/sign-in";
+/// The first-run page, where the owner account is created while no account exists.
+pub const SETUP_PATH: &str = "/setup";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeySummary {

@@ -12,7 +12,11 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::{auth::model::CurrentUser, server::state::AppState, shared::error::AppError};
+use crate::{
+    auth::model::{CurrentUser, SETUP_PATH, SIGN_IN_PATH},
+    server::state::AppState,
+    shared::error::AppError,
+};
 
 const SESSION_USER_KEY: &str = "user";
 /// A session ends after this long without a request.
@@ -65,9 +69,9 @@ fn classify(path: &str) -> Access {
         _ if path.starts_with("/pkg/") => Access::Open,
         // Links in sent messages (open pixel, click redirect, unsubscribe): their signed token is the authority.
         _ if path.starts_with("/t/") || path.starts_with("/u/") => Access::Open,
-        "/setup" => Access::Setup,
+        SETUP_PATH => Access::Setup,
         _ if path == crate::auth::api::CreateOwner::PATH => Access::Setup,
-        "/sign-in" => Access::SignIn,
+        SIGN_IN_PATH => Access::SignIn,
         _ if path == crate::auth::api::SignIn::PATH => Access::SignIn,
         _ => Access::Protected,
     }
@@ -257,8 +261,12 @@ pub async fn guard(
     };
     let is_get = request.method() == Method::GET;
     match access {
-        Access::Setup if owner_exists && is_get => return Redirect::to("/sign-in").into_response(),
-        Access::SignIn if !owner_exists && is_get => return Redirect::to("/setup").into_response(),
+        Access::Setup if owner_exists && is_get => {
+            return Redirect::to(SIGN_IN_PATH).into_response()
+        }
+        Access::SignIn if !owner_exists && is_get => {
+            return Redirect::to(SETUP_PATH).into_response()
+        }
         Access::Open | Access::Setup | Access::SignIn => return next.run(request).await,
         Access::Protected => {}
     }
@@ -266,7 +274,7 @@ pub async fn guard(
     let is_page = is_get && !path.starts_with("/api/");
     if !owner_exists {
         return if is_page {
-            Redirect::to("/setup").into_response()
+            Redirect::to(SETUP_PATH).into_response()
         } else {
             AppError::Unauthorized(
                 "No account exists yet: create the owner account at /setup.".to_owned(),
@@ -307,7 +315,7 @@ pub async fn guard(
                 asked_for,
                 percent_encoding::NON_ALPHANUMERIC,
             );
-            Redirect::to(&format!("/sign-in?next={next_param}")).into_response()
+            Redirect::to(&format!("{SIGN_IN_PATH}?next={next_param}")).into_response()
         }
         Ok(None) => AppError::Unauthorized(
             "Sign in, or send an API key as 'Authorization: Bearer <key>'.".to_owned(),
