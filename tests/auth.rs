@@ -49,21 +49,6 @@ async fn before_the_owner_exists_everything_leads_to_the_setup_page() {
     app.stop().await;
 }
 
-/// A form as a browser posts it without the app's code: it accepts HTML, and says which page it came from.
-async fn plain_form_post(app: &TestApp, path: &str, body: &str, from: &str) -> common::Reply {
-    app.send(
-        axum::http::Request::post(path)
-            .header("host", common::HOST)
-            .header("origin", format!("http://{}", common::HOST))
-            .header("referer", format!("http://{}{from}", common::HOST))
-            .header("accept", "text/html,application/xhtml+xml")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(axum::body::Body::from(body.to_owned()))
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn the_sign_in_and_setup_pages_load_no_wasm_and_their_plain_forms_answer_with_redirects() {
     let app = TestApp::start().await;
@@ -80,8 +65,12 @@ async fn the_sign_in_and_setup_pages_load_no_wasm_and_their_plain_forms_answer_w
 
     // A wrong password: back to the form, with the error in the address, which the page then shows.
     let from = "/sign-in?next=%2Forders";
-    let form = "email=owner%40example.com&password=not+the+password&next=%2Forders";
-    let refused = plain_form_post(&app, SignIn::PATH, form, from).await;
+    let form = [
+        ("email", OWNER_EMAIL),
+        ("password", "not the password"),
+        ("next", "/orders"),
+    ];
+    let refused = app.post_plain_form(SignIn::PATH, &form, from).await;
     assert!(refused.status.is_redirection(), "{}", refused.status);
     assert!(refused.session_cookie().is_none());
     let back = refused.location().expect("a redirect back to the form");
@@ -98,11 +87,12 @@ async fn the_sign_in_and_setup_pages_load_no_wasm_and_their_plain_forms_answer_w
     assert!(!loads_wasm(&shown));
 
     // The right one: on to the page asked for, signed in, and that page loads the app.
-    let form = format!(
-        "email=owner%40example.com&password={}&next=%2Forders",
-        OWNER_PASSWORD.replace(' ', "+")
-    );
-    let signed_in = plain_form_post(&app, SignIn::PATH, &form, back).await;
+    let form = [
+        ("email", OWNER_EMAIL),
+        ("password", OWNER_PASSWORD),
+        ("next", "/orders"),
+    ];
+    let signed_in = app.post_plain_form(SignIn::PATH, &form, back).await;
     assert!(signed_in.status.is_redirection(), "{}", signed_in.status);
     assert_eq!(signed_in.location(), Some("/orders"));
     let cookie = signed_in.session_cookie().expect("session cookie");

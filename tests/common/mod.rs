@@ -272,26 +272,24 @@ impl TestApp {
             .await
     }
 
-    /// A same-site form POST, as a browser sends it.
+    /// A same-site form POST, as the app's code sends it.
     pub async fn post_form(
         &self,
         path: &str,
         form: &[(&str, &str)],
         credentials: Credentials<'_>,
     ) -> Reply {
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let request = credentials.apply(
-            axum::http::Request::post(path)
-                .header("host", HOST)
-                .header("origin", format!("http://{HOST}"))
-                .header("content-type", "application/x-www-form-urlencoded"),
-        );
-        self.send(request.body(axum::body::Body::from(body)).unwrap())
-            .await
+        let request = credentials.apply(form_post(path));
+        self.send(request.body(form_body(form)).unwrap()).await
+    }
+
+    /// A same-site form POST as a browser sends it without the app's code: it accepts HTML and names the page it
+    /// was sent from, so the server answers with a redirect.
+    pub async fn post_plain_form(&self, path: &str, form: &[(&str, &str)], from: &str) -> Reply {
+        let request = form_post(path)
+            .header("referer", format!("http://{HOST}{from}"))
+            .header("accept", "text/html,application/xhtml+xml");
+        self.send(request.body(form_body(form)).unwrap()).await
     }
 
     /// A same-site JSON POST, as the browser calls a server function with a JSON input.
@@ -375,6 +373,22 @@ impl Credentials<'_> {
             Credentials::Bearer(key) => builder.header("authorization", format!("Bearer {key}")),
         }
     }
+}
+
+fn form_post(path: &str) -> axum::http::request::Builder {
+    axum::http::Request::post(path)
+        .header("host", HOST)
+        .header("origin", format!("http://{HOST}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+}
+
+fn form_body(form: &[(&str, &str)]) -> axum::body::Body {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    axum::body::Body::from(body)
 }
 
 fn urlencode(value: &str) -> String {
